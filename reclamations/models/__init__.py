@@ -1,0 +1,43 @@
+"""Data and small invariants. Writes go through ``reclamations.services``."""
+from __future__ import annotations
+
+from .audit import AuditChainHead, Event, EventKind
+from .configuration import ClockMode, OpeningHours, Organisation, RootCauseCategory, Service
+from .reclamation import (
+    Channel,
+    Compensation,
+    Decision,
+    Kind,
+    Level,
+    Priority,
+    Reclamation,
+    ReferenceCounter,
+    StakeholderType,
+)
+from .related import Action, ActionKind, ActionStatus, Attachment, Communication, CommunicationKind
+
+__all__ = [
+    "Action",
+    "ActionKind",
+    "ActionStatus",
+    "Attachment",
+    "AuditChainHead",
+    "Channel",
+    "ClockMode",
+    "Communication",
+    "CommunicationKind",
+    "Compensation",
+    "Decision",
+    "Event",
+    "EventKind",
+    "Kind",
+    "Level",
+    "OpeningHours",
+    "Organisation",
+    "Priority",
+    "Reclamation",
+    "ReferenceCounter",
+    "RootCauseCategory",
+    "Service",
+    "StakeholderType",
+]

@@ -1,0 +1,118 @@
+"""The append-only, hash-chained audit log: the evidence that each step was done, by whom, when.
+
+Every event carries ``hash = SHA-256(prev_hash + canonical content)``. Events are written only by
+``reclamations.audit.record_event`` inside the transaction of the change they describe; they can be
+neither updated nor deleted through the ORM, and ``manage.py verify_audit_log`` recomputes the chain.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+GENESIS_HASH = "0" * 64
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Enregistrement"
+    STEP_COMPLETED = "step_completed", "Étape terminée"
+    STEP_NOT_APPLICABLE = "step_not_applicable", "Étape déclarée sans objet"
+    UPDATED = "updated", "Modification"
+    ASSIGNED = "assigned", "Attribution"
+    ACKNOWLEDGED = "acknowledged", "Accusé de réception"
+    COMMUNICATION = "communication", "Communication"
+    ACTION_ADDED = "action_added", "Action ajoutée"
+    ACTION_UPDATED = "action_updated", "Action modifiée"
+    ATTACHMENT_ADDED = "attachment_added", "Pièce jointe ajoutée"
+    ANSWER_SENT = "answer_sent", "Réponse envoyée"
+    DEADLINES_RECOMPUTED = "deadlines_recomputed", "Échéances recalculées"
+    DISCARDED = "discarded", "Classement sans suite"
+    REOPENED = "reopened", "Réouverture"
+    SLA_ALERT = "sla_alert", "Alerte de délai"
+    EMAIL_QUEUED = "email_queued", "Courriel mis en file"
+    EXPORT = "export", "Export"
+    CONFIGURATION = "configuration", "Configuration"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Le journal d'audit est en ajout seul : aucune modification.")
+
+    def delete(self):
+        raise PermissionError("Le journal d'audit est en ajout seul : aucune suppression.")
+
+
+class Event(models.Model):
+    sequence = models.PositiveBigIntegerField("n°", unique=True, editable=False)
+    created_at = models.DateTimeField("date", db_index=True)
+    reclamation = models.ForeignKey(
+        "reclamations.Reclamation", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Who acted, kept as text so that the log reads the same if the account is renamed later:
+    # a user's full name, "Client (lien de suivi)" or "Système".
+    actor_label = models.CharField("auteur", max_length=200)
+    kind = models.CharField("type", max_length=24, choices=EventKind.choices, db_index=True)
+    summary = models.CharField("résumé", max_length=500)
+    data = models.JSONField("détail", default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # The client sees an event on the follow-up page only when it is public.
+    public = models.BooleanField(default=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "événement"
+        ordering = ["sequence"]
+        indexes = [models.Index(fields=["reclamation", "sequence"], name="event_rec_seq")]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None or not self._state.adding:
+            raise PermissionError("Le journal d'audit est en ajout seul : aucune modification.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Le journal d'audit est en ajout seul : aucune suppression.")
+
+    def canonical_content(self) -> str:
+        """The fields the hash covers, in a form that reads the same on SQLite and PostgreSQL."""
+        content = {
+            "sequence": self.sequence,
+            "created_at": self.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "reclamation": self.reclamation_id,
+            "actor": self.actor_id,
+            "actor_label": self.actor_label,
+            "kind": self.kind,
+            "summary": self.summary,
+            "data": self.data,
+            "public": self.public,
+        }
+        return json.dumps(content, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256((self.prev_hash + self.canonical_content()).encode()).hexdigest()
+
+
+class AuditChainHead(models.Model):
+    """The chain's last link (one row). Locking it serialises writers, so the chain never forks."""
+
+    last_sequence = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "tête de la chaîne d'audit"
+
+    def __str__(self) -> str:
+        return f"#{self.last_sequence} {self.last_hash[:12]}"

@@ -1,0 +1,125 @@
+"""What the quality lead configures in the admin without a redeploy, with the procedure's defaults."""
+from __future__ import annotations
+
+from datetime import time
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class ClockMode(models.TextChoices):
+    CALENDAR = "calendar", "Heures calendaires (24 h/24, 7 j/7)"
+    BUSINESS = "business", "Heures ouvrées (horaires d'ouverture, hors week-ends et jours fériés)"
+
+
+class Organisation(models.Model):
+    """The training organisation and its procedure settings. One row (pk=1), made on first read."""
+
+    name = models.CharField("raison sociale", max_length=200, default="Mon organisme de formation")
+    address = models.TextField("adresse", blank=True)
+    siret = models.CharField("SIRET", max_length=20, blank=True)
+    activity_number = models.CharField("numéro de déclaration d'activité", max_length=40, blank=True)
+    contact_email = models.EmailField("courriel de contact", blank=True)
+    phone = models.CharField("téléphone", max_length=40, blank=True)
+    website = models.URLField("site internet", blank=True)
+    logo = models.ImageField("logo", upload_to="organisation/", blank=True)
+    responsible_name = models.CharField(
+        "responsable du traitement des réclamations", max_length=200, blank=True
+    )
+    responsible_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="compte du responsable",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    ack_delay_hours = models.PositiveSmallIntegerField(
+        "délai d'accusé de réception (heures)", default=48, validators=[MinValueValidator(1)]
+    )
+    answer_delay_hours = models.PositiveSmallIntegerField(
+        "délai de traitement (heures)", default=48, validators=[MinValueValidator(1)]
+    )
+    clock_mode = models.CharField(
+        "décompte des délais", max_length=10, choices=ClockMode.choices, default=ClockMode.CALENDAR
+    )
+    alsace_moselle = models.BooleanField(
+        "jours fériés d'Alsace-Moselle", default=False,
+        help_text="Ajoute le Vendredi saint et le 26 décembre aux jours fériés.",
+    )
+    at_risk_percent = models.PositiveSmallIntegerField(
+        "seuil d'alerte (% du délai écoulé)", default=75,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+    )
+
+    class Meta:
+        verbose_name = "organisme et procédure"
+        verbose_name_plural = "organisme et procédure"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1  # a single row: the configuration of this installation
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> Organisation:
+        organisation, _ = cls.objects.get_or_create(pk=1)
+        return organisation
+
+
+class OpeningHours(models.Model):
+    """One opening period of a weekday, used when delays are counted in business hours."""
+
+    WEEKDAYS = [
+        (0, "lundi"), (1, "mardi"), (2, "mercredi"), (3, "jeudi"),
+        (4, "vendredi"), (5, "samedi"), (6, "dimanche"),
+    ]
+    weekday = models.PositiveSmallIntegerField("jour", choices=WEEKDAYS)
+    opens_at = models.TimeField("ouverture", default=time(9, 0))
+    closes_at = models.TimeField("fermeture", default=time(17, 0))
+
+    class Meta:
+        verbose_name = "horaire d'ouverture"
+        verbose_name_plural = "horaires d'ouverture"
+        ordering = ["weekday", "opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes_at__gt=models.F("opens_at")), name="opening_hours_order"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
+
+class Service(models.Model):
+    """A service of the organisation that a complaint may concern (procedure step 2.b)."""
+
+    name = models.CharField("nom", max_length=120, unique=True)
+    active = models.BooleanField("proposé sur le formulaire", default=True)
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+
+    class Meta:
+        verbose_name = "service"
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RootCauseCategory(models.Model):
+    """A category of root cause, for the conclusion (step 8) and the recurrence analysis."""
+
+    name = models.CharField("nom", max_length=120, unique=True)
+    active = models.BooleanField("proposée", default=True)
+
+    class Meta:
+        verbose_name = "catégorie de cause racine"
+        verbose_name_plural = "catégories de cause racine"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,250 @@
+"""The record: a réclamation, a difficulté or an aléa, and the nine-step state machine."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from .. import workflow
+from ..workflow import Step
+
+
+class Kind(models.TextChoices):
+    COMPLAINT = "complaint", "Réclamation"
+    DIFFICULTY = "difficulty", "Difficulté"
+    INCIDENT = "incident", "Aléa"
+
+
+class StakeholderType(models.TextChoices):
+    LEARNER = "learner", "Bénéficiaire / stagiaire"
+    COMPANY = "company", "Entreprise / employeur"
+    FUNDER = "funder", "Financeur (OPCO, France Travail, CPF…)"
+    TRAINER = "trainer", "Intervenant / formateur"
+    OTHER = "other", "Autre"
+
+
+class Channel(models.TextChoices):
+    WEB_FORM = "web_form", "Formulaire web (Contact)"
+    EMAIL = "email", "Courriel"
+    PHONE = "phone", "Téléphone"
+    LETTER = "letter", "Courrier"
+    SURVEY = "survey", "Questionnaire d'évaluation"
+    IN_PERSON = "in_person", "En personne"
+    OTHER = "other", "Autre"
+
+
+class Level(models.IntegerChoices):
+    LOW = 1, "Faible"
+    MEDIUM = 2, "Moyenne"
+    HIGH = 3, "Élevée"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Basse"
+    NORMAL = "normal", "Normale"
+    HIGH = "high", "Haute"
+    CRITICAL = "critical", "Critique"
+
+
+class Decision(models.TextChoices):
+    FAVOURABLE = "favourable", "Favorable"
+    PARTIAL = "partial", "Partiellement favorable"
+    UNFAVOURABLE = "unfavourable", "Défavorable"
+
+
+class Compensation(models.TextChoices):
+    NONE = "", "Aucun"
+    CREDIT_NOTE = "credit_note", "Avoir"
+    EXTRA_SERVICE = "extra_service", "Prestation complémentaire"
+    APOLOGY = "apology", "Excuses"
+    OTHER = "other", "Autre"
+
+
+def priority_for(severity: int | None, complexity: int | None, repercussions: int | None) -> str:
+    """Severity × complexity × repercussions (each 1–3) gives a score of 1 to 27, then a priority.
+
+    Severity weighs most: a severe case is at least "haute" whatever its complexity.
+    """
+    if not (severity and complexity and repercussions):
+        return ""
+    score = severity * complexity * repercussions
+    if score >= 18:
+        return Priority.CRITICAL
+    if score >= 8 or severity == Level.HIGH:
+        return Priority.HIGH
+    if score >= 3:
+        return Priority.NORMAL
+    return Priority.LOW
+
+
+class ReferenceCounter(models.Model):
+    """Last reference number given in a year. Numbers only grow, so a reference is never reused."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "compteur de références"
+
+    def __str__(self) -> str:
+        return f"{self.year} : {self.last_number}"
+
+
+class Reclamation(ConcurrentTransitionMixin, models.Model):
+    # --- Identity of the record
+    reference = models.CharField("référence", max_length=20, unique=True, editable=False)
+    kind = models.CharField("nature", max_length=12, choices=Kind.choices, default=Kind.COMPLAINT)
+    channel = models.CharField("canal de réception", max_length=12, choices=Channel.choices)
+    stakeholder_type = models.CharField(
+        "partie prenante", max_length=10, choices=StakeholderType.choices, blank=True
+    )
+    state = FSMField(
+        "étape", default=Step.RECEIVED, choices=Step.choices, protected=True, db_index=True
+    )
+    # Hash (SHA-256, hex) of the client's secret follow-up token; the token itself is never stored.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField("enregistrée le", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name="enregistrée par",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # --- Complainant (procedure 2.a) — all optional: an aléa may have no complainant
+    complainant_name = models.CharField("nom", max_length=200, blank=True)
+    complainant_role = models.CharField("fonction", max_length=200, blank=True)
+    complainant_organisation = models.CharField("organisation", max_length=200, blank=True)
+    complainant_phone = models.CharField("téléphone", max_length=40, blank=True)
+    complainant_email = models.EmailField("courriel", blank=True)
+    complainant_address = models.TextField("adresse", blank=True)
+
+    # --- What it is about (2.b, 2.c)
+    service = models.ForeignKey(
+        "reclamations.Service", on_delete=models.PROTECT, null=True, blank=True,
+        verbose_name="service concerné",
+    )
+    training_action = models.CharField("action de formation concernée", max_length=300, blank=True)
+    subject = models.CharField("objet", max_length=300)
+    description = models.TextField("description")
+    wished_solution = models.TextField("solution souhaitée", blank=True)
+
+    # --- Service levels: stored when received, recomputed only by a logged change
+    received_at = models.DateTimeField("reçue le", db_index=True)
+    ack_due_at = models.DateTimeField("accusé de réception dû le")
+    answer_due_at = models.DateTimeField("réponse due le")
+    acknowledged_at = models.DateTimeField("accusé de réception envoyé le", null=True, blank=True)
+    answered_at = models.DateTimeField("réponse envoyée le", null=True, blank=True)
+    closed_at = models.DateTimeField("clôturée le", null=True, blank=True)
+
+    # --- Handling
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="handled_reclamations", verbose_name="responsable du traitement",
+    )
+    # Steps declared "sans objet": {step code: reason}. See workflow.NOT_APPLICABLE_PARTS.
+    not_applicable = models.JSONField("sans objet", default=dict, blank=True)
+    reformulation = models.TextField("reformulation des points clés", blank=True)
+    severity = models.PositiveSmallIntegerField("gravité", choices=Level.choices, null=True, blank=True)
+    complexity = models.PositiveSmallIntegerField("complexité", choices=Level.choices, null=True, blank=True)
+    repercussions = models.PositiveSmallIntegerField(
+        "répercussions", choices=Level.choices, null=True, blank=True
+    )
+    priority = models.CharField("priorité", max_length=10, choices=Priority.choices, blank=True, db_index=True)
+
+    # --- Answer (step 6)
+    decision = models.CharField("décision", max_length=14, choices=Decision.choices, blank=True)
+    answer = models.TextField("réponse argumentée", blank=True)
+    compensation_type = models.CharField(
+        "dédommagement", max_length=14, choices=Compensation.choices, blank=True
+    )
+    compensation_description = models.TextField("description du dédommagement", blank=True)
+    compensation_amount = models.DecimalField(
+        "montant du dédommagement (€)", max_digits=10, decimal_places=2, null=True, blank=True
+    )
+
+    # --- Conclusion (step 8)
+    conclusion = models.TextField("conclusion", blank=True)
+    root_cause_category = models.ForeignKey(
+        "reclamations.RootCauseCategory", on_delete=models.PROTECT, null=True, blank=True,
+        verbose_name="catégorie de cause racine",
+    )
+    root_cause_analysis = models.TextField("analyse de la cause racine", blank=True)
+    complementary_offer = models.TextField("offre complémentaire proposée", blank=True)
+
+    # --- Feedback (step 9)
+    feedback_requested_at = models.DateTimeField("enquête envoyée le", null=True, blank=True)
+    feedback_received_at = models.DateTimeField("avis reçu le", null=True, blank=True)
+    feedback_no_answer = models.BooleanField("pas de réponse à l'enquête", default=False)
+    feedback_satisfaction = models.PositiveSmallIntegerField(
+        "satisfaction (1 à 5)", null=True, blank=True
+    )
+    feedback_comment = models.TextField("commentaire du client", blank=True)
+
+    # --- Discard
+    discard_reason = models.TextField("motif du classement sans suite", blank=True)
+
+    class Meta:
+        verbose_name = "réclamation"
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "ack_due_at"], name="rec_state_ack_due"),
+            models.Index(fields=["state", "answer_due_at"], name="rec_state_answer_due"),
+            models.Index(fields=["handler", "state"], name="rec_handler_state"),
+        ]
+        permissions = [
+            ("handle_reclamation", "Traiter les réclamations (back-office)"),
+            ("manage_quality", "Piloter la qualité (exports, statistiques, configuration)"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.subject}"
+
+    # --- Derived values --------------------------------------------------------------------
+    @property
+    def step_number(self) -> int:
+        return workflow.step_number(self.state)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in workflow.OPEN_STEPS
+
+    def missing_for_current_step(self) -> list[str]:
+        return workflow.missing_for(self)
+
+    # --- The state machine: one transition per step completion --------------------------------
+    # Call them through services.reclamation_complete_step, which checks, saves and logs.
+    @transition(field=state, source=Step.RECEIVED, target=Step.IDENTIFICATION, conditions=[workflow.can_complete])
+    def complete_received(self) -> None: ...
+
+    @transition(field=state, source=Step.IDENTIFICATION, target=Step.REFORMULATION, conditions=[workflow.can_complete])
+    def complete_identification(self) -> None: ...
+
+    @transition(field=state, source=Step.REFORMULATION, target=Step.ACTION_PROPOSAL, conditions=[workflow.can_complete])
+    def complete_reformulation(self) -> None: ...
+
+    @transition(field=state, source=Step.ACTION_PROPOSAL, target=Step.SCHEDULING, conditions=[workflow.can_complete])
+    def complete_action_proposal(self) -> None: ...
+
+    @transition(field=state, source=Step.SCHEDULING, target=Step.ACTION, conditions=[workflow.can_complete])
+    def complete_scheduling(self) -> None: ...
+
+    @transition(field=state, source=Step.ACTION, target=Step.FOLLOW_UP, conditions=[workflow.can_complete])
+    def complete_action(self) -> None: ...
+
+    @transition(field=state, source=Step.FOLLOW_UP, target=Step.CONCLUSION, conditions=[workflow.can_complete])
+    def complete_follow_up(self) -> None: ...
+
+    @transition(field=state, source=Step.CONCLUSION, target=Step.FEEDBACK, conditions=[workflow.can_complete])
+    def complete_conclusion(self) -> None: ...
+
+    @transition(field=state, source=Step.FEEDBACK, target=Step.CLOSED, conditions=[workflow.can_complete])
+    def complete_feedback(self) -> None: ...
+
+    @transition(field=state, source=list(workflow.OPEN_STEPS), target=Step.DISCARDED,
+                conditions=[workflow.has_discard_reason])
+    def discard(self) -> None: ...
+
+    @transition(field=state, source=Step.CLOSED, target=RETURN_VALUE(*workflow.OPEN_STEPS))
+    def reopen(self, step: str) -> str:
+        """Back to an open step (by default, 4: a new evaluation and action plan)."""
+        return step

@@ -1,0 +1,146 @@
+"""What hangs off a record: action-plan items, communications, attachments."""
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+
+
+class ActionKind(models.TextChoices):
+    IMMEDIATE = "immediate", "Immédiate (recherche de la cause)"
+    CORRECTIVE = "corrective", "Corrective"
+    PREVENTIVE = "preventive", "Préventive"
+
+
+class ActionStatus(models.TextChoices):
+    PLANNED = "planned", "Prévue"
+    IN_PROGRESS = "in_progress", "En cours"
+    DONE = "done", "Réalisée"
+    CANCELLED = "cancelled", "Annulée"
+
+
+class Action(models.Model):
+    """An item of the action plan (steps 4 to 6)."""
+
+    reclamation = models.ForeignKey("reclamations.Reclamation", on_delete=models.CASCADE, related_name="actions")
+    description = models.TextField("description")
+    kind = models.CharField("type", max_length=10, choices=ActionKind.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="reclamation_actions", verbose_name="responsable",
+    )
+    due_date = models.DateField("échéance", null=True, blank=True, db_index=True)
+    status = models.CharField("statut", max_length=12, choices=ActionStatus.choices, default=ActionStatus.PLANNED)
+    done_at = models.DateField("réalisée le", null=True, blank=True)
+    result = models.TextField("résultat", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "action"
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="done") | models.Q(done_at__isnull=False),
+                name="action_done_has_date",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} : {self.description[:60]}"
+
+
+class CommunicationKind(models.TextChoices):
+    CALL = "call", "Appel téléphonique"
+    EMAIL = "email", "Courriel"
+    LETTER = "letter", "Courrier"
+    MESSAGE = "message", "Message (page de suivi)"
+    MEETING = "meeting", "Entretien"
+    NOTE = "note", "Note interne"
+
+
+class Communication(models.Model):
+    """A call, e-mail, letter or message with the client, or an internal note."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Reçu du réclamant"
+        OUTBOUND = "outbound", "Envoyé au réclamant"
+        INTERNAL = "internal", "Interne"
+
+    class Purpose(models.TextChoices):
+        GENERAL = "general", "Échange"
+        ACKNOWLEDGEMENT = "acknowledgement", "Accusé de réception"
+        INFORMATION_REQUEST = "information_request", "Demande d'information"
+        PROGRESS = "progress", "Point d'avancement"
+        ANSWER = "answer", "Réponse argumentée"
+        CLOSURE = "closure", "Clôture"
+
+    reclamation = models.ForeignKey(
+        "reclamations.Reclamation", on_delete=models.CASCADE, related_name="communications"
+    )
+    kind = models.CharField("moyen", max_length=10, choices=CommunicationKind.choices)
+    direction = models.CharField("sens", max_length=10, choices=Direction.choices)
+    purpose = models.CharField("objet", max_length=20, choices=Purpose.choices, default=Purpose.GENERAL)
+    # Public communications appear on the client's follow-up page; internal ones never do.
+    public = models.BooleanField("visible par le client", default=False)
+    occurred_at = models.DateTimeField("date")
+    duration_minutes = models.PositiveSmallIntegerField("durée (minutes)", null=True, blank=True)
+    subject = models.CharField("objet", max_length=300, blank=True)
+    body = models.TextField("contenu")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name="auteur",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "communication"
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(direction="internal", public=True), name="internal_never_public"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%d/%m/%Y}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """A random server-side name; the client's file name is only kept as data, never as a path."""
+    return f"attachments/{instance.reclamation_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A pièce justificative, stored in private storage, served only through an authorised view."""
+
+    reclamation = models.ForeignKey(
+        "reclamations.Reclamation", on_delete=models.CASCADE, related_name="attachments"
+    )
+    communication = models.ForeignKey(
+        Communication, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField("nom du fichier", max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField("taille (octets)")
+    sha256 = models.CharField(max_length=64)
+    # Uploaded by the client (form, follow-up page) or by staff (original letter, scan...).
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    public = models.BooleanField("visible par le client", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "pièce justificative"
+        verbose_name_plural = "pièces justificatives"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def extension(self) -> str:
+        return PurePath(self.original_name).suffix.lower()

@@ -1,0 +1,120 @@
+"""The audit log: written with each change, append-only, and tamper-evident."""
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+
+from reclamations import services
+from reclamations.audit import verify_chain
+from reclamations.models import AuditChainHead, Event, EventKind, Reclamation
+from tests.factories import ReclamationFactory, advance
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_change_writes_an_event_with_its_author_and_before_after(handler):
+    reclamation = ReclamationFactory()
+    services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "Salle non chauffée"})
+
+    event = Event.objects.filter(reclamation=reclamation).last()
+    assert event.kind == EventKind.UPDATED
+    assert event.actor == handler
+    assert event.actor_label == "Camille Martin"
+    assert event.data["changes"]["subject"] == {
+        "before": "Convocation reçue la veille de la formation", "after": "Salle non chauffée"}
+
+
+def test_an_unchanged_value_writes_no_event(handler):
+    reclamation = ReclamationFactory()
+    before = Event.objects.count()
+    services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": reclamation.subject})
+    assert Event.objects.count() == before
+
+
+def test_a_change_that_fails_leaves_neither_change_nor_event(handler):
+    reclamation = ReclamationFactory()
+    before = Event.objects.count()
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "Nouveau"})
+        raise RuntimeError("something later in the same transaction fails")
+
+    assert Event.objects.count() == before
+    assert Reclamation.objects.get(pk=reclamation.pk).subject != "Nouveau"
+
+
+def test_events_can_be_neither_updated_nor_deleted_through_the_orm():
+    ReclamationFactory()
+    event = Event.objects.first()
+    event.summary = "réécrit"
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        Event.objects.filter(pk=event.pk).update(summary="réécrit")
+    with pytest.raises(PermissionError):
+        Event.objects.all().delete()
+
+
+def test_the_chain_of_a_full_history_verifies(handler, capsys):
+    advance(ReclamationFactory(), "closed", handler)
+    advance(ReclamationFactory(), "scheduling", handler)
+
+    call_command("verify_audit_log")
+
+    out = capsys.readouterr().out
+    assert f"Chaîne intacte : {Event.objects.count()} événement(s) vérifié(s)." in out
+    head = AuditChainHead.objects.get()
+    assert head.verified_at is not None
+    assert head.verified_hash == Event.objects.order_by("sequence").last().hash
+
+
+def _raw_update(sql: str, params: list) -> None:
+    # What an attacker with database access would do: bypass the ORM.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_verify_audit_log_names_the_first_modified_event(handler):
+    advance(ReclamationFactory(), "reformulation", handler)
+    target = Event.objects.order_by("sequence")[2]
+    _raw_update(f"UPDATE {Event._meta.db_table} SET summary = %s WHERE id = %s", ["Faux résumé", target.pk])
+
+    with pytest.raises(CommandError, match=f"Événement n° {target.sequence} : contenu modifié."):
+        call_command("verify_audit_log")
+    assert verify_chain().broken_sequence == target.sequence
+
+
+def test_verify_audit_log_detects_a_deleted_event(handler):
+    advance(ReclamationFactory(), "reformulation", handler)
+    target = Event.objects.order_by("sequence")[1]
+    _raw_update(f"DELETE FROM {Event._meta.db_table} WHERE id = %s", [target.pk])
+
+    with pytest.raises(CommandError, match=f"Événement n° {target.sequence} manquant"):
+        call_command("verify_audit_log")
+
+
+def test_verify_audit_log_detects_the_last_events_cut_off(handler):
+    advance(ReclamationFactory(), "reformulation", handler)
+    last = Event.objects.order_by("sequence").last()
+    _raw_update(f"DELETE FROM {Event._meta.db_table} WHERE id = %s", [last.pk])
+
+    report = verify_chain()
+    assert not report.intact
+    assert "tête de chaîne" in report.message
+
+
+def test_a_recomputed_hash_does_not_hide_a_modification(handler):
+    # Rewriting an event and its own hash still breaks the next link.
+    advance(ReclamationFactory(), "reformulation", handler)
+    first, second = Event.objects.order_by("sequence")[:2]
+    first.summary = "Faux"
+    _raw_update(f"UPDATE {Event._meta.db_table} SET summary = %s, hash = %s WHERE id = %s",
+                ["Faux", first.compute_hash(), first.pk])
+
+    report = verify_chain()
+    assert report.broken_sequence == second.sequence
+    assert "lien rompu" in report.message

@@ -1,0 +1,42 @@
+"""Two handlers completing the same step at the same moment: one wins, nothing is written twice."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from reclamations import services
+from reclamations.models import Event, EventKind, Reclamation
+from tests.factories import ReclamationFactory, fill_step
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_handlers_completing_one_step_at_once_complete_it_once(handler, other_handler):
+    reclamation = fill_step(ReclamationFactory(), handler)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def complete(actor) -> None:  # noqa: ANN001
+        try:
+            barrier.wait()
+            seen = Reclamation.objects.get(pk=reclamation.pk)  # both saw the record in step 1
+            services.reclamation_complete_step(reclamation=seen, actor=actor, expected_state="received")
+            outcomes.append("ok")
+        except services.StaleState as exc:
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=complete, args=(user,)) for user in (handler, other_handler)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count("ok") == 1
+    (refusal,) = [o for o in outcomes if o != "ok"]
+    assert "Rechargez la page" in str(refusal)
+    reclamation.refresh_from_db()
+    assert reclamation.state == "identification"  # not pushed on to step 3 by the second click
+    assert Event.objects.filter(reclamation=reclamation, kind=EventKind.STEP_COMPLETED).count() == 1

@@ -1,0 +1,217 @@
+"""The nine-step state machine: every transition, every guard's French message, discard, reopen."""
+from __future__ import annotations
+
+import pytest
+from django_fsm import TransitionNotAllowed
+
+from reclamations import services
+from reclamations.models import ActionKind, Event, EventKind, Reclamation
+from reclamations.workflow import NINE_STEPS, Step
+from tests.factories import ReclamationFactory, RootCauseCategoryFactory, advance, fill_step
+
+pytestmark = pytest.mark.django_db
+
+
+def _complete(reclamation: Reclamation, actor) -> Reclamation:  # noqa: ANN001
+    return services.reclamation_complete_step(reclamation=reclamation, actor=actor, expected_state=reclamation.state)
+
+
+def test_it_walks_a_complaint_through_the_nine_steps_to_closure(handler):
+    reclamation = ReclamationFactory()
+    seen = [reclamation.state]
+    for _ in NINE_STEPS:
+        reclamation = fill_step(reclamation, handler)
+        reclamation = _complete(reclamation, handler)
+        seen.append(reclamation.state)
+
+    assert seen == [s.value for s in NINE_STEPS] + [Step.CLOSED]
+    assert reclamation.closed_at is not None
+    completions = Event.objects.filter(reclamation=reclamation, kind=EventKind.STEP_COMPLETED)
+    assert [e.data["step"] for e in completions] == list(range(1, 10))
+    assert all(e.actor == handler for e in completions)
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (Step.RECEIVED, "Pour terminer l'étape 1 (Prise en compte), enregistrez l'accusé de réception"),
+        (Step.IDENTIFICATION, "Pour terminer l'étape 2 (Identification), enregistrez le responsable du traitement."),
+        (Step.REFORMULATION, "Pour terminer l'étape 3 (Reformulation et contact), enregistrez la reformulation des "
+                             "points clés et l'appel au réclamant"),
+        (Step.ACTION_PROPOSAL, "Pour terminer l'étape 4 (Proposition d'action), enregistrez l'évaluation (gravité, "
+                               "complexité, répercussions), une action immédiate pour rechercher la cause et au "
+                               "moins une action corrective ou préventive au plan d'action."),
+        (Step.ACTION, "Pour terminer l'étape 6 (Action concrète), enregistrez la décision et la réponse argumentée."),
+        (Step.FOLLOW_UP, "Pour terminer l'étape 7 (Information du suivi), enregistrez au moins un point "
+                         "d'avancement envoyé au réclamant."),
+        (Step.CONCLUSION, "Pour terminer l'étape 8 (Conclusion et propositions), enregistrez la conclusion et la "
+                          "cause racine (catégorie et analyse)."),
+        (Step.FEEDBACK, "Pour terminer l'étape 9 (Collecte de feedback), enregistrez la réponse à l'enquête de "
+                        "satisfaction"),
+    ],
+)
+def test_it_refuses_each_step_without_its_data_and_says_what_is_missing(handler, state, expected):
+    reclamation = advance(ReclamationFactory(), state, handler)
+    if state == Step.ACTION:
+        # Actions done, so that only the answer is missing.
+        for action in reclamation.actions.all():
+            services.reclamation_update_action(action=action, actor=handler, changes={"status": "done"})
+    events_before = Event.objects.count()
+
+    with pytest.raises(services.StepIncomplete) as refused:
+        _complete(reclamation, handler)
+
+    assert str(refused.value).startswith(expected)
+    reclamation.refresh_from_db()
+    assert reclamation.state == state
+    assert Event.objects.count() == events_before  # a refused transition writes nothing
+
+
+def test_it_refuses_step_5_while_an_action_has_no_owner_or_due_date(handler):
+    reclamation = advance(ReclamationFactory(), Step.SCHEDULING, handler)
+    action = reclamation.actions.first()
+    services.reclamation_update_action(action=action, actor=handler, changes={"owner": handler})
+
+    with pytest.raises(services.StepIncomplete, match="un responsable et une échéance pour chaque action"):
+        _complete(reclamation, handler)
+
+
+def test_it_refuses_step_6_until_every_action_is_done_and_the_answer_sent(handler):
+    reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
+    services.reclamation_update(reclamation=reclamation, actor=handler,
+                                changes={"decision": "partial", "answer": "Nous vous proposons un avoir."})
+
+    with pytest.raises(services.StepIncomplete) as refused:
+        _complete(reclamation, handler)
+    assert "la réalisation de toutes les actions du plan" in str(refused.value)
+    assert "l'envoi de la réponse argumentée au réclamant" in str(refused.value)
+
+
+def test_it_asks_for_the_complainant_and_service_at_identification(handler):
+    reclamation = ReclamationFactory(complainant_name="", complainant_email="", complainant_phone="", service=None)
+    reclamation = advance(reclamation, Step.IDENTIFICATION, handler)
+
+    with pytest.raises(services.StepIncomplete) as refused:
+        _complete(reclamation, handler)
+    message = str(refused.value)
+    assert "le nom du réclamant" in message
+    assert "un moyen de contacter le réclamant" in message
+    assert "le service concerné" in message
+
+
+def test_a_phone_complaint_needs_no_call_back_at_step_3(handler):
+    reclamation = advance(ReclamationFactory(channel="phone"), Step.REFORMULATION, handler)
+    services.reclamation_update(reclamation=reclamation, actor=handler, changes={"reformulation": "Points clés."})
+
+    assert _complete(reclamation, handler).state == Step.ACTION_PROPOSAL
+
+
+def test_a_written_complaint_may_skip_the_call_only_with_a_recorded_reason(handler):
+    reclamation = advance(ReclamationFactory(channel="letter"), Step.REFORMULATION, handler)
+    services.reclamation_update(reclamation=reclamation, actor=handler, changes={"reformulation": "Points clés."})
+    with pytest.raises(services.StepIncomplete, match="l'appel au réclamant"):
+        _complete(reclamation, handler)
+
+    with pytest.raises(services.WorkflowError, match="Indiquez pourquoi"):
+        services.reclamation_mark_not_applicable(reclamation=reclamation, actor=handler, step=Step.REFORMULATION,
+                                                 reason="  ")
+    services.reclamation_mark_not_applicable(reclamation=reclamation, actor=handler, step=Step.REFORMULATION,
+                                             reason="Aucun numéro de téléphone fourni.")
+
+    assert _complete(reclamation, handler).state == Step.ACTION_PROPOSAL
+    event = Event.objects.get(reclamation=reclamation, kind=EventKind.STEP_NOT_APPLICABLE)
+    assert "Aucun numéro de téléphone fourni." in event.summary
+
+
+def test_an_incident_without_complainant_goes_through_with_recorded_reasons(handler):
+    reclamation = ReclamationFactory(kind="incident", channel="other", complainant_name="", complainant_email="",
+                                     complainant_phone="", stakeholder_type="", actor=handler)
+    for step in (Step.RECEIVED, Step.REFORMULATION, Step.FOLLOW_UP, Step.FEEDBACK):
+        services.reclamation_mark_not_applicable(reclamation=reclamation, actor=handler, step=step,
+                                                 reason="Aléa sans réclamant.")
+    reclamation = _complete(reclamation, handler)
+    services.reclamation_assign(reclamation=reclamation, actor=handler, handler=handler)
+    reclamation = _complete(reclamation, handler)
+    assert reclamation.state == Step.REFORMULATION
+
+
+def test_an_evaluation_sets_the_priority(handler):
+    reclamation = ReclamationFactory()
+    reclamation = services.reclamation_update(reclamation=reclamation, actor=handler,
+                                              changes={"severity": 3, "complexity": 3, "repercussions": 2})
+    assert reclamation.get_priority_display() == "Critique"
+    event = Event.objects.filter(reclamation=reclamation, kind=EventKind.UPDATED).last()
+    assert event.data["changes"]["priority"] == {"before": "", "after": "critical"}
+
+
+def test_it_refuses_a_step_the_user_did_not_see_the_record_in(handler):
+    reclamation = ReclamationFactory()
+    fill_step(reclamation, handler)
+
+    with pytest.raises(services.StaleState, match="a changé entre-temps"):
+        services.reclamation_complete_step(reclamation=reclamation, actor=handler, expected_state=Step.IDENTIFICATION)
+
+
+def test_the_state_cannot_be_set_by_hand():
+    reclamation = ReclamationFactory()
+    with pytest.raises(AttributeError):
+        reclamation.state = Step.CLOSED
+
+
+def test_the_model_transition_itself_refuses_an_incomplete_step():
+    # Even code that bypasses the services cannot move the record past a step without its data.
+    reclamation = ReclamationFactory()
+    with pytest.raises(TransitionNotAllowed):
+        reclamation.complete_received()
+
+
+def test_it_discards_from_any_open_step_with_a_mandatory_reason(handler):
+    reclamation = advance(ReclamationFactory(), Step.REFORMULATION, handler)
+    with pytest.raises(services.WorkflowError, match="Indiquez le motif du classement sans suite"):
+        services.reclamation_discard(reclamation=reclamation, actor=handler, reason="")
+    reclamation.refresh_from_db()
+    assert reclamation.state == Step.REFORMULATION
+
+    reclamation = services.reclamation_discard(reclamation=reclamation, actor=handler, reason="Doublon de R-2026-0001")
+
+    assert reclamation.state == Step.DISCARDED
+    event = Event.objects.get(reclamation=reclamation, kind=EventKind.DISCARDED)
+    assert event.data == {"from": "reformulation", "reason": "Doublon de R-2026-0001"}
+    with pytest.raises(services.WorkflowError):
+        services.reclamation_discard(reclamation=reclamation, actor=handler, reason="encore")
+
+
+def test_a_discarded_record_cannot_be_edited_any_more(handler):
+    reclamation = services.reclamation_discard(reclamation=ReclamationFactory(), actor=handler, reason="Spam")
+    with pytest.raises(services.WorkflowError, match="classée sans suite"):
+        services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "autre"})
+
+
+def test_it_reopens_a_closed_record_with_a_reason_and_logs_it(handler):
+    reclamation = advance(ReclamationFactory(), Step.CLOSED, handler)
+    with pytest.raises(services.WorkflowError, match="motif de la réouverture"):
+        services.reclamation_reopen(reclamation=reclamation, actor=handler, reason=" ")
+
+    reclamation = services.reclamation_reopen(reclamation=reclamation, actor=handler,
+                                              reason="Le client signale que le problème persiste.")
+
+    assert reclamation.state == Step.ACTION_PROPOSAL
+    assert reclamation.closed_at is None
+    event = Event.objects.get(reclamation=reclamation, kind=EventKind.REOPENED)
+    assert event.actor == handler and "problème persiste" in event.summary
+
+
+def test_only_a_closed_record_can_be_reopened(handler):
+    with pytest.raises(services.WorkflowError, match="Seule une réclamation clôturée"):
+        services.reclamation_reopen(reclamation=ReclamationFactory(), actor=handler, reason="test")
+
+
+def test_step_8_needs_a_corrective_or_preventive_action_that_was_not_cancelled(handler):
+    reclamation = advance(ReclamationFactory(), Step.CONCLUSION, handler)
+    services.reclamation_update(reclamation=reclamation, actor=handler, changes={
+        "conclusion": "Fin.", "root_cause_category": RootCauseCategoryFactory(), "root_cause_analysis": "Analyse."})
+    for action in reclamation.actions.filter(kind=ActionKind.CORRECTIVE):
+        services.reclamation_update_action(action=action, actor=handler, changes={"status": "cancelled"})
+
+    with pytest.raises(services.StepIncomplete, match="l'action corrective ou préventive retenue"):
+        _complete(reclamation, handler)
