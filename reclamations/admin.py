@@ -68,6 +68,9 @@ class ReadOnlyInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return list(self.fields)  # recorded through the back-office services, shown here only
+
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 

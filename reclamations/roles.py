@@ -21,7 +21,7 @@ MANAGE_QUALITY_PERMISSION = f"{APP_LABEL}.manage_quality"
 
 # Permissions are named as (model, codename) pairs; the model name is Django's lower-case name.
 _RECORD_MODELS = ("reclamation", "action", "communication", "attachment")
-_CONFIGURATION_MODELS = ("organisation", "openinghours", "service", "rootcausecategory")
+_CONFIGURATION_MODELS = ("organisation", "openinghours", "service", "rootcausecategory", "messagetemplate")
 
 HANDLER_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("reclamation", "handle_reclamation"),

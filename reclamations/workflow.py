@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from django.db import models
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from .models import Reclamation
 
 
@@ -71,6 +73,7 @@ WRITTEN_CHANNELS = frozenset({"web_form", "email", "letter", "survey"})
 NOT_APPLICABLE_PARTS: dict[str, str] = {
     Step.RECEIVED: "l'accusé de réception",
     Step.REFORMULATION: "l'appel au réclamant",
+    Step.ACTION: "l'envoi de la réponse au réclamant",
     Step.FOLLOW_UP: "l'information du réclamant",
     Step.FEEDBACK: "l'enquête de satisfaction",
 }
@@ -153,13 +156,26 @@ def _missing_scheduling(r: Reclamation) -> list[str]:
     return []
 
 
+def since_reopening(r: Reclamation, moment: datetime | None) -> bool:
+    """True when ``moment`` exists and belongs to the current round of handling.
+
+    A reopened record must be answered, followed up and surveyed again: what was done before the
+    reopening stays in the history but no longer completes a step.
+    """
+    return moment is not None and (r.reopened_at is None or moment >= r.reopened_at)
+
+
 def _missing_action(r: Reclamation) -> list[str]:
     missing = []
     if r.actions.exclude(status__in=("done", "cancelled")).exists():
         missing.append("la réalisation de toutes les actions du plan")
-    if not r.decision or not r.answer.strip():
+    if _not_applicable(r, Step.ACTION):
+        # An incident with nobody to answer: the outcome is still written down.
+        if not r.answer.strip():
+            missing.append("le compte rendu de la résolution")
+    elif not r.decision or not r.answer.strip():
         missing.append("la décision et la réponse argumentée")
-    elif not r.answered_at:
+    elif not since_reopening(r, r.answered_at):
         missing.append("l'envoi de la réponse argumentée au réclamant")
     return missing
 
@@ -167,7 +183,10 @@ def _missing_action(r: Reclamation) -> list[str]:
 def _missing_follow_up(r: Reclamation) -> list[str]:
     if _not_applicable(r, Step.FOLLOW_UP):
         return []
-    if not r.communications.filter(purpose="progress", direction="outbound").exists():
+    updates = r.communications.filter(purpose="progress", direction="outbound")
+    if r.reopened_at:
+        updates = updates.filter(occurred_at__gte=r.reopened_at)
+    if not updates.exists():
         return ["au moins un point d'avancement envoyé au réclamant"]
     return []
 
@@ -184,7 +203,7 @@ def _missing_conclusion(r: Reclamation) -> list[str]:
 
 
 def _missing_feedback(r: Reclamation) -> list[str]:
-    if _not_applicable(r, Step.FEEDBACK) or r.feedback_received_at or r.feedback_no_answer:
+    if _not_applicable(r, Step.FEEDBACK) or since_reopening(r, r.feedback_received_at) or r.feedback_no_answer:
         return []
     return ["la réponse à l'enquête de satisfaction (ou le constat de non-réponse à l'échéance)"]
 

@@ -11,7 +11,7 @@ from tests.factories import UserFactory
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _require_postgres(django_db_setup, django_db_blocker) -> None:  # noqa: ANN001
+def _require_postgres(django_db_setup, django_db_blocker) -> None:
     """In CI's second pass a missing PostgreSQL is a failure, never a silent run on SQLite."""
     if os.environ.get("REQUIRE_POSTGRES") == "1":
         with django_db_blocker.unblock():
@@ -19,7 +19,7 @@ def _require_postgres(django_db_setup, django_db_blocker) -> None:  # noqa: ANN0
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings, tmp_path):  # noqa: ANN001, ANN202
+def _test_settings(settings, tmp_path):
     # No collectstatic in tests: plain static storage. E-mails land in django.core.mail.outbox.
     settings.STORAGES = {
         **settings.STORAGES,
@@ -37,15 +37,15 @@ def _test_settings(settings, tmp_path):  # noqa: ANN001, ANN202
 
 
 @pytest.fixture
-def handler(db):  # noqa: ANN001, ANN201
+def handler(db):
     return UserFactory(role="handler", username="gestionnaire", first_name="Camille", last_name="Martin")
 
 
 @pytest.fixture
-def other_handler(db):  # noqa: ANN001, ANN201
+def other_handler(db):
     return UserFactory(role="handler", username="gestionnaire2", first_name="Alex", last_name="Petit")
 
 
 @pytest.fixture
-def quality_lead(db):  # noqa: ANN001, ANN201
+def quality_lead(db):
     return UserFactory(role="quality_lead", username="qualite", first_name="Dominique", last_name="Bernard")

@@ -16,7 +16,7 @@ from tests.factories import ReclamationFactory
 
 
 @pytest.fixture
-def real_broker(tmp_path):  # noqa: ANN001, ANN201
+def real_broker(tmp_path):
     """Tasks go through the broker instead of running in-process; the filesystem broker gets a
     private folder so that a running `make run` worker never takes the test's messages."""
     conf = celery_app.conf
@@ -25,8 +25,10 @@ def real_broker(tmp_path):  # noqa: ANN001, ANN201
     if conf.broker_url.startswith("filesystem://"):
         folder = tmp_path / "broker"
         (folder / "processed").mkdir(parents=True)
+        (folder / "control").mkdir()
         conf.broker_transport_options = {"data_folder_in": str(folder), "data_folder_out": str(folder),
-                                         "processed_folder": str(folder / "processed")}
+                                         "processed_folder": str(folder / "processed"),
+                                         "control_folder": str(folder / "control")}
     _reset_connection_pools()
     yield
     conf.task_always_eager, conf.broker_transport_options = saved

@@ -17,7 +17,7 @@ def test_two_handlers_completing_one_step_at_once_complete_it_once(handler, othe
     barrier = threading.Barrier(2)
     outcomes: list[object] = []
 
-    def complete(actor) -> None:  # noqa: ANN001
+    def complete(actor) -> None:
         try:
             barrier.wait()
             seen = Reclamation.objects.get(pk=reclamation.pk)  # both saw the record in step 1

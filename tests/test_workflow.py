@@ -12,7 +12,7 @@ from tests.factories import ReclamationFactory, RootCauseCategoryFactory, advanc
 pytestmark = pytest.mark.django_db
 
 
-def _complete(reclamation: Reclamation, actor) -> Reclamation:  # noqa: ANN001
+def _complete(reclamation: Reclamation, actor) -> Reclamation:
     return services.reclamation_complete_step(reclamation=reclamation, actor=actor, expected_state=reclamation.state)
 
 
@@ -215,3 +215,34 @@ def test_step_8_needs_a_corrective_or_preventive_action_that_was_not_cancelled(h
 
     with pytest.raises(services.StepIncomplete, match="l'action corrective ou préventive retenue"):
         _complete(reclamation, handler)
+
+
+def test_a_reopened_record_must_be_answered_followed_up_and_surveyed_again(handler):
+    reclamation = advance(ReclamationFactory(), Step.CLOSED, handler)
+    reclamation = services.reclamation_reopen(reclamation=reclamation, actor=handler, reason="Problème persistant",
+                                              step=Step.ACTION)
+
+    with pytest.raises(services.StepIncomplete, match="l'envoi de la réponse argumentée au réclamant"):
+        _complete(reclamation, handler)
+    services.reclamation_update(reclamation=reclamation, actor=handler, changes={"answer": "Nouvelle réponse."})
+    services.reclamation_send_answer(reclamation=reclamation, actor=handler)
+    reclamation = _complete(reclamation, handler)
+    with pytest.raises(services.StepIncomplete, match="au moins un point d'avancement"):
+        _complete(reclamation, handler)
+    reclamation = advance(reclamation, Step.FEEDBACK, handler)
+    with pytest.raises(services.StepIncomplete, match="l'enquête de satisfaction"):
+        _complete(reclamation, handler)
+
+
+def test_an_incident_with_nobody_to_answer_records_its_resolution_instead(handler):
+    reclamation = advance(ReclamationFactory(kind="incident", channel="other"), Step.ACTION, handler)
+    for action in reclamation.actions.all():
+        services.reclamation_update_action(action=action, actor=handler, changes={"status": "done"})
+    services.reclamation_mark_not_applicable(reclamation=reclamation, actor=handler, step=Step.ACTION,
+                                             reason="Aléa interne, aucun réclamant.")
+    with pytest.raises(services.StepIncomplete, match="le compte rendu de la résolution"):
+        _complete(reclamation, handler)
+
+    services.reclamation_update(reclamation=reclamation, actor=handler, changes={"answer": "Vidéoprojecteur remplacé."})
+
+    assert _complete(reclamation, handler).state == Step.FOLLOW_UP

@@ -2,7 +2,15 @@
 from __future__ import annotations
 
 from .audit import AuditChainHead, Event, EventKind
-from .configuration import ClockMode, OpeningHours, Organisation, RootCauseCategory, Service
+from .configuration import (
+    ClockMode,
+    MessageTemplate,
+    OpeningHours,
+    Organisation,
+    RootCauseCategory,
+    Service,
+    StaffProfile,
+)
 from .reclamation import (
     Channel,
     Compensation,
@@ -32,6 +40,7 @@ __all__ = [
     "EventKind",
     "Kind",
     "Level",
+    "MessageTemplate",
     "OpeningHours",
     "Organisation",
     "Priority",
@@ -39,5 +48,6 @@ __all__ = [
     "ReferenceCounter",
     "RootCauseCategory",
     "Service",
+    "StaffProfile",
     "StakeholderType",
 ]

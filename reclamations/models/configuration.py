@@ -123,3 +123,40 @@ class RootCauseCategory(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class MessageTemplate(models.Model):
+    """An editable starting text for a message to the client, chosen by its purpose.
+
+    The handler starts from it and adapts it; the e-mail wraps the final text in the standard
+    layout (templates/emails/client_message.*).
+    """
+
+    purpose = models.CharField("objet", max_length=20, unique=True)
+    subject = models.CharField("sujet du courriel", max_length=200)
+    body = models.TextField(
+        "texte", help_text="Variables : {reference}, {nom}, {objet}, {organisme}, {date_reponse}."
+    )
+
+    class Meta:
+        verbose_name = "modèle de message"
+        verbose_name_plural = "modèles de message"
+        ordering = ["purpose"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class StaffProfile(models.Model):
+    """Per-person settings of a staff member."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    on_duty = models.BooleanField(
+        "de permanence", default=True, help_text="Reçoit l'avis de chaque nouvelle réclamation."
+    )
+
+    class Meta:
+        verbose_name = "profil"
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -103,6 +103,10 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
     )
     # Hash (SHA-256, hex) of the client's secret follow-up token; the token itself is never stored.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # After this moment the follow-up link answers 404 like any unknown URL (null: no expiry yet).
+    token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the complainant agreed to the processing of their personal data (Contact form).
+    consent_at = models.DateTimeField("consentement RGPD le", null=True, blank=True, editable=False)
     created_at = models.DateTimeField("enregistrée le", auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
@@ -135,6 +139,12 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
     acknowledged_at = models.DateTimeField("accusé de réception envoyé le", null=True, blank=True)
     answered_at = models.DateTimeField("réponse envoyée le", null=True, blank=True)
     closed_at = models.DateTimeField("clôturée le", null=True, blank=True)
+    reopened_at = models.DateTimeField("rouverte le", null=True, blank=True)
+    # SLA alerts, each claimed once by a conditional UPDATE (filter ...__isnull=True) in the sweep.
+    ack_risk_alert_at = models.DateTimeField("alerte AR à risque", null=True, blank=True, editable=False)
+    ack_late_alert_at = models.DateTimeField("alerte AR en retard", null=True, blank=True, editable=False)
+    answer_risk_alert_at = models.DateTimeField("alerte réponse à risque", null=True, blank=True, editable=False)
+    answer_late_alert_at = models.DateTimeField("alerte réponse en retard", null=True, blank=True, editable=False)
 
     # --- Handling
     handler = models.ForeignKey(
@@ -175,6 +185,7 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
     feedback_requested_at = models.DateTimeField("enquête envoyée le", null=True, blank=True)
     feedback_received_at = models.DateTimeField("avis reçu le", null=True, blank=True)
     feedback_no_answer = models.BooleanField("pas de réponse à l'enquête", default=False)
+    feedback_reminder_at = models.DateTimeField("relance de l'enquête", null=True, blank=True, editable=False)
     feedback_satisfaction = models.PositiveSmallIntegerField(
         "satisfaction (1 à 5)", null=True, blank=True
     )

@@ -36,6 +36,9 @@ class Action(models.Model):
     done_at = models.DateField("réalisée le", null=True, blank=True)
     result = models.TextField("résultat", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Reminders to the owner, each claimed once by a conditional UPDATE in the sweep.
+    due_reminder_at = models.DateTimeField(null=True, blank=True, editable=False)
+    overdue_reminder_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "action"
@@ -91,6 +94,11 @@ class Communication(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="+", verbose_name="auteur",
+    )
+    # The outbox e-mail that carries an outbound communication, when it goes by e-mail: its real
+    # sending time is what counts (e.g. the acknowledgement is done when this e-mail is sent).
+    email = models.ForeignKey(
+        "post_office.Email", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

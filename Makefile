@@ -1,0 +1,44 @@
+# Gestion des réclamations (Qualiopi, indicateur 31) — developer commands.
+#   make run    start web + Celery worker + Celery beat on http://127.0.0.1:8000/
+#   make test   ruff, migration check, then the whole pytest suite (browser tests included)
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_PASSWORD ?= demo-reclamations-2026
+PYTEST_ARGS ?=
+
+export DEMO_PASSWORD
+
+.PHONY: venv run test lint clean
+
+# The virtualenv, (re)installed only when a requirements file changed (stamp file).
+venv: $(VENV)/.installed-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Database, static files and demo accounts, then the three processes (Ctrl-C stops them all).
+run: venv
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput
+	$(BIN)/python manage.py seed_demo --password $(DEMO_PASSWORD)
+	exec $(BIN)/python scripts/run_dev.py
+
+# Lint, no missing migration, then pytest (pass options with PYTEST_ARGS="-k sla -x").
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+# Local data (var/: SQLite database, broker folders, e-mails, uploads) and tool caches; keeps .venv.
+clean:
+	rm -rf var .pytest_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

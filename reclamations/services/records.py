@@ -1,0 +1,220 @@
+"""Registering a record and editing what the handler records on it (steps 1 to 3, 8)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from .. import sla, tokens, workflow
+from ..audit import record_event
+from ..models import (
+    EventKind,
+    Reclamation,
+    ReferenceCounter,
+)
+from ..models.reclamation import priority_for
+from .base import (
+    EDITABLE_FIELDS,
+    Actor,
+    CreatedReclamation,
+    WorkflowError,
+    check_open,
+    check_state,
+    display,
+    lock,
+)
+
+
+def _next_reference(year: int) -> str:
+    # The counter row is locked until commit, so two concurrent creations get two numbers; a
+    # rolled-back creation rolls its number back with it, so no issued reference is ever reused.
+    counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"R-{year}-{counter.last_number:04d}"
+
+
+# --- Creation ------------------------------------------------------------------------------------
+def reclamation_create(
+    *,
+    actor: Actor,
+    kind: str,
+    channel: str,
+    subject: str,
+    description: str,
+    received_at: datetime | None = None,
+    label: str | None = None,
+    **fields: Any,
+) -> CreatedReclamation:
+    """Register a record in step 1 with its reference, secret token and stored deadlines.
+
+    ``fields`` are the other editable fields (complainant identity, service, wished solution...).
+    ``received_at`` is the real reception date for complaints received by letter, phone...
+    """
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"unexpected fields: {sorted(unknown)}")
+    now = timezone.now()
+    received_at = received_at or now
+    if received_at > now:
+        raise WorkflowError("La date de réception ne peut pas être dans le futur.")
+    token, token_hash = tokens.new_token()
+    with transaction.atomic():
+        ack_due_at, answer_due_at = sla.compute_deadlines(received_at)
+        reclamation = Reclamation(
+            reference=_next_reference(timezone.localtime(received_at).year),
+            kind=kind,
+            channel=channel,
+            subject=subject,
+            description=description,
+            received_at=received_at,
+            ack_due_at=ack_due_at,
+            answer_due_at=answer_due_at,
+            token_hash=token_hash,
+            created_by=actor if actor is not None and actor.is_authenticated else None,
+            **fields,
+        )
+        reclamation.full_clean(exclude=["token_hash", "reference", "state"])
+        reclamation.save()
+        record_event(
+            kind=EventKind.CREATED,
+            reclamation=reclamation,
+            actor=actor,
+            label=label,
+            summary=f"{reclamation.get_kind_display()} enregistrée ({reclamation.get_channel_display()}).",
+            data={
+                "channel": channel,
+                "received_at": received_at,
+                "ack_due_at": ack_due_at,
+                "answer_due_at": answer_due_at,
+            },
+            public=True,
+        )
+    return CreatedReclamation(reclamation=reclamation, token=token)
+
+
+def reclamation_rotate_token(*, reclamation: Reclamation, actor: Actor = None, label: str | None = None) -> str:
+    """Give the record a new follow-up token (lost link): the old link stops working."""
+    token, token_hash = tokens.new_token()
+    with transaction.atomic():
+        Reclamation.objects.filter(pk=reclamation.pk).update(token_hash=token_hash)
+        record_event(
+            kind=EventKind.UPDATED,
+            reclamation=reclamation,
+            actor=actor,
+            label=label,
+            summary="Nouveau lien de suivi envoyé au réclamant.",
+        )
+    return token
+
+
+# --- Editing -------------------------------------------------------------------------------------
+def reclamation_update(
+    *, reclamation: Reclamation, actor: Actor, changes: dict[str, Any], expected_state: str | None = None
+) -> Reclamation:
+    """Change editable fields; the event keeps each field's value before and after."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"not editable here: {sorted(unknown)}")
+    with transaction.atomic():
+        r = lock(reclamation)
+        check_state(r, expected_state)
+        check_open(r)
+        diff = {}
+        for name, value in changes.items():
+            before = getattr(r, name)
+            if before != value:
+                setattr(r, name, value)
+                diff[name] = {"before": display(before), "after": display(value)}
+        if {"severity", "complexity", "repercussions"} & set(diff):
+            new_priority = priority_for(r.severity, r.complexity, r.repercussions)
+            if new_priority != r.priority:
+                diff["priority"] = {"before": r.priority, "after": new_priority}
+                r.priority = new_priority
+        if not diff:
+            return r
+        r.full_clean(exclude=["token_hash", "reference", "state"])
+        r.save()
+        labels = ", ".join(str(Reclamation._meta.get_field(n).verbose_name) for n in diff)
+        record_event(
+            kind=EventKind.UPDATED,
+            reclamation=r,
+            actor=actor,
+            summary=f"Modification : {labels}.",
+            data={"changes": diff},
+        )
+    return r
+
+
+def reclamation_assign(
+    *, reclamation: Reclamation, actor: Actor, handler: AbstractBaseUser, expected_state: str | None = None
+) -> Reclamation:
+    """Name the handler (responsable du traitement); a handler may assign themself."""
+    with transaction.atomic():
+        r = lock(reclamation)
+        check_state(r, expected_state)
+        check_open(r)
+        if r.handler_id == handler.pk:
+            return r
+        before = str(r.handler) if r.handler_id else None
+        r.handler = handler
+        r.save(update_fields=["handler", "updated_at"])
+        record_event(
+            kind=EventKind.ASSIGNED,
+            reclamation=r,
+            actor=actor,
+            summary=f"Responsable du traitement : {handler.get_full_name() or handler.get_username()}.",
+            data={"before": before, "after": str(handler.pk)},
+        )
+    return r
+
+
+def reclamation_correct_received_at(
+    *, reclamation: Reclamation, actor: Actor, received_at: datetime, reason: str
+) -> Reclamation:
+    """Correct the reception date; the stored deadlines are recomputed and the change logged."""
+    if not reason.strip():
+        raise WorkflowError("Indiquez le motif de la correction de la date de réception.")
+    if received_at > timezone.now():
+        raise WorkflowError("La date de réception ne peut pas être dans le futur.")
+    with transaction.atomic():
+        r = lock(reclamation)
+        before = {"received_at": r.received_at, "ack_due_at": r.ack_due_at, "answer_due_at": r.answer_due_at}
+        r.received_at = received_at
+        r.ack_due_at, r.answer_due_at = sla.compute_deadlines(received_at)
+        r.save(update_fields=["received_at", "ack_due_at", "answer_due_at", "updated_at"])
+        after = {"received_at": r.received_at, "ack_due_at": r.ack_due_at, "answer_due_at": r.answer_due_at}
+        record_event(
+            kind=EventKind.DEADLINES_RECOMPUTED,
+            reclamation=r,
+            actor=actor,
+            summary=f"Date de réception corrigée : {reason.strip()}",
+            data={"before": before, "after": after, "reason": reason.strip()},
+        )
+    return r
+
+
+def reclamation_mark_not_applicable(*, reclamation: Reclamation, actor: Actor, step: str, reason: str) -> Reclamation:
+    """Declare the client-facing part of a step "sans objet", with the reason, never silently."""
+    if step not in workflow.NOT_APPLICABLE_PARTS:
+        raise WorkflowError("Cette étape ne peut pas être déclarée sans objet.")
+    if not reason.strip():
+        raise WorkflowError("Indiquez pourquoi cette étape est sans objet.")
+    with transaction.atomic():
+        r = lock(reclamation)
+        check_open(r)
+        r.not_applicable = {**(r.not_applicable or {}), step: reason.strip()}
+        r.save(update_fields=["not_applicable", "updated_at"])
+        part = workflow.NOT_APPLICABLE_PARTS[step]
+        record_event(
+            kind=EventKind.STEP_NOT_APPLICABLE,
+            reclamation=r,
+            actor=actor,
+            summary=f"Sans objet : {part} — {reason.strip()}",
+            data={"step": step, "reason": reason.strip()},
+        )
+    return r

@@ -1,0 +1,150 @@
+"""Completing the nine steps, discarding, reopening."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
+
+from .. import workflow
+from ..audit import record_event
+from ..models import (
+    EventKind,
+    Reclamation,
+)
+from ..workflow import Step
+from .base import (
+    Actor,
+    StaleState,
+    StepIncomplete,
+    WorkflowError,
+    check_open,
+    check_state,
+    lock,
+)
+
+# --- The nine steps --------------------------------------------------------------------------------
+_TRANSITIONS = {
+    Step.RECEIVED: "complete_received",
+    Step.IDENTIFICATION: "complete_identification",
+    Step.REFORMULATION: "complete_reformulation",
+    Step.ACTION_PROPOSAL: "complete_action_proposal",
+    Step.SCHEDULING: "complete_scheduling",
+    Step.ACTION: "complete_action",
+    Step.FOLLOW_UP: "complete_follow_up",
+    Step.CONCLUSION: "complete_conclusion",
+    Step.FEEDBACK: "complete_feedback",
+}
+
+
+def reclamation_complete_step(*, reclamation: Reclamation, actor: Actor, expected_state: str) -> Reclamation:
+    """Complete the step in progress, or raise :class:`StepIncomplete` saying what is missing.
+
+    ``expected_state`` is the step the user saw: if two handlers complete the same step at once,
+    the second one gets :class:`StaleState` instead of completing the next step by accident.
+    """
+    with transaction.atomic():
+        r = lock(reclamation)
+        check_state(r, expected_state)
+        check_open(r)
+        missing = workflow.missing_for(r)
+        if missing:
+            raise StepIncomplete(r.state, missing)
+        source = r.state
+        try:
+            getattr(r, _TRANSITIONS[Step(source)])()
+        except TransitionNotAllowed as exc:  # the guard said yes a moment ago; be safe anyway
+            raise StepIncomplete(source, workflow.missing_for(r) or ["les informations requises"]) from exc
+        update_fields = ["state", "updated_at"]
+        if r.state == Step.CLOSED:
+            r.closed_at = timezone.now()
+            update_fields.append("closed_at")
+        try:
+            r.save(update_fields=update_fields)
+        except ConcurrentTransition as exc:
+            raise StaleState("Cette étape vient d'être terminée par quelqu'un d'autre. Rechargez la page.") from exc
+        record_event(
+            kind=EventKind.STEP_COMPLETED,
+            reclamation=r,
+            actor=actor,
+            public=True,
+            summary=f"Étape {workflow.step_number(source)} terminée : {workflow.step_label(source)}.",
+            data={"from": source, "to": r.state, "step": workflow.step_number(source)},
+        )
+    return r
+
+
+def reclamation_discard(
+    *, reclamation: Reclamation, actor: Actor, reason: str, expected_state: str | None = None
+) -> Reclamation:
+    """Classer sans suite (spam, doublon, retrait) from any open step; the reason is mandatory."""
+    if not reason.strip():
+        raise WorkflowError("Indiquez le motif du classement sans suite.")
+    with transaction.atomic():
+        r = lock(reclamation)
+        check_state(r, expected_state)
+        check_open(r)
+        source = r.state
+        r.discard_reason = reason.strip()
+        r.discard()
+        r.closed_at = timezone.now()
+        try:
+            r.save(update_fields=["state", "discard_reason", "closed_at", "updated_at"])
+        except ConcurrentTransition as exc:
+            raise StaleState(
+                "Cette réclamation vient d'être modifiée par quelqu'un d'autre. Rechargez la page."
+            ) from exc
+        record_event(
+            kind=EventKind.DISCARDED,
+            reclamation=r,
+            actor=actor,
+            public=True,
+            summary=f"Classée sans suite : {r.discard_reason}",
+            data={"from": source, "reason": r.discard_reason},
+        )
+    return r
+
+
+def reclamation_reopen(
+    *, reclamation: Reclamation, actor: Actor, reason: str, step: str = Step.ACTION_PROPOSAL
+) -> Reclamation:
+    """Reopen a closed record at an open step (by default 4: new evaluation and action plan)."""
+    if not reason.strip():
+        raise WorkflowError("Indiquez le motif de la réouverture.")
+    if step not in workflow.OPEN_STEPS:
+        raise WorkflowError("Choisissez l'étape à laquelle reprendre le traitement.")
+    with transaction.atomic():
+        r = lock(reclamation)
+        if r.state != Step.CLOSED:
+            raise WorkflowError("Seule une réclamation clôturée peut être rouverte.")
+        r.reopen(step)
+        r.closed_at = None
+        # The answer, follow-up and survey of the previous round stay in the history, but the
+        # guards only count what happens from now on (workflow.since_reopening).
+        r.reopened_at = timezone.now()
+        r.feedback_no_answer = False
+        r.feedback_requested_at = None
+        try:
+            r.save(
+                update_fields=[
+                    "state",
+                    "closed_at",
+                    "reopened_at",
+                    "feedback_no_answer",
+                    "feedback_requested_at",
+                    "updated_at",
+                ]
+            )
+        except ConcurrentTransition as exc:
+            raise StaleState(
+                "Cette réclamation vient d'être modifiée par quelqu'un d'autre. Rechargez la page."
+            ) from exc
+        record_event(
+            kind=EventKind.REOPENED,
+            reclamation=r,
+            actor=actor,
+            public=True,
+            summary=f"Réouverte à l'étape {workflow.step_number(step)} : {reason.strip()}",
+            data={"to": step, "reason": reason.strip()},
+        )
+    return r
