@@ -274,6 +274,54 @@ def compute_deadlines(
     )
 
 
+@dataclass(frozen=True)
+class Deadlines:
+    """What is stored on a record when it is received: both deadlines and the moments their
+    "at risk" threshold is reached, so that lists and the sweep filter with plain indexed SQL."""
+
+    ack_due_at: datetime
+    answer_due_at: datetime
+    ack_risk_at: datetime
+    answer_risk_at: datetime
+
+
+def compute_deadline_set(received_at: datetime, *, organisation: Organisation | None = None) -> Deadlines:
+    if organisation is None:
+        from reclamations.models import Organisation as OrganisationModel
+
+        organisation = OrganisationModel.current()
+    clock = Clock.from_config(organisation)
+    share = organisation.at_risk_percent / 100
+    return Deadlines(
+        ack_due_at=clock.add_hours(received_at, organisation.ack_delay_hours),
+        answer_due_at=clock.add_hours(received_at, organisation.answer_delay_hours),
+        ack_risk_at=clock.add_hours(received_at, organisation.ack_delay_hours * share),
+        answer_risk_at=clock.add_hours(received_at, organisation.answer_delay_hours * share),
+    )
+
+
+class SlaStatus:
+    """The badge of one delay: on time, at risk, late; or done (on time or late)."""
+
+    ON_TIME = "on_time"
+    AT_RISK = "at_risk"
+    LATE = "late"
+    DONE = "done"
+    DONE_LATE = "done_late"
+    LABELS = {ON_TIME: "Dans les délais", AT_RISK: "À risque", LATE: "En retard", DONE: "Fait dans les délais",
+              DONE_LATE: "Fait hors délai"}
+
+
+def sla_status(*, due_at: datetime, risk_at: datetime, done_at: datetime | None, now: datetime) -> str:
+    if done_at is not None:
+        return SlaStatus.DONE if done_at <= due_at else SlaStatus.DONE_LATE
+    if now >= due_at:
+        return SlaStatus.LATE
+    if now >= risk_at:
+        return SlaStatus.AT_RISK
+    return SlaStatus.ON_TIME
+
+
 def used_share(start: datetime, due: datetime, now: datetime, clock: Clock) -> float:
     """Share of the delay from ``start`` to ``due`` already used at ``now``.
 

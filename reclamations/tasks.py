@@ -4,6 +4,8 @@ from __future__ import annotations
 from celery import shared_task
 from post_office.mail import send_queued_mail_until_done
 
+from . import services
+
 
 @shared_task(ignore_result=True)
 def send_outbox() -> None:
@@ -14,3 +16,4 @@ def send_outbox() -> None:
     once do not send the same e-mail twice.
     """
     send_queued_mail_until_done()
+    services.reclamation_sync_sent_emails()

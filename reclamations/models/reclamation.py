@@ -1,11 +1,13 @@
 """The record: a réclamation, a difficulté or an aléa, and the nine-step state machine."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
-from .. import workflow
+from .. import sla, workflow
 from ..workflow import Step
 
 
@@ -77,6 +79,36 @@ def priority_for(severity: int | None, complexity: int | None, repercussions: in
     return Priority.LOW
 
 
+class ReclamationQuerySet(models.QuerySet):
+    """SLA filters in plain SQL on the stored deadlines (see sla.compute_deadline_set).
+
+    A delay is pending while its fulfilment time is empty and the record is open; discarded and
+    closed records are never "late".
+    """
+
+    def open(self) -> ReclamationQuerySet:
+        return self.filter(state__in=workflow.OPEN_STEPS)
+
+    def ack_at_risk(self, now: datetime) -> ReclamationQuerySet:
+        return self.open().filter(acknowledged_at__isnull=True, ack_risk_at__lte=now, ack_due_at__gt=now)
+
+    def ack_late(self, now: datetime) -> ReclamationQuerySet:
+        return self.open().filter(acknowledged_at__isnull=True, ack_due_at__lte=now)
+
+    def answer_at_risk(self, now: datetime) -> ReclamationQuerySet:
+        return self.open().filter(answered_at__isnull=True, answer_risk_at__lte=now, answer_due_at__gt=now)
+
+    def answer_late(self, now: datetime) -> ReclamationQuerySet:
+        return self.open().filter(answered_at__isnull=True, answer_due_at__lte=now)
+
+    def at_risk(self, now: datetime) -> ReclamationQuerySet:
+        """Either delay at risk (and neither late)."""
+        return (self.ack_at_risk(now) | self.answer_at_risk(now)).exclude(pk__in=self.late(now).values("pk"))
+
+    def late(self, now: datetime) -> ReclamationQuerySet:
+        return self.ack_late(now) | self.answer_late(now)
+
+
 class ReferenceCounter(models.Model):
     """Last reference number given in a year. Numbers only grow, so a reference is never reused."""
 
@@ -136,6 +168,9 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
     received_at = models.DateTimeField("reçue le", db_index=True)
     ack_due_at = models.DateTimeField("accusé de réception dû le")
     answer_due_at = models.DateTimeField("réponse due le")
+    # When the "at risk" share of each delay is used up (sla.compute_deadline_set).
+    ack_risk_at = models.DateTimeField("accusé de réception à risque à partir du", editable=False)
+    answer_risk_at = models.DateTimeField("réponse à risque à partir du", editable=False)
     acknowledged_at = models.DateTimeField("accusé de réception envoyé le", null=True, blank=True)
     answered_at = models.DateTimeField("réponse envoyée le", null=True, blank=True)
     closed_at = models.DateTimeField("clôturée le", null=True, blank=True)
@@ -194,10 +229,15 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
     # --- Discard
     discard_reason = models.TextField("motif du classement sans suite", blank=True)
 
+    objects = ReclamationQuerySet.as_manager()
+
     class Meta:
         verbose_name = "réclamation"
         ordering = ["-received_at", "-id"]
         indexes = [
+            # The SLA filters and the sweep: "unfulfilled and past this moment".
+            models.Index(fields=["acknowledged_at", "ack_risk_at"], name="rec_ack_risk"),
+            models.Index(fields=["answered_at", "answer_risk_at"], name="rec_answer_risk"),
             models.Index(fields=["state", "ack_due_at"], name="rec_state_ack_due"),
             models.Index(fields=["state", "answer_due_at"], name="rec_state_answer_due"),
             models.Index(fields=["handler", "state"], name="rec_handler_state"),
@@ -221,6 +261,14 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
 
     def missing_for_current_step(self) -> list[str]:
         return workflow.missing_for(self)
+
+    def ack_status(self, now: datetime) -> str:
+        return sla.sla_status(due_at=self.ack_due_at, risk_at=self.ack_risk_at, done_at=self.acknowledged_at,
+                              now=now)
+
+    def answer_status(self, now: datetime) -> str:
+        return sla.sla_status(due_at=self.answer_due_at, risk_at=self.answer_risk_at, done_at=self.answered_at,
+                              now=now)
 
     # --- The state machine: one transition per step completion --------------------------------
     # Call them through services.reclamation_complete_step, which checks, saves and logs.

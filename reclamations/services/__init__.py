@@ -11,6 +11,7 @@ One module per capability; import from ``reclamations.services``.
 from __future__ import annotations
 
 from .actions import reclamation_add_action, reclamation_update_action
+from .attachments import reclamation_add_attachments
 from .base import (
     ACTION_FIELDS,
     EDITABLE_FIELDS,
@@ -23,6 +24,7 @@ from .communications import (
     reclamation_log_communication,
     reclamation_record_acknowledgement,
     reclamation_send_answer,
+    reclamation_sync_sent_emails,
 )
 from .feedback import reclamation_record_feedback, reclamation_record_no_feedback
 from .records import (
@@ -43,6 +45,7 @@ __all__ = [
     "StepIncomplete",
     "WorkflowError",
     "reclamation_add_action",
+    "reclamation_add_attachments",
     "reclamation_assign",
     "reclamation_complete_step",
     "reclamation_correct_received_at",
@@ -56,6 +59,7 @@ __all__ = [
     "reclamation_reopen",
     "reclamation_rotate_token",
     "reclamation_send_answer",
+    "reclamation_sync_sent_emails",
     "reclamation_update",
     "reclamation_update_action",
 ]

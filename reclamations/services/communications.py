@@ -167,3 +167,30 @@ def reclamation_send_answer(
             },
         )
     return r
+
+
+def reclamation_sync_sent_emails() -> int:
+    """Record what the outbox has actually sent: an acknowledgement counts from its sending time.
+
+    Called by the outbox task after each run; idempotent (the acknowledgement is claimed by a
+    conditional UPDATE), so running it twice or on two workers records each one once.
+    """
+    from post_office.models import STATUS
+
+    pending = (
+        Communication.objects.filter(
+            purpose=Communication.Purpose.ACKNOWLEDGEMENT,
+            email__status=STATUS.sent,
+            reclamation__acknowledged_at__isnull=True,
+        )
+        .select_related("email", "reclamation")
+        .order_by("pk")
+    )
+    recorded = 0
+    for communication in pending:
+        if reclamation_record_acknowledgement(
+            reclamation=communication.reclamation, actor=None, sent_at=communication.email.last_updated,
+            means="courriel",
+        ):
+            recorded += 1
+    return recorded

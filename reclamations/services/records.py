@@ -64,7 +64,7 @@ def reclamation_create(
         raise WorkflowError("La date de réception ne peut pas être dans le futur.")
     token, token_hash = tokens.new_token()
     with transaction.atomic():
-        ack_due_at, answer_due_at = sla.compute_deadlines(received_at)
+        deadlines = sla.compute_deadline_set(received_at)
         reclamation = Reclamation(
             reference=_next_reference(timezone.localtime(received_at).year),
             kind=kind,
@@ -72,8 +72,10 @@ def reclamation_create(
             subject=subject,
             description=description,
             received_at=received_at,
-            ack_due_at=ack_due_at,
-            answer_due_at=answer_due_at,
+            ack_due_at=deadlines.ack_due_at,
+            answer_due_at=deadlines.answer_due_at,
+            ack_risk_at=deadlines.ack_risk_at,
+            answer_risk_at=deadlines.answer_risk_at,
             token_hash=token_hash,
             created_by=actor if actor is not None and actor.is_authenticated else None,
             **fields,
@@ -89,8 +91,8 @@ def reclamation_create(
             data={
                 "channel": channel,
                 "received_at": received_at,
-                "ack_due_at": ack_due_at,
-                "answer_due_at": answer_due_at,
+                "ack_due_at": deadlines.ack_due_at,
+                "answer_due_at": deadlines.answer_due_at,
             },
             public=True,
         )
@@ -185,8 +187,11 @@ def reclamation_correct_received_at(
         r = lock(reclamation)
         before = {"received_at": r.received_at, "ack_due_at": r.ack_due_at, "answer_due_at": r.answer_due_at}
         r.received_at = received_at
-        r.ack_due_at, r.answer_due_at = sla.compute_deadlines(received_at)
-        r.save(update_fields=["received_at", "ack_due_at", "answer_due_at", "updated_at"])
+        deadlines = sla.compute_deadline_set(received_at)
+        r.ack_due_at, r.answer_due_at = deadlines.ack_due_at, deadlines.answer_due_at
+        r.ack_risk_at, r.answer_risk_at = deadlines.ack_risk_at, deadlines.answer_risk_at
+        r.save(update_fields=["received_at", "ack_due_at", "answer_due_at", "ack_risk_at", "answer_risk_at",
+                              "updated_at"])
         after = {"received_at": r.received_at, "ack_due_at": r.ack_due_at, "answer_due_at": r.answer_due_at}
         record_event(
             kind=EventKind.DEADLINES_RECOMPUTED,

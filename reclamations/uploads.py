@@ -1,0 +1,140 @@
+"""Pièces justificatives: what we accept (checked by content, never by name), how we name them, and
+how they leave the server (always as a download, never rendered inline).
+"""
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse
+
+from .models import Attachment
+
+# Detected type -> (label for messages, extension used for the download name).
+ALLOWED_TYPES: dict[str, tuple[str, str]] = {
+    "application/pdf": ("PDF", ".pdf"),
+    "image/png": ("PNG", ".png"),
+    "image/jpeg": ("JPEG", ".jpg"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("Word (DOCX)", ".docx"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("Excel (XLSX)", ".xlsx"),
+    "application/vnd.oasis.opendocument.text": ("OpenDocument texte (ODT)", ".odt"),
+    "application/vnd.oasis.opendocument.spreadsheet": ("OpenDocument tableur (ODS)", ".ods"),
+    "text/plain": ("texte (TXT)", ".txt"),
+}
+ACCEPT_ATTRIBUTE = ".pdf,.png,.jpg,.jpeg,.docx,.xlsx,.odt,.ods,.txt"
+ALLOWED_LABEL = "PDF, PNG, JPEG, DOCX, XLSX, ODT, ODS ou TXT"
+_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    file: UploadedFile
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def max_files() -> int:
+    return settings.ATTACHMENT_MAX_FILES
+
+
+def max_bytes() -> int:
+    return settings.ATTACHMENT_MAX_BYTES
+
+
+def human_size(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} Mo" if size >= 1024 * 1024 else f"{max(1, size // 1024)} Ko"
+
+
+def clean_name(name: str) -> str:
+    """The client's file name as harmless display text: no folders, no control characters."""
+    name = PureWindowsPath(PurePosixPath(name or "").name).name
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")  # controls, bidi overrides
+    name = name.strip(" .") or "piece-jointe"
+    return name[:120]
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # A multi-byte character cut at the sniff boundary is fine; anything else is binary.
+        try:
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    lowered = text.lstrip().lower()
+    # HTML or SVG is text, but a browser would run it: refuse it even as "TXT".
+    return not lowered.startswith(("<!doctype", "<html", "<svg", "<?xml", "<script"))
+
+
+def detect_type(upload: UploadedFile) -> str | None:
+    upload.seek(0)
+    head = upload.read(_SNIFF_BYTES)
+    upload.seek(0)
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime if kind.mime in ALLOWED_TYPES else None
+    return "text/plain" if head and _looks_like_text(head) else None
+
+
+def check_upload(upload: UploadedFile) -> CheckedUpload:
+    """Refuse, with a French message naming the file, anything empty, too big or of another type."""
+    name = clean_name(upload.name)
+    if not upload.size:
+        raise ValidationError(f"Le fichier « {name} » est vide.", code="empty")
+    if upload.size > max_bytes():
+        raise ValidationError(
+            f"Le fichier « {name} » dépasse la taille maximale de {human_size(max_bytes())}.", code="too_big"
+        )
+    content_type = detect_type(upload)
+    if content_type is None:
+        raise ValidationError(
+            f"Le fichier « {name} » n'est pas d'un type accepté ({ALLOWED_LABEL}). "
+            "Le type est vérifié d'après son contenu, pas son nom.",
+            code="type",
+        )
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return CheckedUpload(file=upload, original_name=name, content_type=content_type, size=upload.size,
+                         sha256=digest.hexdigest())
+
+
+def check_uploads(uploads: list[UploadedFile]) -> list[CheckedUpload]:
+    if len(uploads) > max_files():
+        raise ValidationError(f"Vous pouvez joindre au plus {max_files()} fichiers.", code="too_many")
+    errors: list[ValidationError] = []
+    checked: list[CheckedUpload] = []
+    for upload in uploads:
+        try:
+            checked.append(check_upload(upload))
+        except ValidationError as exc:
+            errors.append(exc)
+    if errors:
+        raise ValidationError(errors)
+    return checked
+
+
+def download_response(attachment: Attachment) -> FileResponse:
+    """Always a download: no inline rendering, no sniffing, no script even if a browser tried."""
+    _, extension = ALLOWED_TYPES.get(attachment.content_type, ("", ""))
+    name = attachment.original_name
+    if extension and not name.lower().endswith(extension):
+        name += extension
+    content_type = attachment.content_type if attachment.content_type in ALLOWED_TYPES else "application/octet-stream"
+    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=name, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

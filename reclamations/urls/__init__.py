@@ -1,0 +1,1 @@
+"""URL modules by audience: ``public`` (clients, no account) and ``backoffice`` (staff)."""
