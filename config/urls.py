@@ -7,6 +7,7 @@ from reclamations.views.health import healthz
 
 urlpatterns = [
     path("", include("reclamations.urls.public")),
+    path("backoffice/courriels/", include("reclamations.urls.outbox")),
     path("backoffice/", include("reclamations.urls.backoffice")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -1,0 +1,50 @@
+"""Time left and SLA badges, in the configured clock, the same way on every page.
+
+``{% load sla_tags %}`` then ``{% sla_badge reclamation "ack" %}`` or ``{% sla_badge reclamation "answer" %}``.
+The clock (organisation settings and opening hours) is read once per request, not once per row.
+"""
+from __future__ import annotations
+
+from django import template
+from django.utils import timezone
+
+from ..models import Reclamation
+from ..sla import Clock, SlaStatus, format_hours_left
+
+register = template.Library()
+
+_BADGE_CLASSES = {
+    SlaStatus.ON_TIME: "text-bg-success",
+    SlaStatus.AT_RISK: "text-bg-warning",
+    SlaStatus.LATE: "text-bg-danger",
+    SlaStatus.DONE: "text-bg-light border",
+    SlaStatus.DONE_LATE: "text-bg-light border border-danger",
+}
+
+
+def _clock(context: template.Context) -> Clock:
+    request = context.get("request")
+    if request is None:
+        return Clock.from_config()
+    if not hasattr(request, "_sla_clock"):
+        request._sla_clock = Clock.from_config()
+    return request._sla_clock
+
+
+@register.inclusion_tag("sla/badge.html", takes_context=True)
+def sla_badge(context: template.Context, reclamation: Reclamation, which: str) -> dict[str, object]:
+    """A coloured badge (on time / at risk / late / done) with the due time and the time left."""
+    now = timezone.now()
+    if which == "ack":
+        due, status, done = reclamation.ack_due_at, reclamation.ack_status(now), reclamation.acknowledged_at
+    else:
+        due, status, done = reclamation.answer_due_at, reclamation.answer_status(now), reclamation.answered_at
+    left = "" if done else format_hours_left(_clock(context).hours_left(due, now))
+    return {"status": status, "label": SlaStatus.LABELS[status], "css": _BADGE_CLASSES[status], "due": due,
+            "done": done, "left": left, "which": "Accusé de réception" if which == "ack" else "Réponse"}
+
+
+@register.simple_tag(takes_context=True)
+def time_left(context: template.Context, due: object) -> str:
+    """``reste 3 h 20`` / ``en retard de 5 h`` in the configured clock."""
+    return format_hours_left(_clock(context).hours_left(due, timezone.now()))
