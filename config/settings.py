@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns django-ratelimit's refusal into RATELIMIT_VIEW's friendly 429 page.
+    "django_ratelimit.middleware.RatelimitMiddleware",
     # AxesMiddleware must stay last: it turns a locked-out login into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -137,6 +140,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The French page shown once locked out (it says for how long); 429 like axes' default.
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 
 # --- Internationalisation ----------------------------------------------------------------------
@@ -149,6 +154,7 @@ USE_TZ = True
 # --- Static files and private uploads ----------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at start-up when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploads are private: they live outside STATIC_ROOT, no URL serves them, and they are read only
 # through authorised views. MEDIA_URL is deliberately not set.
@@ -169,8 +175,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # --- E-mail: everything goes through the post_office outbox, sent by Celery --------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Réclamations <reclamations@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-_email = env.email("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
-EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+# Default: one file per e-mail under var/mail. (A "filemail://" URL would lose the leading "/" of
+# an absolute path, so the default backend is set directly.)
+_email = env.email("EMAIL_URL", default="filemail://")
+EMAIL_FILE_PATH = str(VAR_DIR / "mail") if not env.str("EMAIL_URL", default="") else _email.get("EMAIL_FILE_PATH", "")
 EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = _email.get("EMAIL_PORT", 25)
 EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
@@ -189,10 +197,38 @@ POST_OFFICE = {
     "MESSAGE_ID_ENABLED": True,
     "LOG_LEVEL": 2,
 }
+# Our outbox (reclamations.outbox) sends post_office's e-mails from any number of workers: each
+# e-mail is claimed for this many seconds before it is sent (keep it well above EMAIL_TIMEOUT).
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+# An e-mail due for longer than this without being sent is "stuck": shown to staff, re-queued.
+OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)
+# Beat re-queues what is due but unsent (broker down at commit time, crashed worker) this often.
+OUTBOX_REQUEUE_SECONDS = env.int("OUTBOX_REQUEUE_SECONDS", default=120)
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
+# After a failed publish a process stops asking the broker for this long (the e-mails wait).
+OUTBOX_BROKER_RETRY_SECONDS = env.int("OUTBOX_BROKER_RETRY_SECONDS", default=10)
+# The SLA sweep (reclamations.sweep): alerts, action reminders, survey reminders.
+SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=300)
+# The monthly internal digest (communication interne): sent on this day of the month, at this
+# local time, for the previous month.
+DIGEST_DAY_OF_MONTH = env.int("DIGEST_DAY_OF_MONTH", default=1)
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)
+DIGEST_MINUTE = env.int("DIGEST_MINUTE", default=0)
+# Improvement plan: the effectiveness check proposed this many days after an action is done.
+IMPROVEMENT_CHECK_DAYS = env.int("IMPROVEMENT_CHECK_DAYS", default=90)
 
 # --- Celery ------------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    # A task not acknowledged within this time is delivered again (tasks are idempotent).
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # Fail fast when Redis is down or unreachable: one connection attempt, short socket timeouts
+    # (longer than the worker's 1 s BRPOP). Workers reconnect on their own retry loop.
+    "max_retries": 0,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("out", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
@@ -204,8 +240,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Redis: a task not acknowledged within this time is delivered again (tasks are idempotent).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 # A down broker must not hang a web request: fail fast, the record is already stored and the
 # periodic re-queue sends what is pending once the broker is back.
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
@@ -213,14 +248,36 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# When the broker connection drops, let running tasks finish (they are redelivered later and find
+# their work claimed) rather than kill them: killing a send between the SMTP server's acceptance
+# and the "sent" status would send that e-mail twice. Explicit, as Celery 6 changes the default.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    # Sends what the outbox holds but no worker took (broker down at commit time, crash...).
-    "outbox": {"task": "reclamations.tasks.send_outbox", "schedule": 120.0},
+    # Re-queues what the outbox holds but no worker sent (broker down at commit time, crash...).
+    # A run that no worker took before the next one is due is dropped ("expires"): beat never
+    # piles up copies of a periodic task while the workers are away.
+    "outbox": {
+        "task": "reclamations.tasks.requeue_outbox",
+        "schedule": float(OUTBOX_REQUEUE_SECONDS),
+        "options": {"expires": float(OUTBOX_REQUEUE_SECONDS)},
+    },
+    # The SLA sweep reads the stored deadlines: no countdown is ever put in the broker.
+    "sla-sweep": {
+        "task": "reclamations.tasks.sla_sweep",
+        "schedule": float(SLA_SWEEP_SECONDS),
+        "options": {"expires": float(SLA_SWEEP_SECONDS)},
+    },
+    # The internal digest of the previous month, to every staff member (reclamations.services.digest).
+    # No "expires": a run taken late still sends it, and a period is never sent twice.
+    "monthly-digest": {
+        "task": "reclamations.tasks.send_monthly_digest",
+        "schedule": crontab(minute=DIGEST_MINUTE, hour=DIGEST_HOUR, day_of_month=DIGEST_DAY_OF_MONTH),
+    },
 }
 
 # --- Security ----------------------------------------------------------------------------------
@@ -236,6 +293,27 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Public pages: Contact form, follow-up link, abuse limits ---------------------------------
+# POSTs per client address (django-ratelimit syntax, "5/10m" = 5 per 10 minutes); over it, a 429.
+CONTACT_RATE_LIMIT = env.str("CONTACT_RATE_LIMIT", default="5/10m")
+LOST_LINK_RATE_LIMIT = env.str("LOST_LINK_RATE_LIMIT", default="5/10m")
+FOLLOW_UP_RATE_LIMIT = env.str("FOLLOW_UP_RATE_LIMIT", default="20/10m")
+SURVEY_RATE_LIMIT = env.str("SURVEY_RATE_LIMIT", default="10/10m")
+RATELIMIT_VIEW = "reclamations.views.public_errors.ratelimited"
+# Behind a reverse proxy every client has the proxy's REMOTE_ADDR: name the header the proxy
+# sets with the real address (e.g. HTTP_X_REAL_IP), or all clients share one limit.
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+# A form sent back faster than this after it was shown is a robot's.
+CONTACT_MIN_FILL_SECONDS = env.int("CONTACT_MIN_FILL_SECONDS", default=3)
+CONTACT_FORM_MAX_AGE_HOURS = env.int("CONTACT_FORM_MAX_AGE_HOURS", default=24)
+# Longest description, wished solution or follow-up message, in characters.
+CONTACT_TEXT_MAX_CHARS = env.int("CONTACT_TEXT_MAX_CHARS", default=20_000)
+# A lost follow-up link is re-sent while the record is open or closed less than this many days ago.
+FOLLOW_UP_TOKEN_DAYS = env.int("FOLLOW_UP_TOKEN_DAYS", default=90)
+# Stated on the privacy page: how long a closed record's personal data is kept.
+PERSONAL_DATA_RETENTION_YEARS = env.int("PERSONAL_DATA_RETENTION_YEARS", default=3)
+CSRF_FAILURE_VIEW = "reclamations.views.public_errors.csrf_failure"
 
 # --- Forms -------------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -7,7 +7,10 @@ from reclamations.views.health import healthz
 
 urlpatterns = [
     path("", include("reclamations.urls.public")),
+    path("enquete/", include("reclamations.urls.survey")),
     path("backoffice/courriels/", include("reclamations.urls.outbox")),
+    path("backoffice/qualite/", include("reclamations.urls.quality")),
+    path("backoffice/audit/", include("reclamations.urls.audit")),
     path("backoffice/", include("reclamations.urls.backoffice")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -13,12 +13,17 @@ from .models import (
     Action,
     Attachment,
     Communication,
+    Digest,
+    DigestReceipt,
     Event,
+    ImprovementAction,
+    MessageTemplate,
     OpeningHours,
     Organisation,
     Reclamation,
     RootCauseCategory,
     Service,
+    StaffProfile,
 )
 
 admin.site.site_header = "Réclamations — administration"
@@ -33,6 +38,8 @@ class OrganisationAdmin(admin.ModelAdmin):
                                  "website", "logo"]}),
         ("Procédure", {"fields": ["responsible_name", "responsible_user", "ack_delay_hours",
                                   "answer_delay_hours", "clock_mode", "alsace_moselle", "at_risk_percent"]}),
+        ("Enquête de satisfaction, amélioration continue et recours",
+         {"fields": ["survey_days", "survey_reminder_days", "recurrence_window_days", "recourse_text"]}),
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -61,6 +68,39 @@ class RootCauseCategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "active"]
     list_filter = ["active"]
     search_fields = ["name"]
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    """The starting texts of the messages handlers send to clients (see services/messages.py)."""
+
+    list_display = ["purpose_label", "subject"]
+    fields = ["purpose", "subject", "body"]
+
+    @admin.display(description="objet", ordering="purpose")
+    def purpose_label(self, obj: MessageTemplate) -> str:
+        return dict(Communication.Purpose.choices).get(obj.purpose, obj.purpose)
+
+    def get_form(self, request: HttpRequest, obj: object = None, change: bool = False, **kwargs: object):
+        from django import forms
+
+        from .services.messages import DEFAULT_MESSAGES
+
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # A closed list of purposes, the ones the back-office knows how to use.
+        form.base_fields["purpose"] = forms.ChoiceField(
+            label="Objet", choices=[(p, Communication.Purpose(p).label) for p in DEFAULT_MESSAGES],
+            help_text="Un seul modèle par objet ; sans modèle, le texte par défaut de l'application s'applique.",
+        )
+        return form
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "on_duty"]
+    list_editable = ["on_duty"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -153,3 +193,51 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+# --- Continual improvement and internal communication (indicator 32) -----------------------------
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown for the record only: the plan and the digests change through the back-office services,
+    which log every change (``/backoffice/qualite/``)."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields] + [m.name for m in self.model._meta.many_to_many]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ImprovementAction)
+class ImprovementActionAdmin(ReadOnlyAdmin):
+    list_display = ["title", "origin", "owner", "due_date", "status", "check_planned_on", "check_result"]
+    list_filter = ["status", "origin", "check_result"]
+    search_fields = ["title", "description", "reclamations__reference"]
+    list_select_related = ["owner"]
+
+
+class DigestReceiptInline(ReadOnlyInline):
+    model = DigestReceipt
+    fields = ["user", "sent_at", "acknowledged_at"]
+
+
+@admin.register(Digest)
+class DigestAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "period_start", "period_end", "created_at"]
+    inlines = [DigestReceiptInline]
+
+
+@admin.register(DigestReceipt)
+class DigestReceiptAdmin(ReadOnlyAdmin):
+    list_display = ["digest", "user", "sent_at", "acknowledged_at"]
+    list_filter = ["digest"]
+    list_select_related = ["digest", "user"]
+    exclude = ["token_hash"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return ["digest", "user", "sent_at", "acknowledged_at"]

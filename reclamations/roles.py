@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 HANDLERS = "Gestionnaires"
 QUALITY_LEADS = "Responsables qualité"
@@ -36,6 +37,8 @@ QUALITY_LEAD_PERMISSIONS: tuple[tuple[str, str], ...] = (
         for action in ("add", "change", "view")
     ),
     ("event", "view_event"),
+    *((model, f"view_{model}") for model in ("improvementaction", "digest", "digestreceipt")),
+    *(("staffprofile", f"{action}_staffprofile") for action in ("add", "change", "view")),
 )
 
 
@@ -80,3 +83,37 @@ def is_quality_lead(user: Any) -> bool:
     return bool(
         getattr(user, "is_authenticated", False) and user.is_active and user.has_perm(MANAGE_QUALITY_PERMISSION)
     )
+
+
+# --- Who is told ---------------------------------------------------------------------------------
+def users_with_permission(*codenames: str) -> QuerySet:
+    """Active users holding one of ``reclamations.<codename>`` directly, through a group, or as
+    superuser — the same rule as ``user.has_perm``, in one query."""
+    permissions = Permission.objects.filter(content_type__app_label=APP_LABEL, codename__in=codenames)
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(user_permissions__in=permissions) | Q(groups__permissions__in=permissions))
+        .distinct()
+    )
+
+
+def quality_leads() -> list[Any]:
+    """Quality leads who can receive e-mail."""
+    return list(users_with_permission("manage_quality").exclude(email="").order_by("pk"))
+
+
+def handlers_on_duty() -> list[Any]:
+    """Staff who handle records, can receive e-mail and are on duty (no profile means on duty)."""
+    return list(
+        users_with_permission("handle_reclamation")
+        .filter(is_staff=True)
+        .exclude(email="")
+        .filter(Q(staff_profile__isnull=True) | Q(staff_profile__on_duty=True))
+        .order_by("pk")
+    )
+
+
+def staff_members() -> QuerySet:
+    """Everyone who can open the back-office and handles records or pilots quality."""
+    return users_with_permission("handle_reclamation", "manage_quality").filter(is_staff=True)

@@ -1,19 +1,59 @@
-"""Thin Celery tasks: they take ids (or nothing), call services, and are safe to run twice."""
+"""Thin Celery tasks: they take ids (or nothing), call services, and are safe to run twice.
+
+Tasks are acknowledged late (settings: ``acks_late``) and may be delivered again after a lost
+worker; every one of them claims its work in the database, so a second run finds nothing to do.
+"""
 from __future__ import annotations
 
-from celery import shared_task
-from post_office.mail import send_queued_mail_until_done
+import logging
 
-from . import services
+from celery import shared_task
+
+from . import outbox, services, sweep
+from .services import digest
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
 def send_outbox() -> None:
-    """Send what the e-mail outbox holds.
+    """Send what the e-mail outbox holds and is due.
 
-    Sent after each commit that queues an e-mail, and by beat every two minutes, which catches
-    what a down broker or a crashed worker left behind. post_office takes a lock, so two runs at
-    once do not send the same e-mail twice.
+    Published after each commit that queues an e-mail, and by ``requeue_outbox``. Each e-mail is
+    claimed by a conditional UPDATE (``outbox.claim``), so two runs at once, on one host or
+    several, never send the same e-mail twice. Then record what was sent (acknowledgement times).
     """
-    send_queued_mail_until_done()
+    outbox.send_due()
     services.reclamation_sync_sent_emails()
+
+
+@shared_task(ignore_result=True)
+def requeue_outbox() -> None:
+    """Beat: put back to work what the outbox holds but nobody sent.
+
+    Catches e-mails queued while the broker was down, claims left by a dead worker (their lease
+    has expired) and retries whose time has come.
+    """
+    if outbox.requeue_stuck():
+        send_outbox.delay()
+
+
+@shared_task(ignore_result=True)
+def sla_sweep() -> None:
+    """Beat, every ``SLA_SWEEP_SECONDS``: SLA alerts, action reminders, survey reminders.
+
+    Reads the deadlines stored on the records: no countdown lives in the broker.
+    """
+    report = sweep.run()
+    if report.total:
+        logger.info("sla sweep: %s", report.short())
+
+
+@shared_task(ignore_result=True)
+def send_monthly_digest() -> None:
+    """Beat, on the 1st of each month (settings): the previous month's internal digest, once.
+
+    The digest's period is unique and each copy is a receipt row, so a second run sends nothing.
+    """
+    result = digest.digest_send(period=digest.previous_month())
+    logger.info("digest %s: %d copies sent", result.digest.pk, len(result.recipients))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
@@ -61,20 +62,65 @@ def clean_name(name: str) -> str:
     return name[:120]
 
 
-def _looks_like_text(head: bytes) -> bool:
-    if b"\x00" in head:
-        return False
+# Control characters a text file may hold: tab, line feed, form feed, carriage return, and the old
+# DOS end-of-file mark. Anything else below 0x20 means a binary file.
+_TEXT_CONTROLS = frozenset(b"\t\n\x0c\r\x1a")
+
+
+def _decode_text(head: bytes) -> str | None:
+    if any(byte < 0x20 and byte not in _TEXT_CONTROLS for byte in head):
+        return None
     try:
-        text = head.decode("utf-8")
+        return head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the sniff boundary is still UTF-8.
+        if exc.start >= len(head) - 3 and len(head) == _SNIFF_BYTES:
+            return head[: exc.start].decode("utf-8", "strict")
+    try:
+        # A French text saved by an older Windows program (é = 0xE9) is still text.
+        return head.decode("cp1252")
     except UnicodeDecodeError:
-        # A multi-byte character cut at the sniff boundary is fine; anything else is binary.
-        try:
-            text = head[:-3].decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    lowered = text.lstrip().lower()
-    # HTML or SVG is text, but a browser would run it: refuse it even as "TXT".
-    return not lowered.startswith(("<!doctype", "<html", "<svg", "<?xml", "<script"))
+        return None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    text = _decode_text(head)
+    if text is None:
+        return False
+    lowered = text.lstrip("\ufeff \t\r\n\x0c").lower()
+    # HTML, SVG or XML is text, but a browser would run it: refuse any markup even as "TXT".
+    return not (lowered.startswith("<") and len(lowered) > 1 and (lowered[1].isalpha() or lowered[1] in "!?"))
+
+
+_ODF_TYPES = ("application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet")
+
+
+def _zipped_document_type(upload: UploadedFile) -> str | None:
+    """DOCX, XLSX, ODT or ODS read from the archive's directory.
+
+    ``filetype`` only looks at the first entries of the archive; a real document whose first entry
+    is large (a thumbnail) looks like a plain ZIP there. Only the directory and the tiny ODF
+    ``mimetype`` entry are read, never the compressed content.
+    """
+    upload.seek(0)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names:
+                if archive.getinfo("mimetype").file_size > 100:
+                    return None
+                declared = archive.read("mimetype").decode("ascii", "replace").strip()
+                return declared if declared in _ODF_TYPES else None
+            if "[Content_Types].xml" in names:
+                if "word/document.xml" in names:
+                    return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+                if "xl/workbook.xml" in names:
+                    return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            return None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return None
+    finally:
+        upload.seek(0)
 
 
 def detect_type(upload: UploadedFile) -> str | None:
@@ -83,7 +129,9 @@ def detect_type(upload: UploadedFile) -> str | None:
     upload.seek(0)
     kind = filetype.guess(head)
     if kind is not None:
-        return kind.mime if kind.mime in ALLOWED_TYPES else None
+        if kind.mime in ALLOWED_TYPES:
+            return kind.mime
+        return _zipped_document_type(upload) if kind.mime == "application/zip" else None
     return "text/plain" if head and _looks_like_text(head) else None
 
 

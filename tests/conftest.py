@@ -36,6 +36,25 @@ def _test_settings(settings, tmp_path):
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # The rate limits count in the cache: each test starts with none used.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _broker_not_marked_down(monkeypatch):
+    # After a failed publish, reclamations.emails skips publishing for a few seconds: a test that
+    # saw the broker down must not silence the next test's e-mails.
+    from reclamations import emails
+
+    monkeypatch.setattr(emails, "_broker_down_until", 0.0)
+
+
 @pytest.fixture
 def handler(db):
     return UserFactory(role="handler", username="gestionnaire", first_name="Camille", last_name="Martin")
@@ -49,3 +68,45 @@ def other_handler(db):
 @pytest.fixture
 def quality_lead(db):
     return UserFactory(role="quality_lead", username="qualite", first_name="Dominique", last_name="Bernard")
+
+
+# --- Back-office ---------------------------------------------------------------------------------
+@pytest.fixture
+def client_account(db):
+    """A signed-in account without any staff role (a client, a former employee...)."""
+    user = UserFactory(username="client", is_staff=False)
+    user.save()  # the factory saves the password only with a role
+    return user
+
+
+@pytest.fixture
+def login(db):
+    """``login(user)`` gives a Django test client signed in as ``user`` (axes needs no password here)."""
+    from django.test import Client
+
+    def make(user):
+        signed_in = Client()
+        signed_in.force_login(user)
+        return signed_in
+
+    return make
+
+
+@pytest.fixture
+def bo_post():
+    """``bo_post(client, reclamation, "reformulation", {"reformulation": "..."})`` posts a record form.
+
+    Field names get the form's prefix (the URL name, unless ``prefix`` says otherwise) and the
+    hidden ``expected_state`` is the record's current step unless given.
+    """
+    from django.urls import reverse
+
+    def post(client, reclamation, name, data=None, *, prefix=None, expected_state=None, url_args=(), **extra):
+        prefix = name if prefix is None else prefix
+        payload = {(f"{prefix}-{key}" if prefix else key): value for key, value in (data or {}).items()}
+        reclamation.refresh_from_db()
+        payload["expected_state"] = reclamation.state if expected_state is None else expected_state
+        payload.update(extra)
+        return client.post(reverse(f"backoffice:{name}", args=[reclamation.pk, *url_args]), payload)
+
+    return post

@@ -147,3 +147,54 @@ def advance(reclamation: Reclamation, to: str, actor: Any) -> Reclamation:
 
 def yesterday() -> Any:
     return timezone.now() - timedelta(days=1)
+
+
+# --- Public side: uploads and Contact-form data ------------------------------------------------
+def pdf_bytes(text: str = "Convocation") -> bytes:
+    """A tiny file that starts like a PDF (uploads are checked by content, not by name)."""
+    return f"%PDF-1.4\n% {text}\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".encode()
+
+
+def png_bytes() -> bytes:
+    """A valid 1×1 PNG."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00"))
+            + chunk(b"IEND", b""))
+
+
+def upload(name: str = "convocation.pdf", content: bytes | None = None, content_type: str = "application/pdf"):
+    """An uploaded file as a browser would send it (name and declared type chosen by the client)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, pdf_bytes() if content is None else content, content_type=content_type)
+
+
+def contact_form_data(**overrides: Any) -> dict[str, Any]:
+    """What a client types in the Contact form; ``started`` is a form shown a minute ago."""
+    from reclamations.forms.public import started_token
+
+    data = {
+        "kind": "complaint",
+        "stakeholder_type": "learner",
+        "complainant_name": "Claire Dupont",
+        "complainant_role": "Assistante RH",
+        "complainant_organisation": "Transports Martin",
+        "complainant_email": "claire.dupont@example.org",
+        "complainant_phone": "06 12 34 56 78",
+        "complainant_address": "3 rue des Lilas\n62000 Arras",
+        "training_action": "SST, session du 12 mars",
+        "subject": "Convocation reçue la veille de la formation",
+        "description": "La convocation est arrivée trop tard pour organiser mon déplacement.",
+        "wished_solution": "Un report de ma session sans frais.",
+        "consent": "on",
+        "website": "",
+        "started": started_token(timezone.now().timestamp() - 60),
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}

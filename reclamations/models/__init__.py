@@ -11,6 +11,14 @@ from .configuration import (
     Service,
     StaffProfile,
 )
+from .improvement import (
+    Digest,
+    DigestReceipt,
+    Effectiveness,
+    ImprovementAction,
+    ImprovementOrigin,
+    ImprovementStatus,
+)
 from .reclamation import (
     Channel,
     Compensation,
@@ -20,6 +28,7 @@ from .reclamation import (
     Priority,
     Reclamation,
     ReferenceCounter,
+    Solved,
     StakeholderType,
 )
 from .related import Action, ActionKind, ActionStatus, Attachment, Communication, CommunicationKind
@@ -36,8 +45,14 @@ __all__ = [
     "CommunicationKind",
     "Compensation",
     "Decision",
+    "Digest",
+    "DigestReceipt",
+    "Effectiveness",
     "Event",
     "EventKind",
+    "ImprovementAction",
+    "ImprovementOrigin",
+    "ImprovementStatus",
     "Kind",
     "Level",
     "MessageTemplate",
@@ -48,6 +63,7 @@ __all__ = [
     "ReferenceCounter",
     "RootCauseCategory",
     "Service",
+    "Solved",
     "StaffProfile",
     "StakeholderType",
 ]

@@ -48,6 +48,25 @@ class Organisation(models.Model):
         "jours fériés d'Alsace-Moselle", default=False,
         help_text="Ajoute le Vendredi saint et le 26 décembre aux jours fériés.",
     )
+    recourse_text = models.TextField(
+        "voies de recours",
+        default=(
+            "Si notre réponse ne vous satisfait pas, vous pouvez demander un réexamen par la direction "
+            "en répondant à ce courriel. Vous pouvez aussi saisir le médiateur de la consommation "
+            "dont nous relevons, ou votre financeur (OPCO, France Travail, Caisse des Dépôts pour le CPF)."
+        ),
+        help_text="Rappelées dans la réponse argumentée et le courriel de clôture.",
+    )
+    survey_days = models.PositiveSmallIntegerField(
+        "durée de l'enquête de satisfaction (jours)", default=30, validators=[MinValueValidator(1)]
+    )
+    survey_reminder_days = models.PositiveSmallIntegerField(
+        "relance de l'enquête après (jours)", default=7, validators=[MinValueValidator(1)]
+    )
+    recurrence_window_days = models.PositiveSmallIntegerField(
+        "fenêtre de récurrence (jours)", default=180, validators=[MinValueValidator(1)],
+        help_text="Une même cause racine ou un même service revenant dans ce délai est signalé.",
+    )
     at_risk_percent = models.PositiveSmallIntegerField(
         "seuil d'alerte (% du délai écoulé)", default=75,
         validators=[MinValueValidator(1), MaxValueValidator(99)],

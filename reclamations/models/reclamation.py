@@ -62,6 +62,12 @@ class Compensation(models.TextChoices):
     OTHER = "other", "Autre"
 
 
+class Solved(models.TextChoices):
+    YES = "yes", "Oui"
+    PARTLY = "partly", "En partie"
+    NO = "no", "Non"
+
+
 def priority_for(severity: int | None, complexity: int | None, repercussions: int | None) -> str:
     """Severity × complexity × repercussions (each 1–3) gives a score of 1 to 27, then a priority.
 
@@ -225,6 +231,12 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
         "satisfaction (1 à 5)", null=True, blank=True
     )
     feedback_comment = models.TextField("commentaire du client", blank=True)
+    feedback_solved = models.CharField("problème résolu", max_length=8, choices=Solved.choices, blank=True)
+    feedback_answer_clear = models.BooleanField("réponse claire", null=True, blank=True)
+    feedback_delay_acceptable = models.BooleanField("délai acceptable", null=True, blank=True)
+    # The survey link has its own secret (hash only) and expiry, separate from the follow-up link.
+    survey_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    survey_expires_at = models.DateTimeField("fin de l'enquête", null=True, blank=True, editable=False)
 
     # --- Discard
     discard_reason = models.TextField("motif du classement sans suite", blank=True)

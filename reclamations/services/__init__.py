@@ -11,6 +11,7 @@ One module per capability; import from ``reclamations.services``.
 from __future__ import annotations
 
 from .actions import reclamation_add_action, reclamation_update_action
+from .alerts import reclamation_remind_action, reclamation_send_sla_alert
 from .attachments import reclamation_add_attachments
 from .base import (
     ACTION_FIELDS,
@@ -26,7 +27,22 @@ from .communications import (
     reclamation_send_answer,
     reclamation_sync_sent_emails,
 )
+from .digest import digest_acknowledge, digest_send
+from .exports import export_log
 from .feedback import reclamation_record_feedback, reclamation_record_no_feedback
+from .improvement import (
+    improvement_create,
+    improvement_record_check,
+    improvement_send_reminders,
+    improvement_update,
+    reclamation_promote_action,
+)
+from .intake import (
+    reclamation_add_client_message,
+    reclamation_resend_follow_up_link,
+    reclamation_submit_contact,
+)
+from .messages import SentMessage, reclamation_send_message
 from .records import (
     reclamation_assign,
     reclamation_correct_received_at,
@@ -36,16 +52,36 @@ from .records import (
     reclamation_update,
 )
 from .steps import reclamation_complete_step, reclamation_discard, reclamation_reopen
+from .survey import (
+    SurveyAnswer,
+    SurveyUnavailable,
+    reclamation_answer_survey,
+    reclamation_send_survey,
+    survey_expire,
+    survey_send_reminders,
+)
 
 __all__ = [
     "ACTION_FIELDS",
     "EDITABLE_FIELDS",
     "CreatedReclamation",
+    "SentMessage",
     "StaleState",
     "StepIncomplete",
+    "SurveyAnswer",
+    "SurveyUnavailable",
     "WorkflowError",
+    "digest_acknowledge",
+    "digest_send",
+    "export_log",
+    "improvement_create",
+    "improvement_record_check",
+    "improvement_send_reminders",
+    "improvement_update",
     "reclamation_add_action",
     "reclamation_add_attachments",
+    "reclamation_add_client_message",
+    "reclamation_answer_survey",
     "reclamation_assign",
     "reclamation_complete_step",
     "reclamation_correct_received_at",
@@ -53,13 +89,22 @@ __all__ = [
     "reclamation_discard",
     "reclamation_log_communication",
     "reclamation_mark_not_applicable",
+    "reclamation_promote_action",
     "reclamation_record_acknowledgement",
     "reclamation_record_feedback",
     "reclamation_record_no_feedback",
+    "reclamation_remind_action",
     "reclamation_reopen",
+    "reclamation_resend_follow_up_link",
     "reclamation_rotate_token",
     "reclamation_send_answer",
+    "reclamation_send_message",
+    "reclamation_send_sla_alert",
+    "reclamation_send_survey",
+    "reclamation_submit_contact",
     "reclamation_sync_sent_emails",
     "reclamation_update",
     "reclamation_update_action",
+    "survey_expire",
+    "survey_send_reminders",
 ]

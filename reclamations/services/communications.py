@@ -120,12 +120,23 @@ def reclamation_log_communication(
 
 
 def reclamation_send_answer(
-    *, reclamation: Reclamation, actor: Actor, expected_state: str | None = None, sent_at: datetime | None = None
+    *,
+    reclamation: Reclamation,
+    actor: Actor,
+    expected_state: str | None = None,
+    sent_at: datetime | None = None,
+    means: str | None = None,
 ) -> Reclamation:
     """Send the argued answer (step 6): it becomes a public communication and the answer time.
 
-    ``sent_at`` is for an answer already given by letter or phone, registered afterwards.
+    Sent now (no ``sent_at``) to a complainant with an e-mail address, the answer e-mail is queued
+    in the outbox in this transaction and linked to the communication. ``sent_at`` (with ``means``,
+    a ``CommunicationKind`` such as ``letter`` or ``call``) is for an answer already given by letter
+    or phone, registered afterwards: nothing is e-mailed then.
     """
+    # Imported here: the message helpers build on this module (reclamation_log_communication).
+    from .messages import answer_email_extra, prefilled_message, queue_client_email
+
     with transaction.atomic():
         r = lock(reclamation)
         check_state(r, expected_state)
@@ -138,17 +149,25 @@ def reclamation_send_answer(
         now = sent_at or timezone.now()
         if now > timezone.now():
             raise WorkflowError("La date d'envoi ne peut pas être dans le futur.")
-        Communication.objects.create(
+        emailed = sent_at is None and bool(r.complainant_email)
+        subject = prefilled_message(r, Communication.Purpose.ANSWER)[0] if emailed else (
+            f"Réponse à votre réclamation {r.reference}")
+        communication = Communication.objects.create(
             reclamation=r,
-            kind=CommunicationKind.EMAIL,
+            kind=CommunicationKind.EMAIL if emailed else (means or CommunicationKind.MESSAGE),
             direction=Communication.Direction.OUTBOUND,
             purpose=Communication.Purpose.ANSWER,
             public=True,
             occurred_at=now,
-            subject=f"Réponse à votre réclamation {r.reference}",
+            subject=subject,
             body=r.answer,
             author=actor if actor is not None and actor.is_authenticated else None,
         )
+        if emailed:
+            communication.email = queue_client_email(
+                reclamation=r, subject=subject, body=r.answer, extra=answer_email_extra(r)
+            )
+            communication.save(update_fields=["email"])
         r.answered_at = now
         r.save(update_fields=["answered_at", "updated_at"])
         on_time = now <= r.answer_due_at
@@ -164,6 +183,8 @@ def reclamation_send_answer(
                 "compensation_type": r.compensation_type,
                 "compensation_amount": r.compensation_amount,
                 "on_time": on_time,
+                "communication": communication.pk,
+                "emailed": emailed,
             },
         )
     return r

@@ -190,8 +190,16 @@ def reclamation_correct_received_at(
         deadlines = sla.compute_deadline_set(received_at)
         r.ack_due_at, r.answer_due_at = deadlines.ack_due_at, deadlines.answer_due_at
         r.ack_risk_at, r.answer_risk_at = deadlines.ack_risk_at, deadlines.answer_risk_at
+        # An alert sent for a threshold that the corrected date moves into the future may fire
+        # again when that new moment comes.
+        now = timezone.now()
+        for claim, moment in (("ack_risk_alert_at", r.ack_risk_at), ("ack_late_alert_at", r.ack_due_at),
+                              ("answer_risk_alert_at", r.answer_risk_at), ("answer_late_alert_at", r.answer_due_at)):
+            if moment > now:
+                setattr(r, claim, None)
         r.save(update_fields=["received_at", "ack_due_at", "answer_due_at", "ack_risk_at", "answer_risk_at",
-                              "updated_at"])
+                              "ack_risk_alert_at", "ack_late_alert_at", "answer_risk_alert_at",
+                              "answer_late_alert_at", "updated_at"])
         after = {"received_at": r.received_at, "ack_due_at": r.ack_due_at, "answer_due_at": r.answer_due_at}
         record_event(
             kind=EventKind.DEADLINES_RECOMPUTED,

@@ -71,6 +71,11 @@ def reclamation_complete_step(*, reclamation: Reclamation, actor: Actor, expecte
             summary=f"Étape {workflow.step_number(source)} terminée : {workflow.step_label(source)}.",
             data={"from": source, "to": r.state, "step": workflow.step_number(source)},
         )
+        if r.state == Step.FEEDBACK:
+            # Step 8 done: the client receives the satisfaction survey in this same transaction.
+            from .survey import reclamation_send_survey  # survey builds on this module
+
+            reclamation_send_survey(reclamation=r)
     return r
 
 

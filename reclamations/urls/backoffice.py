@@ -1,6 +1,42 @@
 """Staff back-office URLs, under /backoffice/."""
 from __future__ import annotations
 
+from django.urls import path
+
+from ..views.backoffice import attachments, auth, dashboard, records, steps
+
 app_name = "backoffice"
 
-urlpatterns: list = []
+_record = "reclamations/<int:pk>/"
+
+urlpatterns: list = [
+    path("connexion/", auth.login, name="login"),
+    path("deconnexion/", auth.logout, name="logout"),
+    path("mot-de-passe/", auth.password_change, name="password_change"),
+    path("mot-de-passe/modifie/", auth.password_change_done, name="password_change_done"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("reclamations/", records.reclamation_list, name="list"),
+    path("reclamations/nouvelle/", records.reclamation_create, name="create"),
+    path(_record, records.reclamation_detail, name="detail"),
+    path("pieces/<int:pk>/", attachments.download, name="attachment"),
+    # What a handler records on a record (POST only, see views/backoffice/steps.py).
+    path(_record + "terminer-etape/", steps.complete_step, name="complete_step"),
+    path(_record + "accuse-reception/", steps.acknowledgement, name="acknowledgement"),
+    path(_record + "sans-objet/", steps.not_applicable, name="not_applicable"),
+    path(_record + "attribuer/", steps.assign, name="assign"),
+    path(_record + "prendre-en-charge/", steps.self_assign, name="self_assign"),
+    path(_record + "identification/", steps.identification, name="identification"),
+    path(_record + "reformulation/", steps.reformulation, name="reformulation"),
+    path(_record + "echanges/", steps.communication, name="communication"),
+    path(_record + "evaluation/", steps.evaluation, name="evaluation"),
+    path(_record + "actions/", steps.action_add, name="action_add"),
+    path(_record + "actions/<int:action_pk>/", steps.action_update, name="action_update"),
+    path(_record + "reponse/", steps.answer, name="answer"),
+    path(_record + "conclusion/", steps.conclusion, name="conclusion"),
+    path(_record + "avis/", steps.feedback, name="feedback"),
+    path(_record + "messages/", steps.send_message, name="message"),
+    path(_record + "classer/", steps.discard, name="discard"),
+    path(_record + "rouvrir/", steps.reopen, name="reopen"),
+    path(_record + "date-reception/", steps.received_at, name="received_at"),
+    path(_record + "pieces/", steps.attachments, name="attachment_add"),
+]

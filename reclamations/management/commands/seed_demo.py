@@ -1004,8 +1004,12 @@ class DemoSeeder:
             self._complete_action(action, reclamation)
         self._draft_answer(reclamation)
         if not self._reload(reclamation).answered_at:
+            # A past answer, registered with its real date: demo figures show realistic delays
+            # (most answers on time, a few late) and no e-mail leaves for these fictitious clients.
+            hours = self.rng.uniform(6, 44) if self.rng.random() < 0.85 else self.rng.uniform(50, 90)
             services.reclamation_send_answer(reclamation=reclamation, actor=self._handler(reclamation),
-                                             expected_state=Step.ACTION)
+                                             expected_state=Step.ACTION, sent_at=self._after(reclamation, hours),
+                                             means=CommunicationKind.EMAIL)
 
     def _fill_follow_up(self, reclamation: Reclamation) -> None:
         if self._not_applicable(reclamation, Step.FOLLOW_UP):

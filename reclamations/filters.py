@@ -1,0 +1,115 @@
+"""The back-office list's filters and search (django-filter), as query-string parameters.
+
+The dashboard links here with the same parameters, so every figure it shows opens the matching list.
+Invalid values are reported next to the field and otherwise ignored, never a 500.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from . import selectors, workflow
+from .models import Channel, Kind, Priority, Reclamation, Service, StakeholderType
+
+OPEN = "ouvertes"
+STATE_CHOICES = [
+    (OPEN, "Toutes les réclamations en cours"),
+    *((state, f"{number}. {workflow.step_label(state)}") for number, state in enumerate(workflow.OPEN_STEPS, 1)),
+    (workflow.Step.CLOSED.value, workflow.Step.CLOSED.label),
+    (workflow.Step.DISCARDED.value, workflow.Step.DISCARDED.label),
+]
+
+ME = "moi"
+UNASSIGNED = "aucun"
+
+SLA_CHOICES = [
+    ("on_time", "Dans les délais"),
+    ("at_risk", "À risque"),
+    ("late", "En retard"),
+    ("ack_at_risk", "Accusé de réception à risque"),
+    ("ack_late", "Accusé de réception en retard"),
+    ("answer_at_risk", "Réponse à risque"),
+    ("answer_late", "Réponse en retard"),
+]
+
+OVERDUE_ACTIONS = "en_retard"
+
+
+class ReclamationFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search", label="Rechercher",
+        help_text="Référence, nom ou courriel du réclamant, objet.",
+    )
+    state = django_filters.ChoiceFilter(choices=STATE_CHOICES, method="filter_state", label="Étape",
+                                        empty_label="Toutes")
+    kind = django_filters.ChoiceFilter(choices=Kind.choices, label="Nature", empty_label="Toutes")
+    service = django_filters.ModelChoiceFilter(queryset=Service.objects.all(), label="Service concerné",
+                                               empty_label="Tous")
+    channel = django_filters.ChoiceFilter(choices=Channel.choices, label="Canal", empty_label="Tous")
+    stakeholder_type = django_filters.ChoiceFilter(choices=StakeholderType.choices, label="Partie prenante",
+                                                   empty_label="Toutes")
+    handler = django_filters.ChoiceFilter(method="filter_handler", label="Responsable", empty_label="Tous")
+    priority = django_filters.ChoiceFilter(choices=Priority.choices, label="Priorité", empty_label="Toutes")
+    sla = django_filters.ChoiceFilter(choices=SLA_CHOICES, method="filter_sla", label="Délais", empty_label="Tous")
+    actions = django_filters.ChoiceFilter(
+        choices=[(OVERDUE_ACTIONS, "Avec une action en retard")], method="filter_actions", label="Plan d'action",
+        empty_label="Indifférent",
+    )
+    recue_du = django_filters.DateFilter(field_name="received_at", lookup_expr="date__gte", label="Reçue du",
+                                         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    recue_au = django_filters.DateFilter(field_name="received_at", lookup_expr="date__lte", label="Reçue au",
+                                         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    class Meta:
+        model = Reclamation
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Choices read when the form is built (one query), so a new colleague appears at once.
+        handlers = [(str(u.pk), u.get_full_name() or u.get_username()) for u in selectors.staff_handlers()]
+        self.filters["handler"].extra["choices"] = [(ME, "Moi"), (UNASSIGNED, "Non attribuées"), *handlers]
+        for field in self.form.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+    # --- methods ---------------------------------------------------------------------------------
+    def search(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(reference__icontains=value)
+            | Q(complainant_name__icontains=value)
+            | Q(complainant_email__icontains=value)
+            | Q(subject__icontains=value)
+        )
+
+    def filter_state(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:
+        if value == OPEN:
+            return queryset.open()
+        return queryset.filter(state=value)
+
+    def filter_handler(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:
+        if value == ME:
+            user = getattr(self.request, "user", None)
+            return queryset.filter(handler=user.pk if user is not None else None)
+        if value == UNASSIGNED:
+            return queryset.filter(handler__isnull=True)
+        return queryset.filter(handler_id=value)
+
+    def filter_sla(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:
+        now = timezone.now()
+        if value == "on_time":
+            behind = Reclamation.objects.at_risk(now) | Reclamation.objects.late(now)
+            return queryset.open().exclude(pk__in=behind.values("pk"))
+        method = getattr(Reclamation.objects, value)  # the value is one of SLA_CHOICES (validated)
+        return queryset.filter(pk__in=method(now).values("pk"))
+
+    def filter_actions(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:
+        overdue = selectors.overdue_actions(timezone.localdate()).values("reclamation_id")
+        return queryset.filter(pk__in=overdue)

@@ -1,0 +1,1 @@
+"""Forms by audience: ``public`` (Contact form, follow-up page, lost link) and ``backoffice`` (staff)."""

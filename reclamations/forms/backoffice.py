@@ -1,0 +1,484 @@
+"""Back-office forms: one small form per thing a handler records, with exactly the fields it needs.
+
+Forms only check input (types, required fields, dates not in the future); every rule of the
+procedure is checked by the services they feed (``reclamations.services``), whose French message
+is shown next to the form when they refuse. Model forms are used for their labels and choices only:
+views pass ``changed_data`` to ``services.reclamation_update`` and never call ``form.save()``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
+
+from .. import roles, selectors, uploads, workflow
+from ..models import (
+    ActionKind,
+    ActionStatus,
+    Channel,
+    Communication,
+    CommunicationKind,
+    Kind,
+    Level,
+    Reclamation,
+)
+from ..services.messages import MESSAGE_PURPOSES
+
+REQUIRED = "Ce champ est obligatoire."
+
+
+def _helper() -> FormHelper:
+    # Templates write the <form> tag themselves (CSRF, expected_state, buttons).
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    return helper
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class PastDateTimeField(forms.DateTimeField):
+    """A moment that already happened (reception, call, letter...), typed in local time."""
+
+    widget = DateTimeLocalInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("input_formats", ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"])
+        super().__init__(**kwargs)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and value > timezone.now():
+            raise forms.ValidationError("Cette date est dans le futur : indiquez une date passée.", code="future")
+
+
+def _now_local() -> str:
+    return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+
+
+class ErrorSummaryMixin:
+    """The field errors as (field id, label, message), for an error summary (each links to its field).
+
+    ``backoffice/_form_errors.html`` builds the same list for any form; this is for code that
+    wants it in Python. Errors about the whole form (a service's refusal) are not repeated here.
+    """
+
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        return [(field.id_for_label or f"{field.auto_id}_0", str(field.label), str(error))
+                for field in self for error in field.errors]
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    """A colleague, shown by name (the account name only when no name is set)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+class BaseForm(ErrorSummaryMixin, forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class BaseModelForm(ErrorSummaryMixin, forms.ModelForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def changes(self) -> dict[str, Any]:
+        """The edited fields and their new values, for ``services.reclamation_update``."""
+        return {name: self.cleaned_data[name] for name in self.changed_data}
+
+
+# --- Signing in ----------------------------------------------------------------------------------
+class StaffAuthenticationForm(ErrorSummaryMixin, AuthenticationForm):
+    """Django's login form, limited to the back-office team."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Identifiant ou mot de passe incorrect. Vérifiez-les et réessayez "
+                         "(attention aux majuscules).",
+        "not_staff": "Ce compte n'a pas accès au back-office des réclamations.",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Identifiant"
+        self.fields["password"].label = "Mot de passe"
+        self.helper = _helper()
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not roles.is_handler(user):
+            raise forms.ValidationError(self.error_messages["not_staff"], code="not_staff")
+
+
+# --- Step 1: acknowledgement -----------------------------------------------------------------------
+class AcknowledgementForm(BaseForm):
+    """An acknowledgement already given outside the application (letter, phone, in person)."""
+
+    MEANS = [
+        ("courrier", "Courrier"),
+        ("téléphone", "Téléphone"),
+        ("en personne", "En personne"),
+        ("courriel", "Courriel envoyé hors de l'application"),
+    ]
+    means = forms.ChoiceField(label="Moyen", choices=MEANS)
+    sent_at = PastDateTimeField(label="Date de l'accusé de réception")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sent_at"].initial = _now_local()
+
+
+class NotApplicableForm(BaseForm):
+    reason = forms.CharField(
+        label="Pourquoi ?", widget=forms.Textarea(attrs={"rows": 2}), max_length=500,
+        help_text="Par exemple : aucun moyen de joindre le réclamant, aléa sans réclamant.",
+    )
+
+
+# --- Step 2: identification ------------------------------------------------------------------------
+class AssignForm(BaseForm):
+    handler = StaffChoiceField(label="Responsable du traitement", queryset=None, empty_label=None)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["handler"].queryset = selectors.staff_handlers()
+
+
+class IdentificationForm(BaseModelForm):
+    class Meta:
+        model = Reclamation
+        fields = ["kind", "stakeholder_type", "complainant_name", "complainant_role", "complainant_organisation",
+                  "complainant_phone", "complainant_email", "complainant_address", "service", "training_action",
+                  "subject"]
+        widgets = {"complainant_address": forms.Textarea(attrs={"rows": 2})}
+        labels = {"complainant_name": "Nom du réclamant", "complainant_email": "Courriel",
+                  "kind": "Nature", "subject": "Objet de la réclamation"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        services = selectors.active_services()
+        if self.instance.service_id:  # keep a service since deactivated selectable for this record
+            services = services | type(self.instance.service).objects.filter(pk=self.instance.service_id)
+        self.fields["service"].queryset = services.distinct()
+        self.helper.layout = Layout(
+            Fieldset("Réclamant", "stakeholder_type", "complainant_name", "complainant_role",
+                     "complainant_organisation", "complainant_phone", "complainant_email", "complainant_address"),
+            Fieldset("La demande", "kind", "service", "training_action", "subject"),
+        )
+
+
+# --- Step 3: reformulation and contact ----------------------------------------------------------------
+class ReformulationForm(BaseModelForm):
+    class Meta:
+        model = Reclamation
+        fields = ["reformulation"]
+        widgets = {"reformulation": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {"reformulation": "Les points clés de la demande, tels que vous les avez compris et validés "
+                                       "avec le réclamant."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reformulation"].required = True
+
+
+class CommunicationForm(BaseForm):
+    """A call, letter, meeting or internal note, logged with its date."""
+
+    KINDS = [(k.value, k.label) for k in (CommunicationKind.CALL, CommunicationKind.LETTER, CommunicationKind.EMAIL,
+                                           CommunicationKind.MEETING, CommunicationKind.NOTE)]
+    DIRECTIONS = [
+        (Communication.Direction.OUTBOUND.value, "Vers le réclamant (appel passé, courrier envoyé…)"),
+        (Communication.Direction.INBOUND.value, "Du réclamant (appel reçu, courrier reçu…)"),
+    ]
+    PURPOSES = [(p.value, p.label) for p in (Communication.Purpose.GENERAL, Communication.Purpose.INFORMATION_REQUEST,
+                                              Communication.Purpose.PROGRESS)]
+    kind = forms.ChoiceField(label="Type d'échange", choices=KINDS, initial=CommunicationKind.CALL)
+    direction = forms.ChoiceField(label="Sens", choices=DIRECTIONS, initial=Communication.Direction.OUTBOUND,
+                                  help_text="Ignoré pour une note interne.")
+    purpose = forms.ChoiceField(label="Objet", choices=PURPOSES, initial=Communication.Purpose.GENERAL,
+                                help_text="« Point d'avancement » compte pour l'étape 7.")
+    occurred_at = PastDateTimeField(label="Date et heure")
+    duration_minutes = forms.IntegerField(label="Durée (minutes)", required=False, min_value=1, max_value=600)
+    body = forms.CharField(label="Résumé", widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)
+    public = forms.BooleanField(label="Visible par le réclamant sur sa page de suivi", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["occurred_at"].initial = _now_local()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("kind") == CommunicationKind.NOTE:
+            data["direction"] = Communication.Direction.INTERNAL
+            data["public"] = False
+        return data
+
+
+# --- Step 4: evaluation and action plan -----------------------------------------------------------------
+class EvaluationForm(BaseModelForm):
+    class Meta:
+        model = Reclamation
+        fields = ["severity", "complexity", "repercussions"]
+        widgets = {name: forms.RadioSelect for name in ("severity", "complexity", "repercussions")}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.Meta.fields:
+            field = self.fields[name]
+            field.required = True
+            field.choices = Level.choices  # no blank "---------" radio
+
+
+class ActionAddForm(BaseForm):
+    description = forms.CharField(label="Action", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    kind = forms.ChoiceField(label="Type", choices=ActionKind.choices)
+    owner = StaffChoiceField(label="Responsable", queryset=None, required=False, empty_label="À désigner")
+    due_date = forms.DateField(label="Échéance", required=False, widget=DateInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = selectors.staff_handlers()
+
+
+class ActionForm(ActionAddForm):
+    status = forms.ChoiceField(label="Statut", choices=ActionStatus.choices)
+    done_at = forms.DateField(label="Réalisée le", required=False, widget=DateInput,
+                              help_text="Laissé vide pour une action réalisée : la date du jour.")
+    result = forms.CharField(label="Résultat", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                             max_length=2000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper.layout = Layout(
+            "description",
+            Row(Column("kind", css_class="col-md-4"), Column("owner", css_class="col-md-4"),
+                Column("due_date", css_class="col-md-4")),
+            Row(Column("status", css_class="col-md-4"), Column("done_at", css_class="col-md-8")),
+            "result",
+        )
+
+    def clean_done_at(self) -> Any:
+        value = self.cleaned_data.get("done_at")
+        if value and value > timezone.localdate():
+            raise forms.ValidationError("Cette date est dans le futur : indiquez une date passée.", code="future")
+        return value
+
+
+# --- Step 6: the argued answer ---------------------------------------------------------------------------
+SEND_BY_EMAIL = "email"
+
+
+class AnswerForm(BaseModelForm):
+    MEANS = [
+        (SEND_BY_EMAIL, "Par courriel, maintenant (ou sur sa page de suivi s'il n'a pas d'adresse)"),
+        (CommunicationKind.LETTER.value, "Déjà remise par courrier"),
+        (CommunicationKind.CALL.value, "Déjà remise par téléphone"),
+        (CommunicationKind.MEETING.value, "Déjà remise en entretien"),
+    ]
+    means = forms.ChoiceField(label="Envoi au réclamant", choices=MEANS, initial=SEND_BY_EMAIL, required=False)
+    sent_at = PastDateTimeField(label="Remise le", required=False,
+                                help_text="Seulement pour une réponse déjà remise par un autre moyen.")
+
+    class Meta:
+        model = Reclamation
+        fields = ["decision", "answer", "compensation_type", "compensation_description", "compensation_amount"]
+        widgets = {"answer": forms.Textarea(attrs={"rows": 8}),
+                   "compensation_description": forms.Textarea(attrs={"rows": 2}),
+                   "decision": forms.RadioSelect}
+        help_texts = {"answer": "Positive ou négative, la réponse explique ses raisons pour que le réclamant les "
+                                "comprenne."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["answer"].required = True
+        self.fields["decision"].choices = [c for c in self.fields["decision"].choices if c[0]]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("means") not in (None, "", SEND_BY_EMAIL) and not data.get("sent_at"):
+            self.add_error("sent_at", "Indiquez quand la réponse a été remise.")
+        return data
+
+    def answer_changes(self) -> dict[str, Any]:
+        return {name: value for name, value in self.changes().items() if name in self.Meta.fields}
+
+
+# --- Step 8: conclusion --------------------------------------------------------------------------------
+class ConclusionForm(BaseModelForm):
+    class Meta:
+        model = Reclamation
+        fields = ["conclusion", "root_cause_category", "root_cause_analysis", "complementary_offer"]
+        widgets = {name: forms.Textarea(attrs={"rows": 3})
+                   for name in ("conclusion", "root_cause_analysis", "complementary_offer")}
+        help_texts = {"complementary_offer": "Facultatif : un produit ou service complémentaire proposé au client."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("conclusion", "root_cause_category", "root_cause_analysis"):
+            self.fields[name].required = True
+        categories = selectors.active_root_causes()
+        if self.instance.root_cause_category_id:
+            categories = categories | type(self.instance.root_cause_category).objects.filter(
+                pk=self.instance.root_cause_category_id)
+        self.fields["root_cause_category"].queryset = categories.distinct()
+
+
+# --- Step 9: feedback ----------------------------------------------------------------------------------
+class FeedbackForm(BaseForm):
+    satisfaction = forms.TypedChoiceField(
+        label="Satisfaction du client", coerce=int, widget=forms.RadioSelect,
+        choices=[(5, "5 — Très satisfait"), (4, "4 — Satisfait"), (3, "3 — Moyennement satisfait"),
+                 (2, "2 — Peu satisfait"), (1, "1 — Pas du tout satisfait")],
+    )
+    comment = forms.CharField(label="Commentaire du client", required=False,
+                              widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+
+# --- Messages to the client ------------------------------------------------------------------------
+class MessageForm(BaseForm):
+    purpose = forms.ChoiceField(
+        label="Objet du message",
+        choices=[(p, Communication.Purpose(p).label) for p in MESSAGE_PURPOSES],
+    )
+    subject = forms.CharField(label="Sujet du courriel", max_length=200)
+    body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 10}), max_length=20_000)
+
+
+# --- Anywhere ------------------------------------------------------------------------------------------
+class DiscardForm(BaseForm):
+    reason = forms.CharField(label="Motif du classement sans suite", widget=forms.Textarea(attrs={"rows": 2}),
+                             max_length=1000, help_text="Par exemple : spam, doublon de R-2026-0012, demande retirée.")
+
+
+class ReopenForm(BaseForm):
+    step = forms.ChoiceField(
+        label="Reprendre à l'étape",
+        choices=[(s, f"{n}. {workflow.step_label(s)}") for n, s in enumerate(workflow.OPEN_STEPS, 1)],
+        initial=workflow.Step.ACTION_PROPOSAL,
+    )
+    reason = forms.CharField(label="Motif de la réouverture", widget=forms.Textarea(attrs={"rows": 2}),
+                             max_length=1000)
+
+
+class ReceivedAtForm(BaseForm):
+    received_at = PastDateTimeField(label="Date de réception réelle")
+    reason = forms.CharField(label="Motif de la correction", max_length=500)
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented pattern), none at all when not required."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": uploads.ACCEPT_ATTRIBUTE}))
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        items = [item for item in (data if isinstance(data, (list, tuple)) else [data]) if item]
+        if not items:
+            if self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return []
+        single = super().clean
+        return [single(item, initial) for item in items]
+
+
+class UploadCheckMixin:
+    """Files checked by content (``uploads.check_uploads``); the checked uploads are kept for the view."""
+
+    checked_uploads: list[uploads.CheckedUpload]
+
+    def clean_files(self) -> list[Any]:
+        files = self.cleaned_data.get("files") or []
+        try:
+            self.checked_uploads = uploads.check_uploads(files)
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+        return files
+
+
+def _files_help() -> str:
+    return (f"Jusqu'à {uploads.max_files()} fichiers de {uploads.human_size(uploads.max_bytes())} au plus : "
+            f"{uploads.ALLOWED_LABEL}.")
+
+
+class AttachmentForm(UploadCheckMixin, BaseForm):
+    files = MultipleFileField(label="Fichiers")
+    public = forms.BooleanField(label="Visible par le réclamant sur sa page de suivi", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["files"].help_text = _files_help()
+
+
+# --- Registering a record received by another channel ------------------------------------------------
+class ReclamationCreateForm(UploadCheckMixin, BaseModelForm):
+    received_at = PastDateTimeField(label="Reçue le", help_text="La date réelle de réception (cachet, appel…) : "
+                                                                "les délais se comptent à partir d'elle.")
+    files = MultipleFileField(label="Document(s) d'origine", required=False,
+                              help_text="Le courrier scanné, le courriel, le questionnaire…")
+    files_public = forms.BooleanField(label="Documents visibles par le réclamant sur sa page de suivi",
+                                      required=False, initial=True)
+
+    class Meta:
+        model = Reclamation
+        fields = ["kind", "channel", "received_at", "stakeholder_type", "complainant_name", "complainant_role",
+                  "complainant_organisation", "complainant_phone", "complainant_email", "complainant_address",
+                  "service", "training_action", "subject", "description", "wished_solution"]
+        widgets = {"complainant_address": forms.Textarea(attrs={"rows": 2}),
+                   "description": forms.Textarea(attrs={"rows": 5}),
+                   "wished_solution": forms.Textarea(attrs={"rows": 2}),
+                   "kind": forms.RadioSelect}
+        labels = {"complainant_name": "Nom du réclamant", "complainant_email": "Courriel", "kind": "Nature"}
+        help_texts = {"complainant_name": "Facultatif pour un aléa sans réclamant."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [("", "---------")] + [
+            c for c in Channel.choices if c[0] != Channel.WEB_FORM]
+        self.fields["service"].queryset = selectors.active_services()
+        self.fields["files"].help_text += " " + _files_help()
+        self.fields["received_at"].initial = _now_local()
+        self.checked_uploads = []
+        self.helper.layout = Layout(
+            Fieldset("Réception", "kind", "channel", "received_at"),
+            Fieldset("Réclamant", "stakeholder_type", "complainant_name", "complainant_role",
+                     "complainant_organisation", "complainant_phone", "complainant_email", "complainant_address"),
+            Fieldset("La demande", "service", "training_action", "subject", "description", "wished_solution"),
+            Fieldset("Documents d'origine", "files", "files_public"),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("kind") in (Kind.COMPLAINT, Kind.DIFFICULTY) and not data.get("complainant_name", "").strip():
+            self.add_error("complainant_name", "Indiquez le nom du réclamant (seul un aléa peut ne pas en avoir).")
+        return data
+
+    def record_fields(self) -> dict[str, Any]:
+        """What ``services.reclamation_create`` takes besides kind, channel, subject and description."""
+        skip = {"kind", "channel", "subject", "description", "received_at"}
+        return {name: self.cleaned_data[name] for name in self.Meta.fields
+                if name not in skip and self.cleaned_data.get(name) not in (None, "")}

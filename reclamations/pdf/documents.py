@@ -1,0 +1,189 @@
+"""The two documents: the evidence pack of a period, and one record's PDF.
+
+Each is a Django template under ``templates/pdf/`` rendered with a context built here, then laid out by
+:func:`render.render_pdf` (bounded, with the safe fetcher). Templates autoescape everything; the only
+markup that reaches them unescaped is the SVG of :mod:`reclamations.charts`, built with
+``format_html``.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import filetype
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .. import audit, charts
+from ..exports import register_queryset, register_rows
+from ..models import (
+    Action,
+    ActionKind,
+    AuditChainHead,
+    Communication,
+    Digest,
+    ImprovementAction,
+    Organisation,
+    Reclamation,
+)
+from ..statistics import Figures, Period, compute_figures, received_in
+from .fetcher import Resource, resource_url, static_url
+from .procedure import current_procedure
+from .render import Rendered, render_pdf
+from .sheets import build_sheets, with_sheet_data
+
+logger = logging.getLogger(__name__)
+
+STYLESHEET = "css/pdf.css"
+LOGO_TYPES = frozenset({"image/png", "image/jpeg"})
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+INDICATORS = (
+    ("Indicateur 31", "Le prestataire met en œuvre des modalités de traitement des difficultés rencontrées par les "
+                      "parties prenantes, des réclamations exprimées par ces dernières, des aléas survenus en cours "
+                      "de prestation."),
+    ("Indicateur 32", "Le prestataire met en œuvre des mesures d'amélioration à partir de l'analyse des "
+                      "appréciations et des réclamations."),
+)
+
+
+@dataclass(frozen=True)
+class PdfDocument:
+    pdf: bytes
+    filename: str
+    pages: int
+    records: int
+    sha256: str
+    rendered: Rendered
+
+
+def _logo(organisation: Organisation) -> dict[str, Resource]:
+    """The logo from private storage, handed to the fetcher as bytes: PNG or JPEG, checked by content."""
+    if not organisation.logo:
+        return {}
+    try:
+        with organisation.logo.open("rb") as logo:
+            data = logo.read(MAX_LOGO_BYTES + 1)
+    except OSError:
+        logger.warning("organisation logo unreadable, pack generated without it")
+        return {}
+    kind = filetype.guess(data)
+    if len(data) > MAX_LOGO_BYTES or kind is None or kind.mime not in LOGO_TYPES:
+        logger.warning("organisation logo is not a PNG or JPEG under 2 MiB, pack generated without it")
+        return {}
+    return {"logo": Resource(body=data, content_type=kind.mime)}
+
+
+def _common_context(organisation: Organisation, resources: dict[str, Resource], now: datetime) -> dict[str, Any]:
+    return {
+        "organisation": organisation,
+        "stylesheet_url": static_url(STYLESHEET),
+        "logo_url": resource_url("logo") if "logo" in resources else "",
+        "generated_at": now,
+    }
+
+
+def _chain() -> dict[str, Any]:
+    """Verify the whole audit log now, remember it, and report the head the pack prints."""
+    report = audit.verify_chain()
+    audit.mark_verified(report)
+    head = AuditChainHead.objects.filter(pk=1).first()
+    return {"report": report, "head": head}
+
+
+def _charts(figures: Figures) -> list[tuple[str, Any]]:
+    def pairs(buckets: Any) -> list[tuple[str, int]]:
+        return [(b.label, b.count) for b in buckets]
+
+    return [
+        ("Par nature", charts.bar_chart(pairs(figures.by_kind), title="Réclamations par nature")),
+        ("Par canal de réception", charts.bar_chart(pairs(figures.by_channel), title="Réclamations par canal")),
+        ("Par service concerné", charts.bar_chart(pairs(figures.by_service), title="Réclamations par service")),
+        ("Par partie prenante",
+         charts.bar_chart(pairs(figures.by_stakeholder), title="Réclamations par partie prenante")),
+        ("Par mois de réception", charts.column_chart(pairs(figures.by_month), title="Réclamations par mois")),
+        ("Accusés de réception dans le délai",
+         charts.share_bar(figures.acknowledged.on_time, figures.acknowledged.measured,
+                          title="Part des accusés de réception envoyés dans le délai", rest_colour=charts.LATE_COLOUR)),
+        ("Réponses argumentées dans le délai",
+         charts.share_bar(figures.answered.on_time, figures.answered.measured,
+                          title="Part des réponses envoyées dans le délai", rest_colour=charts.LATE_COLOUR)),
+        ("Décisions", charts.bar_chart(pairs(figures.decisions), title="Décisions")),
+        ("Causes racines", charts.bar_chart(pairs(figures.by_root_cause), title="Causes racines")),
+        ("Satisfaction (enquête)",
+         charts.bar_chart(pairs(figures.satisfaction.distribution), title="Réponses à l'enquête de satisfaction")),
+    ]
+
+
+def pack_filename(period: Period) -> str:
+    return f"dossier-preuves-reclamations_{period.start:%Y-%m-%d}_{period.end:%Y-%m-%d}.pdf"
+
+
+def build_pack(*, period: Period, generated_by: str = "", now: datetime | None = None) -> PdfDocument:
+    """The evidence pack of ``period``. An empty period still gives the procedure and the means."""
+    now = now or timezone.now()
+    organisation = Organisation.current()
+    resources = _logo(organisation)
+    figures = compute_figures(period=period, now=now)
+    records = received_in(period)
+    sheets = build_sheets(with_sheet_data(records), now=now) if figures.total else []
+    improvements = list(
+        Action.objects.filter(reclamation__in=records, kind__in=(ActionKind.CORRECTIVE, ActionKind.PREVENTIVE))
+        .select_related("reclamation", "owner").order_by("reclamation__received_at", "reclamation_id", "id")
+    )
+    plan = list(
+        ImprovementAction.objects.filter(reclamations__in=records).distinct()
+        .select_related("owner").prefetch_related("reclamations").order_by("created_at", "id")
+    )
+    digests = list(
+        Digest.objects.filter(period_start__lte=period.end, period_end__gte=period.start)
+        .annotate(recipients=Count("receipts"),
+                  read=Count("receipts", filter=Q(receipts__acknowledged_at__isnull=False)))
+        .order_by("period_start", "id")
+    )
+    internal = list(
+        Communication.objects.filter(reclamation__in=records, direction=Communication.Direction.INTERNAL)
+        .select_related("reclamation", "author").order_by("occurred_at", "id")
+    )
+    context = {
+        **_common_context(organisation, resources, now),
+        "period": period,
+        "generated_by": generated_by,
+        "indicators": INDICATORS,
+        "procedure": current_procedure(organisation),
+        "figures": figures,
+        "charts": _charts(figures),
+        "register": register_rows(register_queryset(period), now=now),
+        "sheets": sheets,
+        "improvements": improvements,
+        "improvement_plan": plan,
+        "digests": digests,
+        "internal_communications": internal,
+        "chain": _chain(),
+    }
+    html = render_to_string("pdf/pack.html", context)
+    rendered = render_pdf(html, resources=resources)
+    return PdfDocument(pdf=rendered.pdf, filename=pack_filename(period), pages=rendered.pages,
+                       records=figures.total, sha256=hashlib.sha256(rendered.pdf).hexdigest(), rendered=rendered)
+
+
+def build_record_pdf(*, reclamation: Reclamation, generated_by: str = "", now: datetime | None = None) -> PdfDocument:
+    """One record's sheet with its full history, for the file or for the auditor."""
+    now = now or timezone.now()
+    organisation = Organisation.current()
+    resources = _logo(organisation)
+    record = with_sheet_data(Reclamation.objects.filter(pk=reclamation.pk)).get()
+    (sheet,) = build_sheets([record], now=now)
+    context = {
+        **_common_context(organisation, resources, now),
+        "sheet": sheet,
+        "generated_by": generated_by,
+        "head": AuditChainHead.objects.filter(pk=1).first(),
+    }
+    html = render_to_string("pdf/record.html", context)
+    rendered = render_pdf(html, resources=resources)
+    return PdfDocument(pdf=rendered.pdf, filename=f"reclamation-{record.reference}.pdf", pages=rendered.pages,
+                       records=1, sha256=hashlib.sha256(rendered.pdf).hexdigest(), rendered=rendered)

@@ -1,0 +1,103 @@
+"""One sheet per record: what was recorded at each step, and the full history (who did what, when).
+
+Sheets are built from a queryset with everything prefetched, so a pack of a thousand records costs a
+handful of queries, not a thousand.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+
+from .. import workflow
+from ..models import Action, Attachment, Communication, Event, EventKind, Reclamation
+from ..statistics import DelayOutcome, ack_outcome, answer_outcome
+
+
+@dataclass(frozen=True)
+class StepDone:
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class StepLine:
+    number: int
+    label: str
+    completions: tuple[StepDone, ...]
+    not_applicable: str  # the recorded reason, "" when not declared
+    current: bool
+
+
+@dataclass(frozen=True)
+class Sheet:
+    reclamation: Reclamation
+    steps: tuple[StepLine, ...]
+    events: tuple[Event, ...]
+    communications: tuple[Communication, ...]
+    actions: tuple[Action, ...]
+    attachments: tuple[Attachment, ...]
+    ack_outcome: str
+    answer_outcome: str
+
+    @property
+    def ack_label(self) -> str:
+        return DelayOutcome.LABELS[self.ack_outcome]
+
+    @property
+    def answer_label(self) -> str:
+        return DelayOutcome.LABELS[self.answer_outcome]
+
+
+def with_sheet_data(records: QuerySet[Reclamation]) -> QuerySet[Reclamation]:
+    """The records with everything a sheet reads, in reception order."""
+    return records.select_related("service", "handler", "root_cause_category", "created_by").prefetch_related(
+        Prefetch(
+            "events",
+            queryset=Event.objects.order_by("sequence").only(
+                "sequence", "created_at", "actor_label", "kind", "summary", "data", "reclamation_id"
+            ),
+        ),
+        Prefetch("communications",
+                 queryset=Communication.objects.select_related("author").order_by("occurred_at", "id")),
+        Prefetch("actions", queryset=Action.objects.select_related("owner").order_by("created_at", "id")),
+        Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id").only(
+            "original_name", "content_type", "size", "sha256", "public", "created_at", "reclamation_id")),
+    ).order_by("received_at", "pk")
+
+
+def _step_lines(reclamation: Reclamation, events: Iterable[Event]) -> tuple[StepLine, ...]:
+    done: dict[int, list[StepDone]] = {}
+    for event in events:
+        if event.kind == EventKind.STEP_COMPLETED and isinstance(event.data, dict) and "step" in event.data:
+            done.setdefault(int(event.data["step"]), []).append(StepDone(event.created_at, event.actor_label))
+    declared = reclamation.not_applicable or {}
+    return tuple(
+        StepLine(
+            number=number,
+            label=step.label,
+            completions=tuple(done.get(number, ())),
+            not_applicable=str(declared.get(step.value, "")),
+            current=reclamation.state == step.value,
+        )
+        for number, step in enumerate(workflow.NINE_STEPS, start=1)
+    )
+
+
+def build_sheets(records: Iterable[Reclamation], *, now: datetime) -> list[Sheet]:
+    sheets = []
+    for reclamation in records:
+        events = tuple(reclamation.events.all())
+        sheets.append(Sheet(
+            reclamation=reclamation,
+            steps=_step_lines(reclamation, events),
+            events=events,
+            communications=tuple(reclamation.communications.all()),
+            actions=tuple(reclamation.actions.all()),
+            attachments=tuple(reclamation.attachments.all()),
+            ack_outcome=ack_outcome(reclamation, now),
+            answer_outcome=answer_outcome(reclamation, now),
+        ))
+    return sheets

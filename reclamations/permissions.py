@@ -1,0 +1,93 @@
+"""Who may see and change what in the back-office: the one place where the object-level rule lives.
+
+Role checks (``roles.is_handler`` / ``roles.is_quality_lead``) say whether someone belongs to the
+back-office at all; the functions here say what they may do with one record:
+
+- every handler may *view* every record (colleagues cover for each other, the quality lead reviews);
+- a handler may *change* a record that is unassigned or assigned to them;
+- the quality lead may change every record and reassign it.
+
+Each ``*_denial`` function returns ``None`` when the action is allowed, or the French sentence the
+user reads on the 403 page. Views call them on every request, GET and POST alike.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from . import roles
+from .models import Reclamation
+
+NOT_STAFF = (
+    "Cet espace est réservé à l'équipe qui traite les réclamations. Votre compte n'y a pas accès ; "
+    "si vous pensez que c'est une erreur, adressez-vous au responsable qualité."
+)
+NOT_YOURS = (
+    "Cette réclamation est suivie par {handler}. Vous pouvez la consulter, mais seul son responsable "
+    "du traitement ou le responsable qualité peut la modifier."
+)
+REASSIGN_ONLY_QUALITY = (
+    "Cette réclamation a déjà un responsable du traitement ({handler}). Seul le responsable qualité "
+    "peut la confier à quelqu'un d'autre."
+)
+ASSIGNEE_NOT_HANDLER = "{user} ne fait pas partie de l'équipe de traitement des réclamations."
+
+
+def _name(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def can_view(user: Any, reclamation: Reclamation) -> bool:
+    return roles.is_handler(user)
+
+
+def change_denial(user: Any, reclamation: Reclamation) -> str | None:
+    """Why ``user`` may not change ``reclamation``, or None when they may."""
+    if not roles.is_handler(user):
+        return NOT_STAFF
+    if roles.is_quality_lead(user) or reclamation.handler_id in (None, user.pk):
+        return None
+    return NOT_YOURS.format(handler=_name(reclamation.handler))
+
+
+def can_change(user: Any, reclamation: Reclamation) -> bool:
+    return change_denial(user, reclamation) is None
+
+
+def assign_denial(user: Any, reclamation: Reclamation, new_handler: Any) -> str | None:
+    """Assigning: anyone who may change an unassigned record; reassigning: the quality lead only."""
+    if denial := change_denial(user, reclamation):
+        return denial
+    if not roles.is_handler(new_handler):
+        return ASSIGNEE_NOT_HANDLER.format(user=_name(new_handler))
+    if reclamation.handler_id not in (None, new_handler.pk) and not roles.is_quality_lead(user):
+        return REASSIGN_ONLY_QUALITY.format(handler=_name(reclamation.handler))
+    return None
+
+
+def can_reassign(user: Any, reclamation: Reclamation) -> bool:
+    """Whether the handler picker may offer other people than the current handler."""
+    return roles.is_quality_lead(user) or (reclamation.handler_id is None and can_change(user, reclamation))
+
+
+def forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    """The 403 page of the back-office, with the reason in French."""
+    return render(request, "backoffice/forbidden.html", {"message": message}, status=403)
+
+
+def staff_required(view: Any) -> Any:
+    """Anonymous → login page; signed in without the handler role (client, other staff) → 403."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not roles.is_handler(request.user):
+            return forbidden(request, NOT_STAFF)
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,226 @@
+"""Reads that matter: the back-office list, the dashboard figures, a record's page and its timeline.
+
+Views never build these queries themselves, so the number of queries a page makes is decided here
+(and tested): the list costs the same for ten records and for ten thousand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+
+from . import roles, workflow
+from .models import (
+    Action,
+    ActionStatus,
+    Attachment,
+    Communication,
+    Event,
+    EventKind,
+    Priority,
+    Reclamation,
+    RootCauseCategory,
+    Service,
+)
+
+# --- The list ------------------------------------------------------------------------------------
+_STEP_ORDER = Case(
+    *(When(state=state, then=Value(number)) for number, state in enumerate(workflow.OPEN_STEPS, start=1)),
+    When(state=workflow.Step.CLOSED, then=Value(10)),
+    default=Value(11),
+    output_field=IntegerField(),
+)
+_PRIORITY_ORDER = Case(
+    When(priority=Priority.CRITICAL, then=Value(4)),
+    When(priority=Priority.HIGH, then=Value(3)),
+    When(priority=Priority.NORMAL, then=Value(2)),
+    When(priority=Priority.LOW, then=Value(1)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+
+# ``?ordre=`` values (French, they are in the address bar) → ORDER BY. Anything else is ignored.
+SORTS: dict[str, tuple[str, ...]] = {
+    "reference": ("reference",),
+    "recue": ("received_at", "id"),
+    "objet": ("subject", "id"),
+    "etape": ("step_order", "-received_at"),
+    "priorite": ("priority_order", "-received_at"),
+    "responsable": ("handler__last_name", "handler__first_name", "-received_at"),
+    "accuse": ("ack_due_at", "id"),
+    "reponse": ("answer_due_at", "id"),
+}
+DEFAULT_SORT = "-recue"
+
+
+def reclamations_for_list() -> QuerySet[Reclamation]:
+    """Every record with what a list row shows, in one query per page whatever the table's size."""
+    return Reclamation.objects.select_related("handler", "service").annotate(
+        step_order=_STEP_ORDER, priority_order=_PRIORITY_ORDER
+    )
+
+
+def sort_reclamations(queryset: QuerySet[Reclamation], sort: str | None) -> tuple[QuerySet[Reclamation], str]:
+    """Apply a whitelisted ``?ordre=`` (``-`` for descending); returns the queryset and the sort applied."""
+    sort = sort or DEFAULT_SORT
+    key = sort.removeprefix("-")
+    if key not in SORTS:
+        sort, key = DEFAULT_SORT, DEFAULT_SORT.removeprefix("-")
+    descending = sort.startswith("-")
+    columns = SORTS[key]
+    if descending:
+        # Reverse the main column only; tie-breakers keep a stable, sensible order.
+        first = columns[0]
+        columns = (first[1:] if first.startswith("-") else f"-{first}", *columns[1:])
+    return queryset.order_by(*columns), sort
+
+
+def staff_handlers() -> QuerySet[Any]:
+    """Active staff members who may handle records: the people a record can be assigned to."""
+    app_label, codename = roles.HANDLE_PERMISSION.split(".")
+    by_group = Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
+    by_user = Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
+    return (
+        get_user_model().objects.filter(is_active=True, is_staff=True)
+        .filter(by_group | by_user | Q(is_superuser=True))
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def active_services() -> QuerySet[Service]:
+    return Service.objects.filter(active=True)
+
+
+def active_root_causes() -> QuerySet[RootCauseCategory]:
+    return RootCauseCategory.objects.filter(active=True)
+
+
+# --- The dashboard -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepCount:
+    state: str
+    number: int
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    steps: list[StepCount]
+    open_total: int
+    ack_at_risk: int
+    ack_late: int
+    answer_at_risk: int
+    answer_late: int
+    mine: int
+    mine_late: int
+    unassigned: int
+    overdue_actions: int
+    waiting_feedback: int
+    overdue_action_list: list[Action] = field(default_factory=list)
+
+
+def overdue_actions(today: date) -> QuerySet[Action]:
+    """Action-plan items past their due date, not done nor cancelled, on records still open."""
+    return (
+        Action.objects.filter(due_date__lt=today, reclamation__state__in=workflow.OPEN_STEPS)
+        .exclude(status__in=(ActionStatus.DONE, ActionStatus.CANCELLED))
+        .select_related("reclamation", "owner")
+        .order_by("due_date", "id")
+    )
+
+
+def dashboard(*, user: Any, now: datetime, today: date) -> Dashboard:
+    records = Reclamation.objects.all()
+    per_state = dict(records.open().values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    steps = [
+        StepCount(state=state, number=number, label=workflow.step_label(state), count=per_state.get(state, 0))
+        for number, state in enumerate(workflow.OPEN_STEPS, start=1)
+    ]
+    overdue = overdue_actions(today)
+    return Dashboard(
+        steps=steps,
+        open_total=sum(per_state.values()),
+        ack_at_risk=records.ack_at_risk(now).count(),
+        ack_late=records.ack_late(now).count(),
+        answer_at_risk=records.answer_at_risk(now).count(),
+        answer_late=records.answer_late(now).count(),
+        mine=records.open().filter(handler=user).count(),
+        mine_late=records.filter(handler=user).late(now).count(),
+        unassigned=records.open().filter(handler__isnull=True).count(),
+        overdue_actions=overdue.count(),
+        waiting_feedback=per_state.get(workflow.Step.FEEDBACK, 0),
+        overdue_action_list=list(overdue[:10]),
+    )
+
+
+# --- One record ----------------------------------------------------------------------------------
+def reclamation_for_detail(pk: int) -> Reclamation:
+    """The record with its header's relations; raises ``Reclamation.DoesNotExist``."""
+    return Reclamation.objects.select_related(
+        "handler", "service", "root_cause_category", "created_by"
+    ).get(pk=pk)
+
+
+def actions_of(reclamation: Reclamation) -> list[Action]:
+    return list(reclamation.actions.select_related("owner").order_by("created_at", "id"))
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a record's history: an event, or the full content of a message, call or file."""
+
+    at: datetime
+    kind: str  # "event", "communication" or "attachment"
+    public: bool
+    author: str
+    obj: Any
+
+    @property
+    def order(self) -> tuple[datetime, int, int]:
+        rank = {"event": 0, "communication": 1, "attachment": 2}[self.kind]
+        return (self.at, rank, self.obj.pk)
+
+
+def timeline(reclamation: Reclamation) -> list[TimelineEntry]:
+    """Events, communications and attachments in date order.
+
+    A message or a file is shown once, with its content: the event that recorded it is folded into
+    it (it is still in the audit log). Events stay for everything else (steps, edits, alerts...).
+    """
+    communications = list(
+        Communication.objects.filter(reclamation=reclamation).select_related("author", "email")
+    )
+    attachments = list(Attachment.objects.filter(reclamation=reclamation).select_related("uploaded_by"))
+    shown_communications = {c.pk for c in communications}
+    shown_attachments = {a.pk for a in attachments}
+    authors: dict[tuple[str, int], str] = {}
+    entries: list[TimelineEntry] = []
+    for event in Event.objects.filter(reclamation=reclamation).order_by("sequence"):
+        data = event.data or {}
+        if event.kind == EventKind.COMMUNICATION and data.get("communication") in shown_communications:
+            authors[("communication", data["communication"])] = event.actor_label
+            continue
+        if event.kind == EventKind.ATTACHMENT_ADDED and data.get("attachment") in shown_attachments:
+            authors[("attachment", data["attachment"])] = event.actor_label
+            continue
+        entries.append(TimelineEntry(event.created_at, "event", event.public, event.actor_label, event))
+    for communication in communications:
+        author = authors.get(("communication", communication.pk)) or _person(communication.author)
+        entries.append(TimelineEntry(communication.occurred_at, "communication", communication.public, author,
+                                     communication))
+    for attachment in attachments:
+        author = authors.get(("attachment", attachment.pk)) or _person(attachment.uploaded_by)
+        entries.append(TimelineEntry(attachment.created_at, "attachment", attachment.public, author, attachment))
+    entries.sort(key=lambda entry: entry.order)
+    return entries
+
+
+def _person(user: Any) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()

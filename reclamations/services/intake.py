@@ -1,0 +1,282 @@
+"""What arrives from the public side: a Contact form submission, a client's message on the follow-up
+page, a request for a lost follow-up link.
+
+Each is one transaction: the record (or message), its files, its events and the e-mails it causes
+(acknowledgement to the client, notices to staff) are stored together or not at all. The e-mails
+wait in the outbox and leave after commit; the acknowledgement counts as done only once its e-mail
+is actually sent (``reclamation_sync_sent_emails``), never at submission.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from post_office.models import Email
+
+from .. import emails, roles
+from ..audit import CLIENT_LABEL, record_event
+from ..models import (
+    Attachment,
+    Channel,
+    Communication,
+    CommunicationKind,
+    EventKind,
+    Kind,
+    Organisation,
+    Reclamation,
+)
+from ..uploads import CheckedUpload
+from .attachments import reclamation_add_attachments
+from .base import CreatedReclamation, WorkflowError, lock
+from .communications import reclamation_log_communication
+from .records import reclamation_create, reclamation_rotate_token
+
+logger = logging.getLogger(__name__)
+
+WEB_FORM_LABEL = "Client (formulaire Contact)"
+LOST_LINK_LABEL = "Client (demande d'un nouveau lien)"
+# Kinds a client may file; an aléa (incident) is logged by staff.
+PUBLIC_KINDS = (Kind.COMPLAINT.value, Kind.DIFFICULTY.value)
+# What the Contact form may set besides kind, subject, description and e-mail address.
+CONTACT_FIELDS = frozenset(
+    {
+        "stakeholder_type",
+        "complainant_name",
+        "complainant_role",
+        "complainant_organisation",
+        "complainant_phone",
+        "complainant_address",
+        "service",
+        "training_action",
+        "wished_solution",
+    }
+)
+# Stands for the secret link in the copy of an e-mail kept on the record: the clear token is
+# written nowhere but in the e-mail itself.
+LINK_PLACEHOLDER = "[lien de suivi personnel]"
+
+
+# --- Who is told ---------------------------------------------------------------------------------
+def _addresses(users: Iterable[AbstractBaseUser]) -> list[str]:
+    seen: dict[str, None] = {}
+    for user in users:
+        seen.setdefault(user.email.strip().lower(), None)
+    return [address for address in seen if address]
+
+
+def _staff_addresses(users: Iterable[AbstractBaseUser]) -> list[str]:
+    """The users' addresses, else the organisation's contact address, so a notice is never lost."""
+    addresses = _addresses(users)
+    if not addresses:
+        fallback = Organisation.current().contact_email.strip()
+        addresses = [fallback] if fallback else []
+    return addresses
+
+
+# --- Shared steps --------------------------------------------------------------------------------
+def _email_client(
+    *, reclamation: Reclamation, name: str, context: dict[str, Any], purpose: str, token: str
+) -> Communication:
+    """Queue an e-mail to the complainant and keep it on the record as a public communication.
+
+    The communication's body is the e-mail's text with the link replaced by a placeholder, so
+    the record shows what the client received without keeping the secret token.
+    """
+    email: Email = emails.queue(
+        name=name,
+        to=[reclamation.complainant_email],
+        context={**context, "follow_up_url": emails.follow_up_url(token)},
+    )
+    _subject, kept_text, _html = emails.render(name, {**context, "follow_up_url": LINK_PLACEHOLDER})
+    communication = Communication.objects.create(
+        reclamation=reclamation,
+        kind=CommunicationKind.EMAIL,
+        direction=Communication.Direction.OUTBOUND,
+        purpose=purpose,
+        public=True,
+        occurred_at=timezone.now(),
+        subject=email.subject[:300],
+        body=kept_text.strip(),
+        email=email,
+    )
+    record_event(
+        kind=EventKind.EMAIL_QUEUED,
+        reclamation=reclamation,
+        actor=None,
+        summary=f"Courriel au réclamant mis en file d'envoi : {communication.get_purpose_display().lower()}.",
+        data={"communication": communication.pk, "email": email.pk, "template": name, "purpose": purpose},
+    )
+    return communication
+
+
+def _notify_staff(*, reclamation: Reclamation, name: str, addresses: list[str], context: dict[str, Any],
+                  summary: str) -> int:
+    """One e-mail per staff address (none carries the client's token), and one event for them all."""
+    if not addresses:
+        logger.warning("no staff address to notify about reclamation %s (%s)", reclamation.pk, name)
+        return 0
+    context = {**context, "reclamation": reclamation, "organisation": Organisation.current(),
+               "backoffice_url": emails.backoffice_url(reclamation)}
+    email_ids = [emails.queue(name=name, to=[address], context=context).pk for address in addresses]
+    record_event(
+        kind=EventKind.EMAIL_QUEUED,
+        reclamation=reclamation,
+        actor=None,
+        summary=f"{summary} ({len(email_ids)} destinataire{'s' if len(email_ids) > 1 else ''}).",
+        data={"template": name, "emails": email_ids},
+    )
+    return len(email_ids)
+
+
+# --- Contact form --------------------------------------------------------------------------------
+def reclamation_submit_contact(
+    *,
+    kind: str,
+    subject: str,
+    description: str,
+    complainant_email: str,
+    consent: bool,
+    uploads: Sequence[CheckedUpload] = (),
+    **fields: Any,
+) -> CreatedReclamation:
+    """Register a Contact-form submission in step 1, with its files, the acknowledgement e-mail and
+    the notice to the quality lead(s) and the handlers on duty, all in one transaction.
+
+    ``uploads`` must come from ``uploads.check_uploads``. ``fields`` are the other form fields
+    (``CONTACT_FIELDS``). The returned token is the only clear copy: it is in the queued e-mail and
+    the caller may show it once; it is stored nowhere else.
+    """
+    unknown = set(fields) - CONTACT_FIELDS
+    if unknown:
+        raise TypeError(f"unexpected fields: {sorted(unknown)}")
+    if kind not in PUBLIC_KINDS:
+        raise WorkflowError("Choisissez « Réclamation » ou « Difficulté ».")
+    if not consent:
+        raise WorkflowError("Votre accord pour le traitement de vos données personnelles est nécessaire.")
+    if not complainant_email.strip():
+        raise WorkflowError("Indiquez votre adresse électronique.")
+    with transaction.atomic():
+        created = reclamation_create(
+            actor=None,
+            label=WEB_FORM_LABEL,
+            kind=kind,
+            channel=Channel.WEB_FORM,
+            subject=subject,
+            description=description,
+            complainant_email=complainant_email,
+            **fields,
+        )
+        reclamation = created.reclamation
+        # consent_at is not editable through reclamation_update: it is set once, here.
+        reclamation.consent_at = reclamation.received_at
+        Reclamation.objects.filter(pk=reclamation.pk).update(consent_at=reclamation.consent_at)
+        attachments: list[Attachment] = []
+        if uploads:
+            attachments = reclamation_add_attachments(
+                reclamation=reclamation, actor=None, uploads=list(uploads), label=WEB_FORM_LABEL
+            )
+        organisation = Organisation.current()
+        _email_client(
+            reclamation=reclamation,
+            name="acknowledgement",
+            context={"reclamation": reclamation, "organisation": organisation, "attachments": attachments},
+            purpose=Communication.Purpose.ACKNOWLEDGEMENT,
+            token=created.token,
+        )
+        _notify_staff(
+            reclamation=reclamation,
+            name="new_reclamation_staff",
+            addresses=_staff_addresses([*roles.quality_leads(), *roles.handlers_on_duty()]),
+            context={"attachments": attachments},
+            summary="Nouvelle demande signalée à l'équipe",
+        )
+    return created
+
+
+# --- Follow-up page ------------------------------------------------------------------------------
+def reclamation_add_client_message(
+    *, reclamation: Reclamation, body: str, uploads: Sequence[CheckedUpload] = ()
+) -> Communication:
+    """The client adds a message (and files) on the follow-up page, while the record is open.
+
+    It becomes an inbound, public communication with its event; the handler is told by e-mail, or
+    the quality lead(s) while nobody handles the record yet.
+    """
+    if not body.strip():
+        raise WorkflowError("Écrivez votre message.")
+    with transaction.atomic():
+        r = lock(reclamation)
+        if not r.is_open:
+            raise WorkflowError(
+                "Ce dossier est clôturé : il n'est plus possible d'y ajouter un message. "
+                "Pour une nouvelle demande, utilisez le formulaire de contact."
+            )
+        communication = reclamation_log_communication(
+            reclamation=r,
+            actor=None,
+            label=CLIENT_LABEL,
+            kind=CommunicationKind.MESSAGE,
+            direction=Communication.Direction.INBOUND,
+            public=True,
+            subject="Message du réclamant (page de suivi)",
+            body=body.strip(),
+        )
+        attachments: list[Attachment] = []
+        if uploads:
+            attachments = reclamation_add_attachments(
+                reclamation=r, actor=None, uploads=list(uploads), communication=communication, label=CLIENT_LABEL
+            )
+        handler = r.handler if r.handler_id and r.handler.is_active and r.handler.email else None
+        _notify_staff(
+            reclamation=r,
+            name="client_message_staff",
+            addresses=_staff_addresses([handler] if handler else roles.quality_leads()),
+            context={"communication": communication, "attachments": attachments},
+            summary="Message du réclamant signalé "
+            + ("au responsable du traitement" if handler else "au responsable qualité"),
+        )
+    return communication
+
+
+# --- Lost link -----------------------------------------------------------------------------------
+def _may_receive_link(reclamation: Reclamation) -> bool:
+    now = timezone.now()
+    if reclamation.token_expires_at is not None and reclamation.token_expires_at <= now:
+        return False
+    if reclamation.is_open:
+        return True
+    recent = now - timedelta(days=settings.FOLLOW_UP_TOKEN_DAYS)
+    return reclamation.closed_at is not None and reclamation.closed_at > recent
+
+
+def reclamation_resend_follow_up_link(*, reference: str, email: str) -> bool:
+    """Send a new follow-up link to the address on file, if ``reference`` and ``email`` match it.
+
+    The old link stops working. Returns whether a link was sent; the page that calls this must
+    answer the same either way, so that it tells nobody which references or addresses exist.
+    """
+    reference, email = reference.strip().upper(), email.strip().lower()
+    if not reference or not email:
+        return False
+    reclamation = Reclamation.objects.filter(reference=reference).first()
+    if reclamation is None or reclamation.complainant_email.strip().lower() != email:
+        return False
+    if not _may_receive_link(reclamation):
+        return False
+    with transaction.atomic():
+        r = lock(reclamation)
+        token = reclamation_rotate_token(reclamation=r, actor=None, label=LOST_LINK_LABEL)
+        _email_client(
+            reclamation=r,
+            name="follow_up_link",
+            context={"reclamation": r, "organisation": Organisation.current()},
+            purpose=Communication.Purpose.GENERAL,
+            token=token,
+        )
+    return True

@@ -1,0 +1,223 @@
+"""Messages to the client written in the back-office, from editable starting texts.
+
+The quality lead edits the starting texts (``MessageTemplate`` rows, one per purpose) in the admin;
+until a row exists, the defaults below apply. A starting text may use the placeholders
+``{reference}``, ``{nom}``, ``{objet}``, ``{organisme}`` and ``{date_reponse}``: they are replaced
+by a deliberately dumb formatter (no attribute access, no format specification, unknown names left
+as typed), never by the Django template engine, so a text stored in the database cannot run code
+or read anything but these five values.
+
+The handler adapts the text, then :func:`reclamation_send_message` records it as a public
+communication (it appears on the client's follow-up page) and puts the e-mail in the outbox, in
+one transaction.
+"""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import formats, timezone
+from post_office.models import Email
+
+from .. import emails
+from ..models import (
+    Communication,
+    CommunicationKind,
+    MessageTemplate,
+    Organisation,
+    Reclamation,
+)
+from .base import Actor, WorkflowError, check_open, check_state, lock
+from .communications import reclamation_log_communication
+from .records import reclamation_rotate_token
+
+Purpose = Communication.Purpose
+
+PLACEHOLDERS = ("reference", "nom", "objet", "organisme", "date_reponse")
+
+_SIGNATURE = "\n\nCordialement,\n{organisme}"
+
+# The starting texts used until the quality lead writes their own in the admin.
+DEFAULT_MESSAGES: dict[str, tuple[str, str]] = {
+    Purpose.ACKNOWLEDGEMENT: (
+        "Accusé de réception de votre demande {reference}",
+        "Bonjour {nom},\n\nNous avons bien reçu votre demande « {objet} ». Elle est enregistrée sous la "
+        "référence {reference}.\n\nLe responsable du traitement va reprendre contact avec vous pour bien "
+        "comprendre votre demande, puis nous vous apporterons une réponse argumentée au plus tard le "
+        "{date_reponse}." + _SIGNATURE,
+    ),
+    Purpose.INFORMATION_REQUEST: (
+        "Demande de précisions — votre demande {reference}",
+        "Bonjour {nom},\n\nPour traiter votre demande « {objet} » (référence {reference}), nous avons besoin "
+        "des précisions suivantes :\n\n- \n\nVous pouvez nous répondre depuis votre page de suivi." + _SIGNATURE,
+    ),
+    Purpose.PROGRESS: (
+        "Point d'avancement — votre demande {reference}",
+        "Bonjour {nom},\n\nVoici où en est le traitement de votre demande « {objet} » (référence "
+        "{reference}) :\n\n\n\nNous restons à votre disposition." + _SIGNATURE,
+    ),
+    Purpose.ANSWER: (
+        "Réponse à votre demande {reference}",
+        "Bonjour {nom},\n\nVous nous avez fait part de votre demande « {objet} » (référence {reference}). "
+        "Après examen, voici notre réponse :\n\n\n\nNous restons à votre disposition pour en parler."
+        + _SIGNATURE,
+    ),
+    Purpose.CLOSURE: (
+        "Clôture de votre demande {reference}",
+        "Bonjour {nom},\n\nLe traitement de votre demande « {objet} » (référence {reference}) est terminé. "
+        "Pourriez-vous nous dire si vous en êtes satisfait(e) ? Votre avis nous aide à nous améliorer."
+        + _SIGNATURE,
+    ),
+}
+
+# What a handler may send from the message form. The argued answer goes through step 6
+# (reclamation_send_answer), which also records the answer time.
+MESSAGE_PURPOSES: tuple[str, ...] = (
+    Purpose.ACKNOWLEDGEMENT,
+    Purpose.INFORMATION_REQUEST,
+    Purpose.PROGRESS,
+    Purpose.CLOSURE,
+)
+
+NO_EMAIL_WARNING = (
+    "Ce réclamant n'a pas d'adresse électronique : le message est enregistré et visible sur sa page de "
+    "suivi, mais il ne part pas par courriel. Transmettez-le aussi par un autre moyen (courrier, téléphone)."
+)
+
+
+# --- Starting texts ------------------------------------------------------------------------------
+class _Placeholders(string.Formatter):
+    """``{name}`` → value for the five known names; anything else is left exactly as typed."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__()
+        self.values = values
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[str, str]:
+        if field_name in self.values:
+            return self.values[field_name], field_name
+        return "{" + field_name + "}", field_name
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        return value  # no !r / !s / !a
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        return str(value)  # no padding or width: a template cannot blow up a message
+
+
+def placeholder_values(reclamation: Reclamation, organisation: Organisation | None = None) -> dict[str, str]:
+    organisation = organisation or Organisation.current()
+    due = formats.date_format(timezone.localtime(reclamation.answer_due_at), "j F Y à H:i")
+    return {
+        "reference": reclamation.reference,
+        "nom": reclamation.complainant_name or "Madame, Monsieur",
+        "objet": reclamation.subject,
+        "organisme": organisation.name,
+        "date_reponse": due,
+    }
+
+
+def fill_placeholders(text: str, values: dict[str, str]) -> str:
+    try:
+        return _Placeholders(values).format(text)
+    except (ValueError, IndexError, KeyError):
+        # An unbalanced brace typed in the admin: show the text as written rather than fail.
+        return text
+
+
+def message_template(purpose: str) -> tuple[str, str]:
+    """(subject, body) as configured for ``purpose``, or the default when the admin has none."""
+    row = MessageTemplate.objects.filter(purpose=purpose).first()
+    if row is not None:
+        return row.subject, row.body
+    return DEFAULT_MESSAGES.get(purpose, ("Votre demande {reference}", "Bonjour {nom},\n\n" + _SIGNATURE))
+
+
+def prefilled_message(reclamation: Reclamation, purpose: str) -> tuple[str, str]:
+    """The subject and text the handler starts from, placeholders filled in for this record."""
+    subject, body = message_template(purpose)
+    values = placeholder_values(reclamation)
+    return " ".join(fill_placeholders(subject, values).split()), fill_placeholders(body, values)
+
+
+# --- The e-mail ------------------------------------------------------------------------------------
+def queue_client_email(
+    *, reclamation: Reclamation, subject: str, body: str, extra: dict[str, Any] | None = None
+) -> Email:
+    """Put one message to the complainant in the outbox (inside the caller's transaction)."""
+    context = {
+        "reclamation": reclamation,
+        "organisation": Organisation.current(),
+        "subject": subject,
+        "body": body,
+        **(extra or {}),
+    }
+    return emails.queue(name="client_message", to=[reclamation.complainant_email], context=context)
+
+
+def answer_email_extra(reclamation: Reclamation) -> dict[str, Any]:
+    """The decision and compensation, stated under the argued answer in its e-mail."""
+    return {
+        "decision": reclamation.get_decision_display() if reclamation.decision else "",
+        "compensation": reclamation.get_compensation_type_display() if reclamation.compensation_type else "",
+        "compensation_description": reclamation.compensation_description,
+        "compensation_amount": reclamation.compensation_amount,
+        "show_recourse": True,
+    }
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    communication: Communication
+    emailed: bool
+
+
+def reclamation_send_message(
+    *,
+    reclamation: Reclamation,
+    actor: Actor,
+    purpose: str,
+    subject: str,
+    body: str,
+    expected_state: str | None = None,
+) -> SentMessage:
+    """Record a message to the client (public, on the follow-up page) and queue its e-mail.
+
+    Without an e-mail address the message is still recorded (``emailed`` is False): the handler is
+    told to send it by another means. A first acknowledgement carries a fresh follow-up link, since a
+    record registered in the back-office has never given the client one (an older link, if any,
+    stops working).
+    """
+    if purpose not in MESSAGE_PURPOSES:
+        raise WorkflowError("Choisissez l'objet du message.")
+    subject = " ".join(subject.split())
+    if not subject:
+        raise WorkflowError("Indiquez le sujet du message.")
+    if not body.strip():
+        raise WorkflowError("Le message est vide.")
+    with transaction.atomic():
+        r = lock(reclamation)
+        check_state(r, expected_state)
+        check_open(r)
+        emailed = bool(r.complainant_email)
+        communication = reclamation_log_communication(
+            reclamation=r,
+            actor=actor,
+            kind=CommunicationKind.EMAIL if emailed else CommunicationKind.MESSAGE,
+            direction=Communication.Direction.OUTBOUND,
+            purpose=purpose,
+            public=True,
+            subject=subject,
+            body=body.strip(),
+        )
+        if emailed:
+            # The argued answer and the closure state how to escalate (Qualiopi reading guide, ind. 31).
+            extra: dict[str, Any] = {"show_recourse": purpose in (Purpose.ANSWER, Purpose.CLOSURE)}
+            if purpose == Purpose.ACKNOWLEDGEMENT and r.acknowledged_at is None:
+                # The client has no working link from us yet (or its first e-mail never left).
+                extra["follow_up_url"] = emails.follow_up_url(reclamation_rotate_token(reclamation=r, actor=actor))
+            communication.email = queue_client_email(reclamation=r, subject=subject, body=body.strip(), extra=extra)
+            communication.save(update_fields=["email"])
+    return SentMessage(communication=communication, emailed=emailed)

@@ -1,0 +1,27 @@
+"""The quality pages, under /backoffice/qualite/ (improvement plan, statistics, internal digests)."""
+from __future__ import annotations
+
+from django.urls import path
+from django.views.generic import RedirectView
+
+from ..views.quality import digests, plan, statistics
+
+app_name = "quality"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="quality:plan", permanent=False), name="index"),
+    path("plan/", plan.plan_list, name="plan"),
+    path("plan/nouvelle/", plan.improvement_create, name="improvement_create"),
+    path("plan/<int:pk>/", plan.improvement_detail, name="improvement_detail"),
+    path("plan/<int:pk>/modifier/", plan.improvement_edit, name="improvement_edit"),
+    path("plan/<int:pk>/efficacite/", plan.improvement_check, name="improvement_check"),
+    # The button on a record's corrective/preventive action (POST, quality lead).
+    path("actions/<int:pk>/porter-au-plan/", plan.promote_action, name="promote_action"),
+    path("statistiques/", statistics.statistics, name="statistics"),
+    path("bilans/", digests.digest_list, name="digests"),
+    path("bilans/envoyer/", digests.digest_send, name="digest_send"),
+    # The acknowledgement link of the e-mail (signed in; the copy must be the user's own).
+    path("bilans/lu/<str:token>/", digests.digest_read, name="digest_read"),
+    path("bilans/<int:pk>/", digests.digest_detail, name="digest_detail"),
+    path("bilans/<int:pk>/lu/", digests.digest_acknowledge, name="digest_acknowledge"),
+]

@@ -1,0 +1,21 @@
+"""Staff download of a pièce justificative: permission first, then always as a download."""
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+
+from ... import permissions, uploads
+from ...models import Attachment
+
+
+@require_GET
+@permissions.staff_required
+def download(request: HttpRequest, pk: int) -> HttpResponse:
+    attachment = get_object_or_404(Attachment.objects.select_related("reclamation"), pk=pk)
+    if not permissions.can_view(request.user, attachment.reclamation):
+        return permissions.forbidden(request, permissions.NOT_STAFF)
+    try:
+        return uploads.download_response(attachment)
+    except FileNotFoundError as exc:  # lost from the private storage: say so rather than fail
+        raise Http404("Ce fichier est introuvable sur le serveur.") from exc

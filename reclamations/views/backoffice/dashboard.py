@@ -1,0 +1,17 @@
+"""The dashboard: what is open at each step, what is late or about to be, what is mine."""
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from ... import selectors
+from ...permissions import staff_required
+
+
+@require_GET
+@staff_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    figures = selectors.dashboard(user=request.user, now=timezone.now(), today=timezone.localdate())
+    return render(request, "backoffice/dashboard.html", {"dashboard": figures, "nav": "dashboard"})

@@ -1,0 +1,204 @@
+"""Building a record's page: header, nine-step progress bar, the current step's forms, timeline.
+
+Shared by the GET view and by every POST view that re-renders the page (invalid form, refused step
+completion, stale page), so the page always shows the same things in the same places.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms as django_forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from ... import permissions, roles, selectors, workflow
+from ...forms import backoffice as bo_forms
+from ...models import Action, ActionStatus, Communication, CommunicationKind, Reclamation
+from ...services.messages import MESSAGE_PURPOSES, prefilled_message
+from ...workflow import Step
+
+# The message each step usually asks for; the handler can pick another starting text.
+DEFAULT_MESSAGE_PURPOSE: dict[str, str] = {
+    Step.RECEIVED: Communication.Purpose.ACKNOWLEDGEMENT,
+    Step.FOLLOW_UP: Communication.Purpose.PROGRESS,
+    Step.FEEDBACK: Communication.Purpose.CLOSURE,
+}
+
+
+@dataclass(frozen=True)
+class StepView:
+    number: int
+    state: str
+    label: str
+    status: str  # "done", "current" or "todo"
+    not_applicable: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return {"done": "terminée", "current": "en cours", "todo": "à venir"}[self.status]
+
+
+def progress(reclamation: Reclamation) -> list[StepView]:
+    current = reclamation.step_number  # 10 once closed, 0 when discarded
+    steps = []
+    for number, state in enumerate(workflow.OPEN_STEPS, start=1):
+        if reclamation.state == Step.DISCARDED:
+            status = "todo"
+        elif number < current:
+            status = "done"
+        elif number == current:
+            status = "current"
+        else:
+            status = "todo"
+        reason = (reclamation.not_applicable or {}).get(state, "")
+        steps.append(StepView(number, state, workflow.step_label(state), status, reason))
+    return steps
+
+
+@dataclass
+class ActionRow:
+    action: Action
+    form: django_forms.Form | None
+    open: bool
+    quick_done: bool = False
+
+
+def action_initial(action: Action) -> dict[str, Any]:
+    return {"description": action.description, "kind": action.kind, "owner": action.owner_id,
+            "due_date": action.due_date, "status": action.status, "done_at": action.done_at,
+            "result": action.result}
+
+
+def _action_rows(
+    reclamation: Reclamation, actions: list[Action], bound: dict[str, Any], editable: bool
+) -> list[ActionRow]:
+    rows = []
+    for action in actions:
+        prefix = f"action-{action.pk}"
+        if not editable:
+            rows.append(ActionRow(action, None, False))
+            continue
+        form = bound.get(prefix) or bo_forms.ActionForm(prefix=prefix, initial=action_initial(action))
+        unfinished = action.status not in (ActionStatus.DONE, ActionStatus.CANCELLED)
+        # Step 5 opens the actions still lacking an owner or a due date; step 6 offers a one-click
+        # "done" instead (the full form stays folded).
+        needs_work = (
+            (reclamation.state == Step.SCHEDULING and unfinished and not (action.owner_id and action.due_date))
+            or prefix in bound
+        )
+        rows.append(ActionRow(action, form, needs_work, quick_done=reclamation.state == Step.ACTION and unfinished))
+    return rows
+
+
+def _message_form(request: HttpRequest, reclamation: Reclamation, bound: dict[str, Any]) -> django_forms.Form:
+    if "message" in bound:
+        return bound["message"]
+    purpose = request.GET.get("modele")
+    if purpose not in MESSAGE_PURPOSES:
+        purpose = DEFAULT_MESSAGE_PURPOSE.get(reclamation.state, Communication.Purpose.INFORMATION_REQUEST)
+    subject, body = prefilled_message(reclamation, purpose)
+    return bo_forms.MessageForm(prefix="message", initial={"purpose": purpose, "subject": subject, "body": body})
+
+
+def _forms(request: HttpRequest, r: Reclamation, bound: dict[str, Any]) -> dict[str, Any]:
+    """Every form the page may show, unbound and prefilled unless a bound one is being re-shown."""
+
+    def get(name: str, factory: Any) -> Any:
+        return bound.get(name) or factory()
+
+    answer_initial = {}
+    if not r.answer:
+        answer_initial["answer"] = prefilled_message(r, Communication.Purpose.ANSWER)[1]
+    communication_initial: dict[str, Any] = {}
+    if r.state == Step.FOLLOW_UP:
+        communication_initial["purpose"] = Communication.Purpose.PROGRESS
+    elif r.state == Step.REFORMULATION:
+        communication_initial["kind"] = CommunicationKind.CALL
+    return {
+        "acknowledgement": get("acknowledgement", lambda: bo_forms.AcknowledgementForm(prefix="acknowledgement")),
+        "not_applicable": get("not_applicable", lambda: bo_forms.NotApplicableForm(prefix="not_applicable")),
+        "assign": get("assign", lambda: bo_forms.AssignForm(
+            prefix="assign", initial={"handler": r.handler_id or request.user.pk})),
+        "identification": get("identification", lambda: bo_forms.IdentificationForm(
+            prefix="identification", instance=copy.copy(r))),
+        "reformulation": get("reformulation", lambda: bo_forms.ReformulationForm(
+            prefix="reformulation", instance=copy.copy(r))),
+        "communication": get("communication", lambda: bo_forms.CommunicationForm(
+            prefix="communication", initial=communication_initial)),
+        "evaluation": get("evaluation", lambda: bo_forms.EvaluationForm(prefix="evaluation", instance=copy.copy(r))),
+        "action_add": get("action_add", lambda: bo_forms.ActionAddForm(prefix="action_add")),
+        "answer": get("answer", lambda: bo_forms.AnswerForm(prefix="answer", instance=copy.copy(r),
+                                                           initial=answer_initial)),
+        "conclusion": get("conclusion", lambda: bo_forms.ConclusionForm(prefix="conclusion", instance=copy.copy(r))),
+        "feedback": get("feedback", lambda: bo_forms.FeedbackForm(prefix="feedback")),
+        "message": _message_form(request, r, bound),
+        "discard": get("discard", lambda: bo_forms.DiscardForm(prefix="discard")),
+        "reopen": get("reopen", lambda: bo_forms.ReopenForm(prefix="reopen")),
+        "received_at": get("received_at", lambda: bo_forms.ReceivedAtForm(prefix="received_at")),
+        "attachment": get("attachment", lambda: bo_forms.AttachmentForm(prefix="attachment")),
+    }
+
+
+def detail_context(
+    request: HttpRequest,
+    reclamation: Reclamation,
+    *,
+    bound: dict[str, Any] | None = None,
+    refusal: str = "",
+    error: str = "",
+) -> dict[str, Any]:
+    r = reclamation
+    bound = bound or {}
+    user = request.user
+    can_change = permissions.can_change(user, r)
+    actions = selectors.actions_of(r)
+    not_applicable_part = workflow.NOT_APPLICABLE_PARTS.get(r.state, "")
+    if r.state == Step.REFORMULATION and r.channel not in workflow.WRITTEN_CHANNELS:
+        not_applicable_part = ""  # no call back is asked for a complaint received orally
+    return {
+        "reclamation": r,
+        "nav": "list",
+        "steps": progress(r),
+        "missing": r.missing_for_current_step() if r.is_open else [],
+        "refusal": refusal,
+        "error": error,
+        "can_change": can_change,
+        "change_denial": permissions.change_denial(user, r) or "",
+        "can_reassign": permissions.can_reassign(user, r),
+        "is_quality_lead": roles.is_quality_lead(user),
+        "forms": _forms(request, r, bound) if can_change else {},
+        "bound": set(bound),
+        "actions": actions,
+        "action_rows": _action_rows(r, actions, bound, editable=can_change and r.is_open),
+        "not_applicable_part": not_applicable_part,
+        # Forms a step's card shows are not repeated under "Autres actions".
+        "message_in_step": (
+            r.state == Step.FOLLOW_UP
+            or (r.state == Step.RECEIVED and not r.acknowledged_at)
+            or (r.state == Step.FEEDBACK and not r.feedback_received_at and not r.feedback_no_answer)
+        ),
+        "communication_in_step": r.state in (Step.REFORMULATION, Step.FOLLOW_UP),
+        # Steps 4 to 6 work on the action plan: it is part of the step's card then.
+        "plan_in_step": can_change and r.state in (Step.ACTION_PROPOSAL, Step.SCHEDULING, Step.ACTION),
+        "answer_sent": workflow.since_reopening(r, r.answered_at),
+        "message_purposes": [(p, Communication.Purpose(p).label) for p in MESSAGE_PURPOSES],
+        "timeline": selectors.timeline(r),
+        "today": timezone.localdate(),
+        "step_template": f"backoffice/steps/{r.state}.html" if r.is_open else "",
+    }
+
+
+def detail_response(
+    request: HttpRequest,
+    reclamation: Reclamation,
+    *,
+    bound: dict[str, Any] | None = None,
+    refusal: str = "",
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = detail_context(request, reclamation, bound=bound, refusal=refusal, error=error)
+    return render(request, "backoffice/detail.html", context, status=status)

@@ -1,0 +1,374 @@
+"""What a handler records on a record, step by step: one small POST view per form.
+
+Each view is wrapped by :func:`record_action`: staff only, the record's object-level permission,
+and the step the handler saw (hidden ``expected_state``) still being the record's step. The form
+checks input, a service makes the change and its event; a refusal is shown next to the form on the
+re-rendered page (200), a stale page gets 409 and the page as it is now. Success redirects back to
+the record (post/redirect/get).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from ... import permissions, selectors, services, workflow
+from ...forms import backoffice as bo_forms
+from ...models import Action, Reclamation
+from ...services.messages import NO_EMAIL_WARNING
+from ...workflow import Step
+from .detail import action_initial, detail_response
+
+STALE = "Cette réclamation a changé entre-temps. Voici la situation à jour : vérifiez-la avant de recommencer."
+
+RecordView = Callable[..., HttpResponse]
+
+
+def record_action(view: RecordView) -> RecordView:
+    """POST only, staff only, allowed to change this record, and the page was not stale."""
+
+    @require_POST
+    @permissions.staff_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, pk: int, **kwargs: Any) -> HttpResponse:
+        try:
+            reclamation = selectors.reclamation_for_detail(pk)
+        except Reclamation.DoesNotExist as exc:
+            raise Http404("Réclamation introuvable.") from exc
+        if denial := permissions.change_denial(request.user, reclamation):
+            return permissions.forbidden(request, denial)
+        if request.POST.get("expected_state") != reclamation.state:
+            return detail_response(request, reclamation, error=STALE, status=409)
+        return view(request, reclamation, **kwargs)
+
+    return wrapped
+
+
+def _back(reclamation: Reclamation, anchor: str = "etape") -> HttpResponse:
+    return redirect(reverse("backoffice:detail", args=[reclamation.pk]) + f"#{anchor}")
+
+
+def _add_errors(form: django_forms.Form, exc: Exception) -> None:
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    elif isinstance(exc, ValidationError):
+        form.add_error(None, exc.messages)
+    else:
+        form.add_error(None, str(exc))
+
+
+def _run(
+    request: HttpRequest,
+    reclamation: Reclamation,
+    name: str,
+    form: django_forms.Form,
+    change: Callable[[dict[str, Any]], str],
+    *,
+    anchor: str = "etape",
+) -> HttpResponse:
+    """Validate ``form``, call ``change`` (a service call returning the success message), answer."""
+    if not form.is_valid():
+        return detail_response(request, reclamation, bound={name: form})
+    try:
+        message = change(form.cleaned_data)
+    except services.StaleState as exc:
+        fresh = selectors.reclamation_for_detail(reclamation.pk)
+        return detail_response(request, fresh, error=str(exc), status=409)
+    except (services.WorkflowError, ValidationError) as exc:
+        _add_errors(form, exc)
+        fresh = selectors.reclamation_for_detail(reclamation.pk)
+        # A closed or discarded record shows no step form: say it at the top of the page instead.
+        error = "" if fresh.is_open else "; ".join(form.non_field_errors())
+        return detail_response(request, fresh, bound={name: form}, error=error)
+    if message:
+        messages.success(request, message)
+    return _back(reclamation, anchor)
+
+
+# --- Completing the step in progress ---------------------------------------------------------------
+@record_action
+def complete_step(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    state = reclamation.state
+    try:
+        services.reclamation_complete_step(reclamation=reclamation, actor=request.user, expected_state=state)
+    except services.StepIncomplete as exc:
+        return detail_response(request, reclamation, refusal=str(exc))
+    except services.StaleState as exc:
+        return detail_response(request, selectors.reclamation_for_detail(reclamation.pk), error=str(exc),
+                               status=409)
+    except services.WorkflowError as exc:
+        return detail_response(request, reclamation, refusal=str(exc))
+    number, label = workflow.step_number(state), workflow.step_label(state)
+    messages.success(request, f"Étape {number} ({label}) terminée.")
+    return _back(reclamation)
+
+
+# --- Step 1 ----------------------------------------------------------------------------------------
+@record_action
+def acknowledgement(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.AcknowledgementForm(request.POST, prefix="acknowledgement")
+
+    def change(data: dict[str, Any]) -> str:
+        recorded = services.reclamation_record_acknowledgement(
+            reclamation=reclamation, actor=request.user, sent_at=data["sent_at"], means=data["means"])
+        return "Accusé de réception enregistré." if recorded else "L'accusé de réception était déjà enregistré."
+
+    return _run(request, reclamation, "acknowledgement", form, change)
+
+
+@record_action
+def not_applicable(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.NotApplicableForm(request.POST, prefix="not_applicable")
+
+    def change(data: dict[str, Any]) -> str:
+        services.reclamation_mark_not_applicable(
+            reclamation=reclamation, actor=request.user, step=reclamation.state, reason=data["reason"])
+        part = workflow.NOT_APPLICABLE_PARTS.get(reclamation.state, "cette partie de l'étape")
+        return f"Sans objet enregistré pour {part}."
+
+    return _run(request, reclamation, "not_applicable", form, change)
+
+
+# --- Step 2 ----------------------------------------------------------------------------------------
+def _assign(request: HttpRequest, reclamation: Reclamation, handler: Any) -> str:
+    services.reclamation_assign(reclamation=reclamation, actor=request.user, handler=handler,
+                                expected_state=reclamation.state)
+    if handler.pk == request.user.pk:
+        return "Vous êtes le responsable du traitement de cette réclamation."
+    return f"Réclamation confiée à {handler.get_full_name() or handler.get_username()}."
+
+
+@record_action
+def assign(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.AssignForm(request.POST, prefix="assign")
+    denial = form.is_valid() and permissions.assign_denial(request.user, reclamation, form.cleaned_data["handler"])
+    if denial:
+        return permissions.forbidden(request, denial)
+    return _run(request, reclamation, "assign", form, lambda data: _assign(request, reclamation, data["handler"]))
+
+
+@record_action
+def self_assign(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    if denial := permissions.assign_denial(request.user, reclamation, request.user):
+        return permissions.forbidden(request, denial)
+    try:
+        message = _assign(request, reclamation, request.user)
+    except services.StaleState as exc:
+        return detail_response(request, selectors.reclamation_for_detail(reclamation.pk), error=str(exc),
+                               status=409)
+    except services.WorkflowError as exc:
+        return detail_response(request, reclamation, error=str(exc))
+    messages.success(request, message)
+    return _back(reclamation)
+
+
+def _update(request: HttpRequest, reclamation: Reclamation, changes: dict[str, Any], what: str) -> str:
+    if not changes:
+        return "Aucune modification."
+    services.reclamation_update(reclamation=reclamation, actor=request.user, changes=changes,
+                                expected_state=reclamation.state)
+    return f"{what} enregistrée."
+
+
+@record_action
+def identification(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.IdentificationForm(request.POST, prefix="identification", instance=_copy(reclamation))
+    return _run(request, reclamation, "identification", form,
+                lambda data: _update(request, reclamation, form.changes(), "Identification"))
+
+
+def _copy(reclamation: Reclamation) -> Reclamation:
+    # Model forms write into their instance while validating: never into the one the page shows.
+    return selectors.reclamation_for_detail(reclamation.pk)
+
+
+# --- Step 3 ----------------------------------------------------------------------------------------
+@record_action
+def reformulation(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.ReformulationForm(request.POST, prefix="reformulation", instance=_copy(reclamation))
+    return _run(request, reclamation, "reformulation", form,
+                lambda data: _update(request, reclamation, form.changes(), "Reformulation"))
+
+
+@record_action
+def communication(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.CommunicationForm(request.POST, prefix="communication")
+
+    def change(data: dict[str, Any]) -> str:
+        logged = services.reclamation_log_communication(
+            reclamation=reclamation, actor=request.user, kind=data["kind"], direction=data["direction"],
+            purpose=data["purpose"], public=data["public"], occurred_at=data["occurred_at"],
+            duration_minutes=data["duration_minutes"], body=data["body"],
+        )
+        return f"{logged.get_kind_display()} consigné(e) dans l'historique."
+
+    return _run(request, reclamation, "communication", form, change, anchor="historique")
+
+
+# --- Step 4 to 6: evaluation and action plan ---------------------------------------------------------
+@record_action
+def evaluation(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.EvaluationForm(request.POST, prefix="evaluation", instance=_copy(reclamation))
+
+    def change(data: dict[str, Any]) -> str:
+        if not form.changes():
+            return "Aucune modification."
+        updated = services.reclamation_update(reclamation=reclamation, actor=request.user, changes=form.changes(),
+                                              expected_state=reclamation.state)
+        return f"Évaluation enregistrée : priorité {updated.get_priority_display().lower()}."
+
+    return _run(request, reclamation, "evaluation", form, change)
+
+
+@record_action
+def action_add(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.ActionAddForm(request.POST, prefix="action_add")
+
+    def change(data: dict[str, Any]) -> str:
+        services.reclamation_add_action(reclamation=reclamation, actor=request.user, description=data["description"],
+                                        kind=data["kind"], owner=data["owner"], due_date=data["due_date"])
+        return "Action ajoutée au plan d'action."
+
+    return _run(request, reclamation, "action_add", form, change, anchor="plan")
+
+
+@record_action
+def action_update(request: HttpRequest, reclamation: Reclamation, action_pk: int) -> HttpResponse:
+    action = get_object_or_404(Action, pk=action_pk, reclamation=reclamation)
+    prefix = f"action-{action.pk}"
+    # Fields not sent keep their value, so that a one-field form ("Marquer réalisée") is enough.
+    data = QueryDict(mutable=True)
+    for name, value in action_initial(action).items():
+        data[f"{prefix}-{name}"] = "" if value is None else str(value)
+    for key in request.POST:
+        data.setlist(key, request.POST.getlist(key))
+    form = bo_forms.ActionForm(data, prefix=prefix)
+
+    def change(data: dict[str, Any]) -> str:
+        changes = {name: data[name] for name in services.ACTION_FIELDS if name in data}
+        services.reclamation_update_action(action=action, actor=request.user, changes=changes)
+        return "Action mise à jour."
+
+    return _run(request, reclamation, prefix, form, change, anchor="plan")
+
+
+@record_action
+def answer(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    """Save the argued answer, and send it when the handler pressed "Enregistrer et envoyer"."""
+    form = bo_forms.AnswerForm(request.POST, prefix="answer", instance=_copy(reclamation))
+    send = request.POST.get("send") == "1"
+
+    def change(data: dict[str, Any]) -> str:
+        updated = reclamation
+        if changes := form.answer_changes():
+            updated = services.reclamation_update(reclamation=reclamation, actor=request.user, changes=changes,
+                                                  expected_state=reclamation.state)
+        if not send:
+            return "Réponse enregistrée (pas encore envoyée)." if changes else "Aucune modification."
+        means = data.get("means") or bo_forms.SEND_BY_EMAIL
+        if means == bo_forms.SEND_BY_EMAIL:
+            services.reclamation_send_answer(reclamation=updated, actor=request.user, expected_state=Step.ACTION)
+            if not updated.complainant_email:
+                messages.warning(request, NO_EMAIL_WARNING)
+                return "Réponse argumentée enregistrée comme envoyée."
+            return "Réponse argumentée envoyée au réclamant par courriel."
+        services.reclamation_send_answer(reclamation=updated, actor=request.user, expected_state=Step.ACTION,
+                                         sent_at=data["sent_at"], means=means)
+        return "Réponse argumentée enregistrée comme remise au réclamant."
+
+    return _run(request, reclamation, "answer", form, change)
+
+
+# --- Step 8 and 9 --------------------------------------------------------------------------------------
+@record_action
+def conclusion(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.ConclusionForm(request.POST, prefix="conclusion", instance=_copy(reclamation))
+    return _run(request, reclamation, "conclusion", form,
+                lambda data: _update(request, reclamation, form.changes(), "Conclusion"))
+
+
+@record_action
+def feedback(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.FeedbackForm(request.POST, prefix="feedback")
+
+    def change(data: dict[str, Any]) -> str:
+        services.reclamation_record_feedback(reclamation=reclamation, actor=request.user,
+                                             satisfaction=data["satisfaction"], comment=data["comment"])
+        return "Avis du client enregistré."
+
+    return _run(request, reclamation, "feedback", form, change)
+
+
+# --- Anywhere ------------------------------------------------------------------------------------------
+@record_action
+def send_message(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.MessageForm(request.POST, prefix="message")
+
+    def change(data: dict[str, Any]) -> str:
+        sent = services.reclamation_send_message(
+            reclamation=reclamation, actor=request.user, purpose=data["purpose"], subject=data["subject"],
+            body=data["body"], expected_state=reclamation.state,
+        )
+        if not sent.emailed:
+            messages.warning(request, NO_EMAIL_WARNING)
+            return "Message enregistré sur la page de suivi du réclamant."
+        return f"Message envoyé par courriel à {reclamation.complainant_email}."
+
+    return _run(request, reclamation, "message", form, change, anchor="historique")
+
+
+@record_action
+def discard(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.DiscardForm(request.POST, prefix="discard")
+
+    def change(data: dict[str, Any]) -> str:
+        services.reclamation_discard(reclamation=reclamation, actor=request.user, reason=data["reason"],
+                                     expected_state=reclamation.state)
+        return "Réclamation classée sans suite."
+
+    return _run(request, reclamation, "discard", form, change, anchor="contenu")
+
+
+@record_action
+def reopen(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.ReopenForm(request.POST, prefix="reopen")
+
+    def change(data: dict[str, Any]) -> str:
+        reopened = services.reclamation_reopen(reclamation=reclamation, actor=request.user, reason=data["reason"],
+                                               step=data["step"])
+        return f"Réclamation rouverte à l'étape {reopened.step_number} ({workflow.step_label(reopened.state)})."
+
+    return _run(request, reclamation, "reopen", form, change)
+
+
+@record_action
+def received_at(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.ReceivedAtForm(request.POST, prefix="received_at")
+
+    def change(data: dict[str, Any]) -> str:
+        services.reclamation_correct_received_at(reclamation=reclamation, actor=request.user,
+                                                 received_at=data["received_at"], reason=data["reason"])
+        return "Date de réception corrigée ; les échéances ont été recalculées."
+
+    return _run(request, reclamation, "received_at", form, change, anchor="contenu")
+
+
+@record_action
+def attachments(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
+    form = bo_forms.AttachmentForm(request.POST, request.FILES, prefix="attachment")
+
+    def change(data: dict[str, Any]) -> str:
+        stored = services.reclamation_add_attachments(reclamation=reclamation, actor=request.user,
+                                                      uploads=form.checked_uploads, public=data["public"])
+        return f"{len(stored)} pièce(s) jointe(s) ajoutée(s)."
+
+    return _run(request, reclamation, "attachment", form, change, anchor="historique")

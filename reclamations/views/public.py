@@ -1,0 +1,89 @@
+"""The public Contact form, its confirmation page and the privacy page.
+
+The follow-up pages are in ``public_follow_up.py``, the 429 and CSRF pages in ``public_errors.py``.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from .. import services
+from ..forms.public import ContactForm
+from ..models import Reclamation
+from .public_common import private_page, rate
+
+logger = logging.getLogger(__name__)
+
+# The confirmation page reads the reference and the clear token from the session once, then drops
+# them: the token never travels in a URL the browser could leak (history, Referer, logs).
+DONE_SESSION_KEY = "public_contact_done"
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("public:contact")
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(group="public:contact", key="ip", rate=rate("CONTACT_RATE_LIMIT"), method="POST")
+def contact(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return render(request, "public/contact.html", {"form": ContactForm()})
+    form = ContactForm(request.POST, request.FILES)
+    if form.is_valid():
+        if not form.claim_once():
+            # The same filled-in form again (double click, back button): one record is enough.
+            return redirect("public:contact_done")
+        try:
+            created = services.reclamation_submit_contact(**form.submission())
+        except (services.WorkflowError, ValidationError) as exc:
+            form.release_claim()
+            logger.info("contact submission refused by the service: %s", type(exc).__name__)
+            message = str(exc) if isinstance(exc, services.WorkflowError) else (
+                "Votre demande n'a pas pu être enregistrée. Vérifiez les informations saisies."
+            )
+            form.add_error(None, message)
+        except Exception:
+            form.release_claim()
+            raise
+        else:
+            request.session[DONE_SESSION_KEY] = {
+                "reference": created.reclamation.reference,
+                "token": created.token,
+                "email": created.reclamation.complainant_email,
+            }
+            return redirect("public:contact_done")
+    files_lost = bool(request.FILES)  # a browser never sends files back with a re-shown form
+    return render(request, "public/contact.html", {"form": form, "files_lost": files_lost})
+
+
+@require_GET
+@private_page()
+def contact_done(request: HttpRequest) -> HttpResponse:
+    done = request.session.pop(DONE_SESSION_KEY, None)
+    context = {}
+    if done:
+        path = reverse("public:follow_up", args=[done["token"]])
+        context = {
+            "reclamation": Reclamation.objects.filter(reference=done["reference"]).first(),
+            "reference": done["reference"],
+            "email": done["email"],
+            "follow_up_path": path,
+            "follow_up_url": request.build_absolute_uri(path),
+        }
+    return render(request, "public/contact_done.html", context)
+
+
+@require_GET
+def privacy(request: HttpRequest) -> HttpResponse:
+    return render(request, "public/privacy.html", {
+        "retention_years": settings.PERSONAL_DATA_RETENTION_YEARS,
+        "link_days": settings.FOLLOW_UP_TOKEN_DAYS,
+    })

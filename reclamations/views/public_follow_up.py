@@ -1,0 +1,123 @@
+"""The client's follow-up page (``/suivi/<token>/``), its downloads, and the lost-link page.
+
+A token that is unknown, wrong or expired raises Http404: the client gets the very page any
+unknown URL gets, which tells nothing about which tokens exist.
+"""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from .. import services, tokens, uploads, workflow
+from ..forms.public import FollowUpMessageForm, LostLinkForm
+from ..models import Attachment, Communication, Event, Reclamation
+from .public_common import private_page, rate
+
+# A token is 43 URL-safe characters; anything much longer is not worth hashing.
+_MAX_TOKEN_LENGTH = 128
+
+
+def reclamation_for_token(token: str) -> Reclamation:
+    """The record whose follow-up token this is, or Http404 (unknown, wrong or expired)."""
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        raise Http404
+    reclamation = Reclamation.objects.filter(token_hash=tokens.hash_token(token)).first()
+    if reclamation is None or not tokens.token_matches(token, reclamation.token_hash):
+        raise Http404
+    if reclamation.token_expires_at is not None and reclamation.token_expires_at <= timezone.now():
+        raise Http404
+    return reclamation
+
+
+def progress(reclamation: Reclamation) -> list[dict[str, object]]:
+    """The nine steps in the client's words, each done, current or to come."""
+    current = workflow.step_number(reclamation.state)  # 10 once closed: every step done
+    steps = []
+    for number, step in enumerate(workflow.NINE_STEPS, start=1):
+        status = "done" if number < current else "current" if number == current else "todo"
+        steps.append({"number": number, "label": workflow.CLIENT_LABELS[step], "status": status})
+    return steps
+
+
+def _page_context(reclamation: Reclamation, token: str, form: FollowUpMessageForm | None) -> dict[str, object]:
+    public_files = Attachment.objects.filter(public=True).order_by("created_at", "pk")
+    communications = (
+        reclamation.communications.filter(public=True)
+        .exclude(direction=Communication.Direction.INTERNAL)
+        .prefetch_related(Prefetch("attachments", queryset=public_files))
+        .order_by("occurred_at", "pk")
+    )
+    return {
+        "reclamation": reclamation,
+        "token": token,
+        "steps": progress(reclamation),
+        "state_label": workflow.CLIENT_LABELS[reclamation.state],
+        "is_open": reclamation.is_open,
+        "discarded": reclamation.state == workflow.Step.DISCARDED,
+        "events": Event.objects.filter(reclamation=reclamation, public=True).order_by("sequence"),
+        "communications": communications,
+        "form_files": public_files.filter(reclamation=reclamation, communication__isnull=True),
+        "form": form,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(group="public:follow_up", key="ip", rate=rate("FOLLOW_UP_RATE_LIMIT"), method="POST")
+@private_page(referrer_policy="same-origin")
+def follow_up(request: HttpRequest, token: str) -> HttpResponse:
+    reclamation = reclamation_for_token(token)
+    form = None
+    if reclamation.is_open:
+        form = FollowUpMessageForm()
+        if request.method == "POST":
+            form = FollowUpMessageForm(request.POST, request.FILES)
+            if form.is_valid():
+                try:
+                    services.reclamation_add_client_message(
+                        reclamation=reclamation,
+                        body=form.cleaned_data["body"],
+                        uploads=form.cleaned_data["attachments"],
+                    )
+                except services.WorkflowError as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    messages.success(request, "Votre message a bien été transmis au responsable du traitement.")
+                    return redirect("public:follow_up", token=token)
+    elif request.method == "POST":
+        messages.error(request, "Ce dossier est clôturé : il n'est plus possible d'y ajouter un message.")
+        return redirect("public:follow_up", token=token)
+    context = _page_context(reclamation, token, form)
+    context["files_lost"] = bool(request.FILES) and form is not None and form.is_bound
+    return render(request, "public/follow_up.html", context)
+
+
+@require_GET
+@private_page()
+def follow_up_attachment(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    """The client downloads a public file of their own record, and nothing else."""
+    reclamation = reclamation_for_token(token)
+    attachment = get_object_or_404(Attachment, pk=pk, reclamation=reclamation, public=True)
+    if not attachment.file.storage.exists(attachment.file.name):
+        raise Http404
+    return uploads.download_response(attachment)
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(group="public:lost_link", key="ip", rate=rate("LOST_LINK_RATE_LIMIT"), method="POST")
+@private_page(referrer_policy="same-origin")
+def lost_link(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return render(request, "public/lost_link.html", {"form": LostLinkForm()})
+    form = LostLinkForm(request.POST)
+    if not form.is_valid():
+        return render(request, "public/lost_link.html", {"form": form})
+    # The same answer whether or not the reference and address match a record.
+    services.reclamation_resend_follow_up_link(
+        reference=form.cleaned_data["reference"], email=form.cleaned_data["email"]
+    )
+    return render(request, "public/lost_link_sent.html")

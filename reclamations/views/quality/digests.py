@@ -1,0 +1,118 @@
+"""Internal digests: the list, one digest with who read it, acknowledging, sending one now.
+
+The e-mail link (``/backoffice/qualite/bilans/lu/<token>/``) acknowledges in one click. It is a GET
+that writes, on purpose and safely: the token is a per-person secret (a forged link cannot name a
+receipt), the visitor must be signed in as the receipt's owner (a mail scanner that follows links
+has no session and only reaches the login page), and acknowledging twice changes nothing.
+"""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from ... import roles, services
+from ...forms.quality import DigestSendForm
+from ...models import Digest, DigestReceipt
+from ...permissions import forbidden
+from ...services import digest as digests
+from .access import quality_lead_required, staff_required
+
+NOT_YOUR_COPY = (
+    "Ce lien de lecture a été envoyé à un autre membre de l'équipe. Connectez-vous avec votre propre "
+    "compte, ou confirmez votre lecture depuis la liste des bilans."
+)
+
+
+def _list_page(request: HttpRequest, form: DigestSendForm | None = None, status: int = 200) -> HttpResponse:
+    lead = roles.is_quality_lead(request.user)
+    queryset = Digest.objects.annotate(
+        copies=Count("receipts"), read=Count("receipts", filter=Q(receipts__acknowledged_at__isnull=False))
+    ).order_by("-period_end", "-pk")
+    if not lead:
+        queryset = queryset.filter(receipts__user=request.user)
+    mine = {r.digest_id: r for r in DigestReceipt.objects.filter(user=request.user)}
+    rows = [{"digest": d, "receipt": mine.get(d.pk)} for d in queryset]
+    if form is None and lead:
+        previous = digests.previous_month()
+        form = DigestSendForm(prefix="send", initial={"start": previous.start, "end": previous.end})
+    return render(request, "quality/digest_list.html", {
+        "rows": rows, "form": form, "is_quality_lead": lead, "nav": "quality", "quality_nav": "digests",
+    }, status=status)
+
+
+@require_GET
+@staff_required
+def digest_list(request: HttpRequest) -> HttpResponse:
+    return _list_page(request)
+
+
+@require_POST
+@quality_lead_required
+def digest_send(request: HttpRequest) -> HttpResponse:
+    form = DigestSendForm(request.POST, prefix="send")
+    if not form.is_valid():
+        return _list_page(request, form)
+    try:
+        result = services.digest_send(period=form.period(), actor=request.user)
+    except services.WorkflowError as exc:
+        form.add_error(None, str(exc))
+        return _list_page(request, form)
+    if result.recipients:
+        messages.success(request, f"Bilan envoyé à {len(result.recipients)} membre(s) de l'équipe.")
+    else:
+        messages.info(request, "Ce bilan avait déjà été envoyé à chacun : rien n'a été renvoyé.")
+    if result.without_address:
+        messages.warning(request, "Sans adresse électronique (ils le liront dans le back-office) : "
+                                  + ", ".join(result.without_address) + ".")
+    return redirect("quality:digest_detail", pk=result.digest.pk)
+
+
+@require_GET
+@staff_required
+def digest_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    digest = get_object_or_404(Digest, pk=pk)
+    lead = roles.is_quality_lead(request.user)
+    return render(request, "quality/digest_detail.html", {
+        "digest": digest,
+        "content": digest.content,
+        "receipt": DigestReceipt.objects.filter(digest=digest, user=request.user).first(),
+        "receipts": digests.acknowledgements(start=digest.period_start, end=digest.period_end).filter(digest=digest)
+        if lead else None,
+        "is_quality_lead": lead,
+        "nav": "quality", "quality_nav": "digests",
+    })
+
+
+@require_POST
+@staff_required
+def digest_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    receipt = DigestReceipt.objects.filter(digest_id=pk, user=request.user).select_related("digest").first()
+    if receipt is None:
+        raise Http404("Vous n'avez pas reçu ce bilan.")
+    if services.digest_acknowledge(receipt=receipt, user=request.user):
+        messages.success(request, "Merci : votre lecture du bilan est enregistrée.")
+    return redirect("quality:digest_detail", pk=pk)
+
+
+@require_GET
+@staff_required
+def digest_read(request: HttpRequest, token: str) -> HttpResponse:
+    receipt = digests.receipt_for_token(token)
+    if receipt is None:
+        raise Http404
+    if receipt.user_id != request.user.pk:
+        response = forbidden(request, NOT_YOUR_COPY)
+    else:
+        if services.digest_acknowledge(receipt=receipt, user=request.user):
+            messages.success(request, "Merci : votre lecture du bilan est enregistrée.")
+        else:
+            messages.info(request, "Votre lecture de ce bilan était déjà enregistrée.")
+        response = redirect("quality:digest_detail", pk=receipt.digest_id)
+    # The address holds a personal secret: never cached, never sent on as a Referer.
+    add_never_cache_headers(response)
+    response["Referrer-Policy"] = "no-referrer"
+    return response

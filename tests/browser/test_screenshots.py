@@ -1,0 +1,81 @@
+"""The back-office's dashboard, list and a record page, on the demo data, at desktop and phone sizes.
+
+Each page must fit the screen's width and have no serious or critical axe-core violation. With
+``SCREENSHOTS=1`` the pictures are written to ``docs/screenshots/`` (the ones linked from the
+README); otherwise to a temporary folder, so that a normal test run never changes committed files:
+
+    SCREENSHOTS=1 .venv/bin/python -m pytest tests/browser/test_screenshots.py
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.core.management import call_command
+
+from reclamations.models import Reclamation
+from reclamations.workflow import Step
+
+PASSWORD = "demo-reclamations-2026"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SIZES = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture
+def demo(live_server, transactional_db):
+    call_command("seed_demo", password=PASSWORD, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    return live_server
+
+
+def sign_in(page, base: str) -> None:
+    page.goto(f"{base}/backoffice/connexion/")
+    page.get_by_label("Identifiant").fill("gestionnaire")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{base}/backoffice/")
+
+
+def assert_no_blocking_violation(page) -> None:
+    violations = Axe().run(page).response["violations"]
+    blocking = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:5]) for v in violations
+                if v["impact"] in ("serious", "critical")]
+    assert not blocking, (page.url, blocking)
+
+
+def assert_fits_width(page) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen"
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_dashboard_list_and_record_page_fit_the_screen(browser, demo, size, tmp_path):
+    folder = DOCS if os.environ.get("SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport=SIZES[size], is_mobile=size == "phone", has_touch=size == "phone",
+                                  locale="fr-FR", timezone_id="Europe/Paris",
+                                  device_scale_factor=1)
+    page = context.new_page()
+    try:
+        page.goto(f"{demo.url}/backoffice/connexion/")
+        assert_fits_width(page)
+        assert_no_blocking_violation(page)
+        sign_in(page, demo.url)
+        # A record in the middle of its handling, with an action plan and a history worth showing.
+        record = Reclamation.objects.filter(state=Step.ACTION).order_by("received_at").first()
+        pages = {
+            "dashboard": "/backoffice/",
+            "list": "/backoffice/reclamations/?state=ouvertes&ordre=reponse",
+            "detail": f"/backoffice/reclamations/{record.pk}/",
+            "create": "/backoffice/reclamations/nouvelle/",
+        }
+        for name, path in pages.items():
+            page.goto(demo.url + path)
+            assert page.locator("h1").count() >= 1
+            assert_fits_width(page)
+            assert_no_blocking_violation(page)
+            if name != "create":
+                page.screenshot(path=str(folder / f"backoffice-{name}-{size}.png"), full_page=False)
+    finally:
+        context.close()

@@ -1,0 +1,183 @@
+"""A record's page: header, nine-step progress bar, the current step's forms, the timeline."""
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.urls import reverse
+
+from reclamations import services
+from reclamations.models import Communication
+from reclamations.workflow import NINE_STEPS, Step
+from tests.factories import ReclamationFactory, advance, upload
+
+pytestmark = pytest.mark.django_db
+
+
+def detail_url(reclamation) -> str:
+    return reverse("backoffice:detail", args=[reclamation.pk])
+
+
+def text(response) -> str:
+    """The page as a reader sees it: entities decoded, white space collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(response.content.decode()))
+
+
+def test_the_header_shows_reference_kind_complainant_channel_handler_and_both_deadlines(login, handler):
+    reclamation = advance(ReclamationFactory(), Step.REFORMULATION, handler)
+
+    page = text(login(handler).get(detail_url(reclamation)))
+
+    assert f"Réclamation {reclamation.reference}" in page
+    assert "Claire Dupont" in page
+    assert "Formulaire web (Contact)" in page
+    assert "Camille Martin" in page
+    assert "Accusé de réception" in page and "Réponse argumentée" in page
+    assert "Fait dans les délais" in page  # the acknowledgement was sent at once
+    assert "Dans les délais" in page and "reste" in page  # the answer is still due, with the time left
+
+
+def test_the_progress_bar_marks_done_current_and_coming_steps(login, handler):
+    reclamation = advance(ReclamationFactory(), Step.ACTION_PROPOSAL, handler)
+
+    page = text(login(handler).get(detail_url(reclamation)))
+
+    assert page.count('class="bo-step bo-step-done"') == 3
+    assert page.count('class="bo-step bo-step-current" aria-current="step"') == 1
+    assert page.count('class="bo-step bo-step-todo"') == 5
+    assert "Étape 4 sur 9 — Proposition d'action" in page
+
+
+@pytest.mark.parametrize(
+    ("state", "present", "absent"),
+    [
+        (Step.RECEIVED, ["Envoyer l'accusé de réception", "Accusé de réception déjà donné autrement"],
+         ["Enregistrer l'évaluation"]),
+        (Step.IDENTIFICATION, ["Enregistrer l'identification", "Nom du réclamant"], ["Enregistrer la reformulation"]),
+        (Step.REFORMULATION, ["Enregistrer la reformulation", "Durée (minutes)", "l'appel au réclamant sans objet"],
+         ["Enregistrer l'identification\"", "Enregistrer l'évaluation"]),
+        (Step.ACTION_PROPOSAL, ["Enregistrer l'évaluation", "Gravité", "Ajouter l'action"], ["Réponse argumentée\""]),
+        (Step.SCHEDULING, ["responsables et échéances", "Enregistrer l'action"], ["Enregistrer l'évaluation"]),
+        (Step.ACTION, ["Enregistrer et envoyer au réclamant", "Dédommagement", "Réalisation des actions"],
+         ["Enregistrer l'évaluation"]),
+        (Step.FOLLOW_UP, ["Envoyer le point d'avancement"], ["Enregistrer l'évaluation"]),
+        (Step.CONCLUSION, ["Enregistrer la conclusion", "Catégorie de cause racine"], ["Enregistrer l'évaluation"]),
+        (Step.FEEDBACK, ["Enregistrer l'avis", "Satisfaction du client", "l'enquête de satisfaction sans objet"],
+         ["Enregistrer la conclusion"]),
+    ],
+)
+def test_each_step_shows_its_own_form_and_the_button_that_completes_it(login, handler, state, present, absent):
+    reclamation = advance(ReclamationFactory(), state, handler)
+
+    response = login(handler).get(detail_url(reclamation))
+
+    assert response.status_code == 200
+    page = text(response)
+    number = [s.value for s in NINE_STEPS].index(state) + 1
+    assert f"Terminer l'étape {number}" in page
+    for snippet in present:
+        assert snippet in page
+    for snippet in absent:
+        assert snippet not in page
+
+
+def test_it_lists_what_the_step_still_needs_before_any_attempt(login, handler):
+    reclamation = advance(ReclamationFactory(), Step.ACTION_PROPOSAL, handler)
+
+    page = text(login(handler).get(detail_url(reclamation)))
+
+    assert "Pour terminer cette étape, il reste à enregistrer" in page
+    assert "une action immédiate pour rechercher la cause" in page
+
+
+def test_a_closed_record_offers_reopening_and_no_step_form(login, handler):
+    reclamation = advance(ReclamationFactory(), Step.CLOSED, handler)
+
+    page = text(login(handler).get(detail_url(reclamation)))
+
+    assert "Réclamation clôturée" in page
+    assert "Rouvrir la réclamation" in page
+    assert "Terminer l'étape" not in page
+    assert page.count('class="bo-step bo-step-done"') == 9
+
+
+def test_a_discarded_record_shows_its_reason(login, handler):
+    reclamation = services.reclamation_discard(reclamation=ReclamationFactory(), actor=handler, reason="Spam évident")
+
+    page = text(login(handler).get(detail_url(reclamation)))
+
+    assert "Classée sans suite" in page
+    assert "Spam évident" in page
+    assert "Terminer l'étape" not in page
+
+
+def test_the_timeline_shows_events_messages_calls_and_files_with_internal_ones_marked(login, handler):
+    reclamation = ReclamationFactory()
+    services.reclamation_log_communication(
+        reclamation=reclamation, actor=handler, kind="note", direction="internal",
+        body="Vérifier avec le formateur avant de rappeler.")
+    services.reclamation_log_communication(
+        reclamation=reclamation, actor=handler, kind="call", direction="outbound", public=True,
+        body="La cliente confirme la date de la convocation.", duration_minutes=12)
+    from reclamations.uploads import check_uploads
+
+    services.reclamation_add_attachments(reclamation=reclamation, actor=handler,
+                                         uploads=check_uploads([upload("convocation.pdf")]))
+
+    page = text(login(handler).get(detail_url(reclamation)))
+
+    timeline = page[page.index('id="historique"'):]
+    assert "Réclamation enregistrée" in timeline  # the creation event
+    internal = re.search(r'<li class="bo-entry bo-entry-internal">.*?</li>', timeline).group(0)
+    assert "Interne" in internal and "Vérifier avec le formateur" in internal
+    call = re.search(r'<li class="bo-entry bo-entry-public">(?:(?!</li>).)*12 min.*?</li>', timeline).group(0)
+    assert "Visible par le client" in call and "La cliente confirme" in call
+    assert "convocation.pdf" in timeline
+    attachment = reclamation.attachments.get()
+    assert reverse("backoffice:attachment", args=[attachment.pk]) in timeline
+
+
+def test_the_timeline_shows_a_message_once_with_its_content(login, handler):
+    reclamation = ReclamationFactory()
+    services.reclamation_send_message(
+        reclamation=reclamation, actor=handler, purpose=Communication.Purpose.INFORMATION_REQUEST,
+        subject="Précisions", body="Pouvez-vous nous envoyer votre convocation ?")
+
+    page = text(login(handler).get(detail_url(reclamation)))
+
+    timeline = page[page.index('id="historique"'):]
+    assert timeline.count("Pouvez-vous nous envoyer votre convocation ?") == 1
+    assert "Courriel : en attente d'envoi" in timeline or "Courriel : envoyé" in timeline
+
+
+def test_user_text_is_escaped(login, handler):
+    reclamation = ReclamationFactory(subject="<script>alert(1)</script>", description="<b>gras</b>")
+
+    page = login(handler).get(detail_url(reclamation)).content.decode()
+
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>gras</b>" not in page
+
+
+def test_an_unknown_record_is_a_404(login, handler):
+    assert login(handler).get(reverse("backoffice:detail", args=[999999])).status_code == 404
+
+
+def test_the_message_form_starts_from_the_chosen_template(login, handler):
+    reclamation = advance(ReclamationFactory(), Step.REFORMULATION, handler)
+
+    page = text(login(handler).get(detail_url(reclamation) + "?modele=progress"))
+
+    assert f"Point d'avancement — votre demande {reclamation.reference}" in page
+    assert "Bonjour Claire Dupont" in page
+
+
+def test_the_quality_lead_may_carry_a_corrective_action_to_the_improvement_plan(login, handler, quality_lead):
+    reclamation = advance(ReclamationFactory(), Step.SCHEDULING, handler)
+    corrective = reclamation.actions.get(kind="corrective")
+    url = reverse("quality:promote_action", args=[corrective.pk])
+
+    assert url in login(quality_lead).get(detail_url(reclamation)).content.decode()
+    assert url not in login(handler).get(detail_url(reclamation)).content.decode()

@@ -1,0 +1,238 @@
+"""The list of records: filters, search, sorting, pagination, SLA badges, empty state, query count."""
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from reclamations import services, sla
+from reclamations.models import Reclamation
+from reclamations.workflow import OPEN_STEPS, Step
+from tests.factories import ReclamationFactory, ServiceFactory, advance
+
+pytestmark = pytest.mark.django_db
+
+URL = "/backoffice/reclamations/"
+
+
+def text(response) -> str:
+    words = re.sub(r"<[^>]+>", "", response.content.decode())
+    return re.sub(r"\s+", " ", html.unescape(words))
+
+
+def references(response) -> list[str]:
+    """The references of the rows, in the order shown."""
+    return re.findall(r'class="fw-semibold">(R-\d{4}-\d{4,})</a>', response.content.decode())
+
+
+def bulk_reclamations(count: int, *, start: int = 0, **fields) -> None:
+    """Many rows at once, with every column a list row reads (too many for the services)."""
+    now = timezone.now()
+    deadlines = sla.compute_deadline_set(now)
+    Reclamation.objects.bulk_create(
+        (
+            Reclamation(
+                reference=f"R-2026-{start + n + 1:05d}",
+                token_hash=hashlib.sha256(f"bulk-{start + n}".encode()).hexdigest(),
+                kind="complaint", channel="email", subject=f"Demande {start + n}", description="...",
+                complainant_name=f"Client {start + n}", state=OPEN_STEPS[n % 9], priority="normal",
+                received_at=now, ack_due_at=deadlines.ack_due_at, answer_due_at=deadlines.answer_due_at,
+                ack_risk_at=deadlines.ack_risk_at, answer_risk_at=deadlines.answer_risk_at,
+                **fields,
+            )
+            for n in range(count)
+        ),
+        batch_size=1000,
+    )
+
+
+# --- Query count ---------------------------------------------------------------------------------
+# Session, user, the user's permissions (2), handlers and services (filter choices), the count, the
+# page's rows with their handler and service, the organisation (page title, then the SLA clock)
+# and its opening hours (the clock, read once per request).
+LIST_QUERIES = 11
+
+
+@pytest.mark.parametrize("count", [10, 10_000])
+def test_the_list_costs_the_same_number_of_queries_for_10_and_10000_records(
+    login, handler, count, django_assert_num_queries
+):
+    service = ServiceFactory(name="Formation inter-entreprises")
+    bulk_reclamations(count, handler=handler, service=service)
+    client = login(handler)
+
+    with django_assert_num_queries(LIST_QUERIES):
+        response = client.get(URL, {"state": "ouvertes", "ordre": "priorite"})
+
+    assert response.status_code == 200
+    assert len(references(response)) == min(count, 25)
+    assert f"{count} réclamations" in text(response).replace("\u202f", "").replace(" 000", "000")
+
+
+# --- Filters -------------------------------------------------------------------------------------
+@pytest.fixture
+def variety(handler, other_handler):
+    """Records that differ in every filtered column."""
+    inter = ServiceFactory(name="Formation inter-entreprises")
+    vae = ServiceFactory(name="Accompagnement VAE")
+    records = {
+        "web": ReclamationFactory(subject="Convocation tardive", service=inter),
+        "phone": ReclamationFactory(kind="difficulty", channel="phone", stakeholder_type="company",
+                                    complainant_name="Marc Dufour", complainant_email="marc@example.org",
+                                    subject="Planning incomplet", service=vae, actor=handler),
+        "incident": ReclamationFactory(kind="incident", channel="other", stakeholder_type="", complainant_name="",
+                                       complainant_email="", complainant_phone="", subject="Panne de vidéoprojecteur",
+                                       service=None, actor=handler),
+    }
+    records["phone"] = advance(records["phone"], Step.ACTION_PROPOSAL, handler)
+    services.reclamation_update(reclamation=records["phone"], actor=handler,
+                                changes={"severity": 3, "complexity": 3, "repercussions": 3})
+    services.reclamation_assign(reclamation=records["web"], actor=other_handler, handler=other_handler)
+    return {key: Reclamation.objects.get(pk=r.pk) for key, r in records.items()}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"kind": "difficulty"}, {"phone"}),
+        ({"kind": "incident"}, {"incident"}),
+        ({"state": "action_proposal"}, {"phone"}),
+        ({"state": "received"}, {"web", "incident"}),
+        ({"state": "ouvertes"}, {"web", "phone", "incident"}),
+        ({"channel": "phone"}, {"phone"}),
+        ({"stakeholder_type": "company"}, {"phone"}),
+        ({"handler": "moi"}, {"phone"}),
+        ({"handler": "aucun"}, {"incident"}),
+        ({"priority": "critical"}, {"phone"}),
+        ({"q": "marc@EXAMPLE"}, {"phone"}),
+        ({"q": "dufour"}, {"phone"}),
+        ({"q": "vidéoprojecteur"}, {"incident"}),
+        ({"q": "convocation", "kind": "complaint"}, {"web"}),
+    ],
+)
+def test_it_filters_and_searches(login, handler, variety, params, expected):
+    response = login(handler).get(URL, params)
+
+    assert response.status_code == 200
+    assert set(references(response)) == {variety[key].reference for key in expected}
+
+
+def test_it_filters_by_service_and_by_named_handler(login, handler, other_handler, variety):
+    client = login(handler)
+
+    by_service = client.get(URL, {"service": variety["phone"].service_id})
+    by_handler = client.get(URL, {"handler": other_handler.pk})
+
+    assert references(by_service) == [variety["phone"].reference]
+    assert references(by_handler) == [variety["web"].reference]
+
+
+def test_it_searches_by_reference(login, handler, variety):
+    response = login(handler).get(URL, {"q": variety["incident"].reference.lower()})
+
+    assert references(response) == [variety["incident"].reference]
+
+
+def test_it_filters_by_sla_status_and_shows_the_badges(login, handler):
+    now = timezone.now()
+    on_time = ReclamationFactory(subject="À l'heure")
+    at_risk = ReclamationFactory(subject="À risque", received_at=now - timedelta(hours=40))
+    late = ReclamationFactory(subject="En retard", received_at=now - timedelta(hours=50))
+    client = login(handler)
+
+    assert references(client.get(URL, {"sla": "on_time"})) == [on_time.reference]
+    assert references(client.get(URL, {"sla": "at_risk"})) == [at_risk.reference]
+    assert references(client.get(URL, {"sla": "late"})) == [late.reference]
+    assert references(client.get(URL, {"sla": "answer_late"})) == [late.reference]
+    assert references(client.get(URL, {"sla": "ack_at_risk"})) == [at_risk.reference]
+    page = client.get(URL).content.decode()
+    assert page.count('class="badge text-bg-danger"') == 2  # both delays of the late record
+    assert page.count('class="badge text-bg-warning"') == 2
+    assert "en retard de" in html.unescape(page)
+
+
+def test_it_filters_by_reception_period(login, handler):
+    now = timezone.now()
+    old = ReclamationFactory(subject="Ancienne", received_at=now - timedelta(days=40))
+    recent = ReclamationFactory(subject="Récente", received_at=now - timedelta(days=2))
+    client = login(handler)
+    start = timezone.localdate(now - timedelta(days=10)).isoformat()
+    end = timezone.localdate(now - timedelta(days=30)).isoformat()
+
+    assert references(client.get(URL, {"recue_du": start})) == [recent.reference]
+    assert references(client.get(URL, {"recue_au": end})) == [old.reference]
+
+
+def test_it_finds_records_with_an_overdue_action(login, handler):
+    overdue = advance(ReclamationFactory(), Step.ACTION, handler)
+    action = overdue.actions.first()
+    services.reclamation_update_action(action=action, actor=handler,
+                                       changes={"due_date": timezone.localdate() - timedelta(days=3)})
+    advance(ReclamationFactory(), Step.ACTION, handler)  # its actions are due next week
+
+    response = login(handler).get(URL, {"actions": "en_retard"})
+
+    assert references(response) == [overdue.reference]
+
+
+def test_an_invalid_filter_value_is_reported_not_a_500(login, handler, variety):
+    response = login(handler).get(URL, {"kind": "n'importe quoi", "recue_du": "hier", "page": "zzz",
+                                        "ordre": "password"})
+
+    assert response.status_code == 200
+    page = text(response)
+    assert "Sélectionnez un choix valide" in page
+    assert "Saisissez une date valide" in page
+    assert len(references(response)) == 3
+
+
+# --- Sorting and pages ---------------------------------------------------------------------------
+def test_columns_sort_both_ways(login, handler, variety):
+    client = login(handler)
+    ordered = sorted(r.reference for r in variety.values())
+
+    assert references(client.get(URL, {"ordre": "reference"})) == ordered
+    assert references(client.get(URL, {"ordre": "-reference"})) == ordered[::-1]
+    by_priority = references(client.get(URL, {"ordre": "-priorite"}))
+    assert by_priority[0] == variety["phone"].reference  # critical first
+    by_step = references(client.get(URL, {"ordre": "-etape"}))
+    assert by_step[0] == variety["phone"].reference  # step 4 before step 1
+
+
+def test_the_sorted_column_is_announced_and_its_link_reverses_the_order(login, handler, variety):
+    page = login(handler).get(URL, {"ordre": "reference", "kind": "complaint"}).content.decode()
+
+    assert 'aria-sort="ascending"' in page
+    assert "?ordre=-reference&amp;kind=complaint" in page or "?kind=complaint&amp;ordre=-reference" in page
+
+
+def test_it_shows_25_records_per_page(login, handler):
+    bulk_reclamations(30)
+    client = login(handler)
+
+    first = client.get(URL, {"ordre": "reference"})
+    second = client.get(URL, {"ordre": "reference", "page": 2})
+
+    assert len(references(first)) == 25 and len(references(second)) == 5
+    assert "page 1 sur 2" in text(first)
+    assert "?ordre=reference&amp;page=2" in first.content.decode()
+
+
+# --- Empty state ---------------------------------------------------------------------------------
+def test_the_empty_list_says_what_to_do(login, handler):
+    page = text(login(handler).get(URL))
+
+    assert "Aucune réclamation pour l'instant." in page
+    assert "formulaire Contact apparaîtront ici" in page
+    assert "Enregistrer une réclamation reçue" in page
+
+
+def test_a_search_without_result_says_how_to_widen_it(login, handler, variety):
+    page = text(login(handler).get(URL, {"q": "introuvable"}))
+
+    assert "Aucune réclamation ne correspond à ces critères." in page
+    assert "retirez un filtre" in page

@@ -1,0 +1,393 @@
+"""The evidence pack: read back from the PDF itself (pypdf) — sections, figures, the empty period,
+hostile record text, the audit-chain head — plus the safe fetcher, the rendering bounds and access."""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from reclamations import pdf, services
+from reclamations.models import AuditChainHead, Communication, Event, EventKind, Organisation
+from reclamations.pdf import render
+from reclamations.pdf.fetcher import BASE_URL, FetchRefused, Resource, SafeFetcher, resource_url, static_url
+from reclamations.pdf.procedure import STEP_COMPLETION
+from reclamations.statistics import Period, compute_figures
+from reclamations.workflow import GUARDS, NINE_STEPS, Step
+from tests.factories import ReclamationFactory, advance
+
+pytestmark = pytest.mark.django_db
+
+SECTIONS = [
+    "Sommaire",
+    "1. La procédure appliquée",
+    "2. Les moyens mis en œuvre",
+    "3. Chiffres clés",
+    "4. Registre des réclamations",
+    "5. Amélioration continue (indicateur 32)",
+    "6. Fiches des réclamations",
+    "7. Intégrité du journal d'audit",
+]
+HOSTILE = '<img src="file:///etc/passwd">'
+HOSTILE_LINK = '<link rel="attachment" href="file:///etc/hostname">'
+
+
+def _reader(document: bytes) -> PdfReader:
+    return PdfReader(io.BytesIO(document))
+
+
+def _text(document: bytes) -> str:
+    """The PDF's text with whitespace collapsed (lines wrap anywhere)."""
+    return " ".join(" ".join(page.extract_text().split()) for page in _reader(document).pages)
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _pack(**kwargs) -> pdf.PdfDocument:
+    return pdf.build_pack(period=Period.last_twelve_months(), **kwargs)
+
+
+def _days_ago(days: float):
+    return timezone.now() - timedelta(days=days)
+
+
+# --- Sections, pages, table of contents --------------------------------------------------------
+def test_the_pack_has_every_section_a_cover_and_page_x_of_y_on_every_page(handler):
+    advance(ReclamationFactory(received_at=_days_ago(20)), Step.CLOSED, handler)
+
+    document = _pack(generated_by="Dominique Bernard")
+
+    reader = _reader(document.pdf)
+    text = _text(document.pdf)
+    for heading in SECTIONS:
+        assert heading in text
+    assert document.pages == len(reader.pages) > 8
+    for number, page in enumerate(reader.pages, start=1):
+        assert f"page {number} / {document.pages}" in page.extract_text()
+    organisation = Organisation.current().name
+    assert organisation in reader.pages[3].extract_text()  # running header
+    assert "Dossier de preuves" in text and "par Dominique Bernard" in text
+    assert "Qualiopi — critère 7, indicateurs 31 et 32" in text
+    toc = " ".join(reader.pages[1].extract_text().split())
+    assert re.search(r"7\. Intégrité du journal d'audit \.+ ?" + str(document.pages), toc)
+    assert reader.metadata.title.startswith("Dossier de preuves")
+
+
+# --- Figures ----------------------------------------------------------------------------------------
+def test_the_figures_in_the_pack_are_those_the_database_gives(handler):
+    on_time = ReclamationFactory(received_at=_days_ago(30), kind="difficulty", channel="email")
+    services.reclamation_record_acknowledgement(reclamation=on_time, actor=None, sent_at=_days_ago(29.5))
+    late = ReclamationFactory(received_at=_days_ago(30))
+    services.reclamation_record_acknowledgement(reclamation=late, actor=None, sent_at=_days_ago(20))
+    ReclamationFactory(received_at=_days_ago(30))  # never acknowledged: late
+    advance(ReclamationFactory(received_at=_days_ago(40)), Step.CLOSED, handler)
+    figures = compute_figures(period=Period.last_twelve_months())
+
+    text = _text(_pack().pdf)
+
+    ack = figures.acknowledged
+    assert (ack.on_time, ack.late) == (1, 3)  # the closed one is acknowledged by fill_step, today: late
+    assert f"Reçues sur la période {figures.total}" in text
+    assert "Clôturées 1" in text and "En cours de traitement 3" in text
+    assert f"Accusés de réception dans le délai 25,0 % ({ack.on_time} sur {ack.measured}) — hors délai : 3" in text
+    answered = figures.answered
+    assert f"Réponses argumentées dans le délai 0,0 % (0 sur {answered.measured})" in text
+    median = f"{figures.median_ack_hours:.1f}".replace(".", ",")
+    assert f"Délai médian d'accusé de réception {median} h" in text
+    assert "Enquête de satisfaction 1 réponse, moyenne 4,0 / 5" in text
+    assert "Réclamation 3" in text and "Difficulté 1" in text  # the bar chart's labels and values
+    assert "25 % (1 / 4)" in text  # the share bar
+
+
+def test_an_empty_period_gives_a_valid_pack_with_the_procedure_and_no_record():
+    document = _pack()
+
+    text = _text(document.pdf)
+    for heading in SECTIONS:
+        assert heading in text
+    assert document.records == 0
+    assert "Aucune réclamation, difficulté ni aléa n'a été reçu" in text
+    assert "le registre de la période est vide" in text
+    assert "il n'y a pas de fiche" in text
+    assert "Reçues sur la période 0" in text
+    for step in NINE_STEPS:
+        assert step.label in text
+    assert "Chaîne intacte" in text
+
+
+def test_the_procedure_is_generated_from_the_configuration():
+    organisation = Organisation.current()
+    organisation.name = "Formations du Littoral"
+    organisation.responsible_name = "Alix Térieur"
+    organisation.ack_delay_hours = 24
+    organisation.answer_delay_hours = 72
+    organisation.clock_mode = "business"
+    organisation.at_risk_percent = 60
+    organisation.save()
+
+    text = _text(_pack().pdf)
+
+    assert "Formations du Littoral" in text
+    assert "Responsable du traitement des réclamations Alix Térieur" in text
+    assert "dans les 24 heures suivant la réception" in text
+    assert "72 heures après la réception" in text
+    assert "Heures ouvrées" in text and "lorsque 60 % d'un délai est écoulé" in text
+    for number, step in enumerate(NINE_STEPS, start=1):
+        assert f"{number} {step.label}" in text
+        assert _compact(STEP_COMPLETION[step]) in _compact(text)
+    assert "Courriel (écrit : rappel téléphonique à l'étape 3)" in text
+    assert "Téléphone (écrit" not in text
+
+
+def test_every_step_of_the_workflow_has_its_sentence_in_the_procedure():
+    assert set(STEP_COMPLETION) == set(GUARDS) == {step.value for step in NINE_STEPS}
+
+
+# --- Records, improvement, audit chain ----------------------------------------------------------
+def test_each_record_has_a_sheet_with_its_full_history_and_the_register_points_to_it(handler):
+    record = advance(ReclamationFactory(received_at=_days_ago(15), subject="Salle de formation non chauffée"),
+                     Step.CLOSED, handler)
+
+    text = _text(_pack().pdf)
+
+    assert f"{record.reference} — Salle de formation non chauffée" in text
+    assert "Parcours des neuf étapes" in text and "Historique (journal d'audit)" in text
+    for number, step in enumerate(NINE_STEPS, start=1):
+        assert re.search(rf"{number}\. {re.escape(step.label)} — terminée le \d\d/\d\d/\d{{4}} à \d\d:\d\d "
+                         r"par Camille Martin", text)
+    for event in record.events.all():
+        assert _compact(event.summary) in _compact(text)
+    assert "Report accordé, client satisfait." in text  # the conclusion
+    assert "Un report de ma session sans frais." in text  # the wished solution
+
+
+def test_improvement_actions_and_internal_notes_of_the_period_are_in_the_pack(handler, quality_lead):
+    record = advance(ReclamationFactory(received_at=_days_ago(15)), Step.CLOSED, handler)
+    services.improvement_create(actor=quality_lead, origin="records", title="Convocations à J-10",
+                                description="Envoi automatique des convocations dix jours avant.",
+                                owner=quality_lead, reclamations=[record])
+    services.reclamation_log_communication(reclamation=record, actor=quality_lead, kind="note",
+                                           direction=Communication.Direction.INTERNAL,
+                                           body="Point en réunion d'équipe : nouvelle règle d'envoi.")
+
+    text = _text(_pack().pdf)
+
+    assert f"Convocations à J-10 — réclamation(s) : {record.reference}" in text
+    assert "Envoyer les convocations 15 jours avant." in text  # the record's corrective action
+    assert "Point en réunion d'équipe : nouvelle règle d'envoi." in text
+
+
+def test_the_pack_verifies_the_audit_chain_and_prints_its_head():
+    ReclamationFactory(received_at=_days_ago(3))
+
+    text = _text(_pack().pdf)
+
+    head = AuditChainHead.objects.get(pk=1)
+    assert head.verified_at is not None and head.verified_hash == head.last_hash
+    assert "Chaîne intacte" in text
+    assert head.last_hash in _compact(text)
+    assert f"n° {head.last_sequence}" in text
+
+
+def test_a_broken_chain_is_reported_in_the_pack():
+    ReclamationFactory(received_at=_days_ago(3))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE reclamations_event SET summary = %s WHERE sequence = 1", ["Falsifié"])
+
+    text = _text(_pack().pdf)
+
+    assert "Anomalie détectée à la génération de ce dossier : Événement n° 1 : contenu modifié." in text
+
+
+# --- Safety: client text, the fetcher, the bounds -----------------------------------------------
+def test_hostile_record_text_is_printed_as_text_and_nothing_is_fetched_or_embedded(settings, monkeypatch):
+    settings.PDF_RENDER_ISOLATED = False  # in-process, so that the spy sees every fetch
+    requested = []
+    original = SafeFetcher.fetch
+
+    def spy(self, url, headers=None):
+        requested.append(url)
+        return original(self, url, headers)
+
+    monkeypatch.setattr(SafeFetcher, "fetch", spy)
+    ReclamationFactory(received_at=_days_ago(2), subject=f"Objet {HOSTILE}",
+                       description=f"Voir {HOSTILE} et {HOSTILE_LINK}", wished_solution=HOSTILE_LINK)
+
+    document = _pack()
+
+    assert requested == [static_url("css/pdf.css")]
+    text = _compact(_text(document.pdf))
+    assert _compact(HOSTILE) in text and _compact(HOSTILE_LINK) in text
+    reader = _reader(document.pdf)
+    assert reader.attachments == {}
+    assert "/EmbeddedFiles" not in str(reader.trailer["/Root"].get("/Names", {}))
+
+
+def test_the_isolated_renderer_reports_what_it_fetched():
+    ReclamationFactory(received_at=_days_ago(2), description=f"{HOSTILE} {HOSTILE_LINK}")
+
+    document = _pack()
+
+    assert document.rendered.served == (static_url("css/pdf.css"),)
+    assert document.rendered.refused == ()
+
+
+def test_the_fetcher_refuses_real_elements_pointing_anywhere_but_the_static_files():
+    html = (
+        '<link rel="stylesheet" href="/static/css/pdf.css">'
+        '<img src="file:///etc/passwd"><img src="/etc/passwd">'
+        '<link rel="attachment" href="file:///etc/hostname"><a rel="attachment" href="file:///etc/hostname">x</a>'
+        '<img src="http://127.0.0.1:1/x.png"><img src="https://example.org/x.png">'
+        '<img src="data:image/svg+xml,%3Csvg%20xmlns=%22http://www.w3.org/2000/svg%22/%3E">'
+        '<img src="/static/../config/settings.py"><img src="/static/%2e%2e/config/settings.py">'
+        "<p>Texte</p>"
+    )
+
+    rendered = render.render_pdf(html)
+
+    assert rendered.served == (static_url("css/pdf.css"),)
+    assert "file:///etc/passwd" in rendered.refused and "file:///etc/hostname" in rendered.refused
+    assert f"{BASE_URL}etc/passwd" in rendered.refused
+    assert "https://example.org/x.png" in rendered.refused
+    assert any(url.startswith("data:") for url in rendered.refused)
+    assert _reader(rendered.pdf).attachments == {}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "http://pdf.invalid/static/css/pdf.css",
+        "https://example.org/static/css/pdf.css",
+        "https://pdf.invalid/static/css/pdf.css?x=1",
+        "https://pdf.invalid/static/../config/settings.py",
+        "https://pdf.invalid/static/%2e%2e/%2e%2e/etc/passwd",
+        "https://pdf.invalid/static//etc/passwd",
+        "https://pdf.invalid/static/css/../../manage.py",
+        "https://pdf.invalid/static/js/audit.js",  # not a type a document needs
+        "https://pdf.invalid/_resources/unknown",
+        "data:text/plain,secret",
+        "ftp://pdf.invalid/static/css/pdf.css",
+    ],
+)
+def test_the_fetcher_refuses(url):
+    fetcher = SafeFetcher()
+    with pytest.raises(FetchRefused):
+        fetcher.fetch(url)
+    assert fetcher.refused == [url] and fetcher.served == []
+
+
+def test_the_fetcher_serves_static_files_and_prepared_resources():
+    fetcher = SafeFetcher({"logo": Resource(body=b"\x89PNG...", content_type="image/png")})
+
+    css = fetcher.fetch(static_url("css/pdf.css"))
+    logo = fetcher.fetch(resource_url("logo"))
+
+    assert b"@page" in css.read() and css.content_type == "text/css"
+    assert logo.read() == b"\x89PNG..." and logo.content_type == "image/png"
+
+
+def test_a_rendering_that_runs_out_of_time_is_stopped_with_a_french_message():
+    with pytest.raises(render.RenderTimeout, match="a dépassé le temps autorisé"):
+        render.render_pdf("<p>" + "mot " * 200_000 + "</p>", limits=render.Limits(seconds=0.2, memory_bytes=2**30))
+
+
+def test_a_rendering_that_needs_too_much_memory_is_stopped_with_a_french_message():
+    # Big enough to outgrow whatever free heap the child inherits from a long test session.
+    huge = "<p>" + "mot " * 1_500_000 + "</p>"
+    with pytest.raises(render.RenderTooLarge, match="a dépassé la mémoire autorisée"):
+        render.render_pdf(huge, limits=render.Limits(seconds=120, memory_bytes=2**20))
+
+
+def test_the_logo_is_read_from_private_storage_and_handed_to_the_fetcher():
+    from PIL import Image
+
+    image = io.BytesIO()
+    Image.new("RGB", (40, 20), "navy").save(image, "PNG")
+    organisation = Organisation.current()
+    organisation.logo.save("logo.png", ContentFile(image.getvalue()), save=True)
+
+    document = _pack()
+
+    assert resource_url("logo") in document.rendered.served
+    first_page = _reader(document.pdf).pages[0]
+    assert first_page["/Resources"]["/XObject"]  # the image is drawn on the cover
+
+
+def test_a_logo_that_is_not_an_image_is_left_out():
+    organisation = Organisation.current()
+    organisation.logo.save("logo.png", ContentFile(b"<svg onload='alert(1)'/>"), save=True)
+
+    document = _pack()
+
+    assert resource_url("logo") not in document.rendered.served
+    assert "Dossier de preuves" in _text(document.pdf)
+
+
+# --- The page and the download -------------------------------------------------------------------
+def test_the_quality_lead_gets_a_form_with_the_last_twelve_months_by_default(login, quality_lead):
+    response = login(quality_lead).get(reverse("audit:index"))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    period = Period.last_twelve_months()
+    assert f'value="{period.start:%Y-%m-%d}"' in page and f'value="{period.end:%Y-%m-%d}"' in page
+    assert "<legend" in page and 'for="id_start"' in page
+    assert "Télécharger le dossier de preuves (PDF)" in page
+    assert reverse("audit:register_xlsx") in page and reverse("audit:register_csv") in page
+    assert "peut prendre jusqu'à une minute" in page.replace("&#x27;", "'")
+    assert "<script>" not in page and 'style="' not in page
+
+
+def test_the_quality_lead_downloads_the_pack_and_the_export_is_logged(login, quality_lead):
+    ReclamationFactory(received_at=_days_ago(5))
+    period = Period.last_twelve_months()
+
+    response = login(quality_lead).post(reverse("audit:pack_pdf"),
+                                        {"start": period.start.isoformat(), "end": period.end.isoformat()})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="dossier-preuves-reclamations_{period.start:%Y-%m-%d}_{period.end:%Y-%m-%d}.pdf"')
+    assert response["Cache-Control"] == "private, no-store"
+    assert "par Dominique Bernard" in _text(response.content)
+    event = Event.objects.filter(kind=EventKind.EXPORT).get()
+    assert event.actor == quality_lead and event.reclamation is None
+    assert event.data == {"document": "pack", "start": period.start.isoformat(), "end": period.end.isoformat(),
+                          "records": 1, "sha256": hashlib.sha256(response.content).hexdigest()}
+
+
+def test_a_pack_that_cannot_be_laid_out_gives_a_french_message_not_a_500(login, quality_lead, monkeypatch):
+    def too_long(**kwargs):
+        raise render.RenderTimeout(render.TIMEOUT_MESSAGE.format(seconds=300))
+
+    monkeypatch.setattr(pdf, "build_pack", too_long)
+    period = Period.last_twelve_months()
+
+    response = login(quality_lead).post(reverse("audit:pack_pdf"),
+                                        {"start": period.start.isoformat(), "end": period.end.isoformat()})
+
+    assert response.status_code == 503
+    assert "a dépassé le temps autorisé (300 s)" in response.content.decode()
+    assert not Event.objects.filter(kind=EventKind.EXPORT).exists()
+
+
+def test_only_the_quality_lead_may_open_the_audit_page_or_download_the_pack(client, login, handler):
+    anonymous = client.get(reverse("audit:index"))
+    assert anonymous.status_code == 302
+    assert anonymous["Location"] == f"/backoffice/connexion/?next={reverse('audit:index')}"
+
+    assert login(handler).get(reverse("audit:index")).status_code == 403
+    refused = login(handler).post(reverse("audit:pack_pdf"), {"start": "2026-01-01", "end": "2026-01-31"})
+    assert refused.status_code == 403
+    assert "réservés au responsable qualité" in refused.content.decode()

@@ -1,0 +1,89 @@
+"""One record's PDF: its sheet and full history, for any handler, written to the audit log."""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from reclamations.models import Event, EventKind
+from reclamations.workflow import NINE_STEPS, Step
+from tests.factories import ReclamationFactory, advance
+
+pytestmark = pytest.mark.django_db
+
+
+def _text(document: bytes) -> str:
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(document)).pages)
+
+
+def test_a_handler_downloads_a_record_pdf_with_every_step_and_its_history(login, handler):
+    record = advance(ReclamationFactory(subject="Convocation reçue la veille"), Step.CLOSED, handler)
+
+    response = login(handler).get(reverse("audit:record_pdf", args=[record.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'attachment; filename="reclamation-{record.reference}.pdf"'
+    text = _text(response.content)
+    assert f"Fiche de traitement {record.reference}" in text
+    assert f"{record.reference} — Convocation reçue la veille" in text
+    assert "Claire Dupont" in text and "Un report de ma session sans frais." in text
+    for number, step in enumerate(NINE_STEPS, start=1):
+        assert re.search(rf"{number}\. {re.escape(step.label)} — terminée le .{{10}} à .{{5}} par Camille Martin", text)
+    compact = re.sub(r"\s+", "", text)
+    for event in record.events.exclude(kind=EventKind.EXPORT):  # the export is logged once the file exists
+        assert re.sub(r"\s+", "", f"n° {event.sequence}") in compact
+        assert re.sub(r"\s+", "", event.summary) in compact
+    assert "Satisfaction 4 / 5" in text
+    assert "page 1 /" in text
+
+
+def test_the_record_pdf_is_logged_with_the_record_and_the_file_hash(login, handler):
+    record = ReclamationFactory()
+
+    response = login(handler).get(reverse("audit:record_pdf", args=[record.pk]))
+
+    event = Event.objects.filter(kind=EventKind.EXPORT).get()
+    assert event.reclamation == record and event.actor == handler
+    assert event.data["document"] == "record_pdf"
+    assert event.data["sha256"] == hashlib.sha256(response.content).hexdigest()
+    assert event.summary == f"Fiche de traitement (PDF) exporté : {record.reference}."
+
+
+def test_any_handler_may_download_a_record_handled_by_a_colleague(login, handler, other_handler):
+    record = advance(ReclamationFactory(), Step.REFORMULATION, handler)
+
+    response = login(other_handler).get(reverse("audit:record_pdf", args=[record.pk]))
+
+    assert response.status_code == 200
+    assert "3. Reformulation et contact — en cours" in _text(response.content)
+
+
+def test_hostile_text_is_printed_as_text_in_the_record_pdf(login, handler):
+    hostile = '<img src="file:///etc/passwd"> <link rel="attachment" href="file:///etc/hostname">'
+    record = ReclamationFactory(description=hostile, subject="<b>gras</b>")
+
+    response = login(handler).get(reverse("audit:record_pdf", args=[record.pk]))
+
+    reader = PdfReader(io.BytesIO(response.content))
+    compact = re.sub(r"\s+", "", _text(response.content))
+    assert re.sub(r"\s+", "", hostile) in compact and "<b>gras</b>" in compact
+    assert reader.attachments == {}
+
+
+def test_the_record_pdf_is_for_staff_only(client, login, client_account):
+    record = ReclamationFactory()
+    url = reverse("audit:record_pdf", args=[record.pk])
+
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/backoffice/connexion/")
+    assert login(client_account).get(url).status_code == 403
+    assert not Event.objects.filter(kind=EventKind.EXPORT).exists()
+
+
+def test_an_unknown_record_is_a_404(login, handler):
+    assert login(handler).get(reverse("audit:record_pdf", args=[999999])).status_code == 404
