@@ -177,28 +177,9 @@ class ReclamationAdmin(admin.ModelAdmin):
             messages.error(request, str(exc))
 
 
-@admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    list_display = ["sequence", "created_at", "reclamation", "actor_label", "kind", "summary"]
-    list_filter = ["kind"]
-    search_fields = ["reclamation__reference", "summary", "actor_label"]
-    list_select_related = ["reclamation"]
-    readonly_fields = [f.name for f in Event._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-# --- Continual improvement and internal communication (indicator 32) -----------------------------
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown for the record only: the plan and the digests change through the back-office services,
-    which log every change (``/backoffice/qualite/``)."""
+    """Shown for the record only: the audit log, the improvement plan and the digests change only
+    through the services, which log every change."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         return [f.name for f in self.model._meta.fields] + [m.name for m in self.model._meta.many_to_many]
@@ -213,6 +194,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["sequence", "created_at", "reclamation", "actor_label", "kind", "summary"]
+    list_filter = ["kind"]
+    search_fields = ["reclamation__reference", "summary", "actor_label"]
+    list_select_related = ["reclamation"]
+
+
+# --- Continual improvement and internal communication (indicator 32) -----------------------------
 @admin.register(ImprovementAction)
 class ImprovementActionAdmin(ReadOnlyAdmin):
     list_display = ["title", "origin", "owner", "due_date", "status", "check_planned_on", "check_result"]

@@ -284,3 +284,15 @@ def test_the_recourse_tag_gives_the_configured_text_escaped(organisation_with_re
     rendered = Template("{% load quality_tags %}{% recourse_text %}").render(Context({}))
 
     assert rendered == "Médiateur &lt;b&gt;Dupont&lt;/b&gt;"
+
+
+def test_the_handler_reads_every_answer_on_the_record_page(surveyed, client, handler):
+    with time_machine.travel(T0 + timedelta(days=2), tick=False):
+        _answer(client, surveyed.token)
+    staff = Client()
+    staff.force_login(handler)
+
+    page = staff.get(reverse("backoffice:detail", args=[surveyed.pk])).content.decode()
+
+    assert ("4/5 · problème résolu : en partie · réponse claire : oui · délai acceptable : non" in page)
+    assert "« Réponse claire, mais il a fallu relancer. »" in page

@@ -11,6 +11,7 @@ from .configuration import (
     Service,
     StaffProfile,
 )
+from .exports import ExportJob
 from .improvement import (
     Digest,
     DigestReceipt,
@@ -50,6 +51,7 @@ __all__ = [
     "Effectiveness",
     "Event",
     "EventKind",
+    "ExportJob",
     "ImprovementAction",
     "ImprovementOrigin",
     "ImprovementStatus",
