@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from reclamations import roles, services
+from reclamations import emails, roles, services
 from reclamations.audit import CLIENT_LABEL, record_event
 from reclamations.models import (
     Action,
@@ -1137,7 +1137,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         password: str | None = options.get("password")
-        with transaction.atomic():
+        # One "send the outbox" message for the whole seeding, not one per e-mail.
+        with emails.deferred_dispatch(), transaction.atomic():
             handlers, quality_leads = roles.ensure_groups()
             users, password_notes = self._ensure_users(password, {roles.HANDLERS: handlers,
                                                                    roles.QUALITY_LEADS: quality_leads})
