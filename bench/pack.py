@@ -21,8 +21,10 @@ How it works, so that the figures mean something:
   verification, templates, layout and PDF writing (``reclamations.pdf.build_pack``).
   "plain" is the same renderer (same child process, same fetcher, same page size and footer) on a
   document of headings and paragraphs with exactly as many pages, each page filled with text.
-- Peak memory is the larger of the parent's and the rendering child's ``ru_maxrss``; the child's
-  includes what it inherits from the parent, so it is an upper bound of the real footprint.
+- Peak memory is the largest of the parent's and the rendering children's ``ru_maxrss`` (a pack of
+  more than ``PDF_PACK_BATCH_RECORDS`` records, default 100, is laid out in parts, one child each,
+  then joined with pypdf in the parent: ``reclamations/pdf/pack.py``); a child's includes what it
+  inherits from the parent, so it is an upper bound of the real footprint.
 - Every subprocess has a time limit (``--timeout``), so a run always ends.
 
 Results are printed and written to ``bench/results/pack-<date>.json``.
@@ -174,10 +176,14 @@ def measure_pack(size: int, database: Path) -> dict:
     import resource
     from datetime import date
 
+    from django.conf import settings
+
     from reclamations.pdf import build_pack
+    from reclamations.pdf.pack import DEFAULT_BATCH_RECORDS
     from reclamations.statistics import Period
 
     start, end = (date.fromisoformat(d) for d in _period())
+    batch = int(getattr(settings, "PDF_PACK_BATCH_RECORDS", DEFAULT_BATCH_RECORDS))
     wall, cpu = time.perf_counter(), time.process_time()
     document = build_pack(period=Period(start, end), generated_by="Banc d'essai")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -186,7 +192,8 @@ def measure_pack(size: int, database: Path) -> dict:
     return {"kind": "pack", "records": document.records, "pages": document.pages, "bytes": len(document.pdf),
             "seconds": wall, "cpu_seconds": cpu + children.ru_utime + children.ru_stime,
             "peak_mib": max(parent_kib, document.rendered.peak_rss_kib) / 1024,
-            "parent_peak_mib": parent_kib / 1024, "renderer_peak_mib": document.rendered.peak_rss_kib / 1024}
+            "parent_peak_mib": parent_kib / 1024, "renderer_peak_mib": document.rendered.peak_rss_kib / 1024,
+            "batch_records": batch, "parts": 1 if document.records <= batch else -(-document.records // batch) + 2}
 
 
 PLAIN_PARAGRAPH = (

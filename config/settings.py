@@ -58,11 +58,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "post_office",
+    "csp",  # Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "reclamations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -216,6 +218,12 @@ DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)
 DIGEST_MINUTE = env.int("DIGEST_MINUTE", default=0)
 # Improvement plan: the effectiveness check proposed this many days after an action is done.
 IMPROVEMENT_CHECK_DAYS = env.int("IMPROVEMENT_CHECK_DAYS", default=90)
+# Audit export jobs (the evidence pack, made by a worker): how long a worker holds a job between two
+# progress reports (keep it above PDF_RENDER_SECONDS, one part's layout), how often beat hands out
+# jobs nobody took, and after how long a job whose worker keeps dying is given up.
+EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=600)
+EXPORT_REQUEUE_SECONDS = env.int("EXPORT_REQUEUE_SECONDS", default=120)
+EXPORT_GIVE_UP_HOURS = env.int("EXPORT_GIVE_UP_HOURS", default=6)
 
 # --- Celery ------------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
@@ -278,6 +286,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reclamations.tasks.send_monthly_digest",
         "schedule": crontab(minute=DIGEST_MINUTE, hour=DIGEST_HOUR, day_of_month=DIGEST_DAY_OF_MONTH),
     },
+    # Export jobs queued while the broker was down, or left by a dead worker (reclamations.services.exports).
+    "exports": {
+        "task": "reclamations.tasks.requeue_exports",
+        "schedule": float(EXPORT_REQUEUE_SECONDS),
+        "options": {"expires": float(EXPORT_REQUEUE_SECONDS)},
+    },
 }
 
 # --- Security ----------------------------------------------------------------------------------
@@ -293,6 +307,21 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Every response gets this policy (django-csp): no inline script or style anywhere, ours or the
+# admin's (Django 5.2's admin has none), nothing loaded from another site, no framing. Pages whose
+# address holds a client's secret set their own Referrer-Policy (views/public_common.py, SECURITY.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Public pages: Contact form, follow-up link, abuse limits ---------------------------------
 # POSTs per client address (django-ratelimit syntax, "5/10m" = 5 per 10 minutes); over it, a 429.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -88,6 +89,17 @@ def backoffice_url(reclamation: Any) -> str:
     return f"{settings.SITE_URL}/backoffice/reclamations/{reclamation.pk}/"
 
 
+def _literal(rendered: str) -> str:
+    """``rendered`` protected from post_office, which renders subject and bodies *again* as Django
+    templates (``post_office.mail.create``): text a client typed, such as ``{{ 7*7 }}`` or
+    ``{% include ... %}``, would be interpreted (or fail with a 500). A ``verbatim`` block with an
+    unguessable name keeps it as it is: no typed text can close it."""
+    if not rendered:
+        return rendered
+    block = f"verbatim{secrets.token_hex(16)}"
+    return f"{{% verbatim {block} %}}{rendered}{{% endverbatim {block} %}}"
+
+
 def queue(*, name: str, to: list[str], context: dict[str, Any]) -> Email:
     """Store one message in the outbox within the current transaction."""
     subject, text, html = render(name, context)
@@ -95,9 +107,9 @@ def queue(*, name: str, to: list[str], context: dict[str, Any]) -> Email:
     email = mail.send(
         recipients=to,
         sender=settings.DEFAULT_FROM_EMAIL,
-        subject=subject,
-        message=text,
-        html_message=html,
+        subject=_literal(subject),
+        message=_literal(text),
+        html_message=_literal(html),
         priority="medium",
         headers={RECORD_HEADER: reference} if reference else None,
     )

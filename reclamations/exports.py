@@ -1,6 +1,8 @@
 """The register of a period — one line per record — as rows, as an Excel workbook and as CSV.
 
 The same rows feed the evidence pack's register table, so the PDF and the spreadsheets always agree.
+:func:`produce` makes any audit export (pack or register) for the export jobs, the page and the
+``export_audit`` command alike.
 
 Spreadsheet software runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula (and tab
 or carriage return can smuggle one in): a client who writes ``=HYPERLINK(...)`` as the subject of a
@@ -10,10 +12,11 @@ with one of those characters is prefixed with ``'`` in both formats (:func:`neut
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -214,3 +217,82 @@ def register_csv(rows: Sequence[RegisterRow]) -> bytes:
     for row in rows:
         writer.writerow([_csv_value(getattr(row, attribute), kind) for _, attribute, _, kind in COLUMNS])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# --- One export, whatever asks for it (a job, the command, a page) ------------------------------
+PDF_CONTENT_TYPE = "application/pdf"
+EARLIEST = date(2000, 1, 1)
+MAX_YEARS = 3
+
+
+@dataclass(frozen=True)
+class Produced:
+    content: bytes
+    filename: str
+    content_type: str
+    records: int
+    pages: int | None = None  # PDF only
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def period_errors(start: date, end: date, *, today: date | None = None) -> dict[str, str]:
+    """The rules of an export period, as French messages by field ("start", "end"); empty when valid."""
+    today = today or timezone.localdate()
+    errors: dict[str, str] = {}
+    if start < EARLIEST:
+        errors["start"] = f"La période ne peut pas commencer avant le {EARLIEST:%d/%m/%Y}."
+    elif start > today:
+        errors["start"] = "La période ne peut pas commencer après aujourd'hui."
+    if end < start:
+        errors["end"] = "La fin de la période doit être le même jour que son début ou après."
+    else:
+        try:
+            limit = start.replace(year=start.year + MAX_YEARS)
+        except ValueError:  # 29 February
+            limit = start.replace(year=start.year + MAX_YEARS, day=28)
+        if end >= limit:
+            errors["end"] = (f"La période ne peut pas dépasser {MAX_YEARS} ans : "
+                             f"choisissez une fin avant le {limit:%d/%m/%Y}.")
+    return errors
+
+
+def register_filename(period: Period, extension: str) -> str:
+    return f"registre-reclamations_{period.start:%Y-%m-%d}_{period.end:%Y-%m-%d}.{extension}"
+
+
+def produce(*, kind: str, period: Period, generated_by: str = "", now: datetime | None = None,
+            progress: Callable[[int, str], None] | None = None) -> Produced:
+    """The file of one export: ``kind`` is ``pack``, ``register_xlsx`` or ``register_csv``.
+
+    The pack may raise ``reclamations.pdf.RenderError`` (French message).
+    """
+    now = now or timezone.now()
+    if kind == "pack":
+        from . import pdf  # the pack's layout imports this module
+
+        document = pdf.build_pack(period=period, generated_by=generated_by, now=now, progress=progress)
+        return Produced(content=document.pdf, filename=document.filename, content_type=PDF_CONTENT_TYPE,
+                        records=document.records, pages=document.pages)
+    rows = register_rows(register_queryset(period), now=now)
+    if kind == "register_xlsx":
+        from .models import Organisation
+
+        organisation = Organisation.current()
+        details = [
+            ("Organisme", organisation.name),
+            ("Période (dates de réception)", period.label),
+            ("Réclamations, difficultés et aléas", str(len(rows))),
+            ("Généré le", f"{timezone.localtime(now):%d/%m/%Y à %H:%M}"),
+        ]
+        if generated_by:
+            details.append(("Par", generated_by))
+        content = register_xlsx(rows, title=f"Registre des réclamations — {organisation.name}", details=details)
+        return Produced(content=content, filename=register_filename(period, "xlsx"),
+                        content_type=XLSX_CONTENT_TYPE, records=len(rows))
+    if kind == "register_csv":
+        return Produced(content=register_csv(rows), filename=register_filename(period, "csv"),
+                        content_type=CSV_CONTENT_TYPE, records=len(rows))
+    raise ValueError(f"unknown export kind: {kind}")

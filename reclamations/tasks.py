@@ -57,3 +57,21 @@ def send_monthly_digest() -> None:
     """
     result = digest.digest_send(period=digest.previous_month())
     logger.info("digest %s: %d copies sent", result.digest.pk, len(result.recipients))
+
+
+@shared_task(ignore_result=True)
+def build_export(job_id: int) -> None:
+    """Make an export job's file (the evidence pack of a long period takes minutes).
+
+    Published after the commit that stores the job, and again by ``requeue_exports``. The job is
+    claimed by a conditional UPDATE (``services.export_claim``): a second delivery does nothing.
+    """
+    services.export_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True)
+def requeue_exports() -> None:
+    """Beat: hand out again the export jobs no worker took (broker down at request time, lost
+    message) and put back those whose worker died (lease expired)."""
+    for job_id in services.export_requeue_stale():
+        build_export.delay(job_id)

@@ -61,10 +61,13 @@ def _days_ago(days: float):
 
 
 # --- Sections, pages, table of contents --------------------------------------------------------
-def test_the_pack_has_every_section_a_cover_and_page_x_of_y_on_every_page(handler):
+# batch_records=None: one document (the pack fits in a batch); 1: laid out in parts and joined.
+@pytest.mark.parametrize("batch_records", [None, 1], ids=["one-document", "in-parts"])
+def test_the_pack_has_every_section_a_cover_and_page_x_of_y_on_every_page(handler, batch_records):
     advance(ReclamationFactory(received_at=_days_ago(20)), Step.CLOSED, handler)
+    advance(ReclamationFactory(received_at=_days_ago(10)), Step.REFORMULATION, handler)
 
-    document = _pack(generated_by="Dominique Bernard")
+    document = _pack(generated_by="Dominique Bernard", batch_records=batch_records)
 
     reader = _reader(document.pdf)
     text = _text(document.pdf)
@@ -342,18 +345,22 @@ def test_the_quality_lead_gets_a_form_with_the_last_twelve_months_by_default(log
     period = Period.last_twelve_months()
     assert f'value="{period.start:%Y-%m-%d}"' in page and f'value="{period.end:%Y-%m-%d}"' in page
     assert "<legend" in page and 'for="id_start"' in page
-    assert "Télécharger le dossier de preuves (PDF)" in page
+    assert "Préparer le dossier de preuves (PDF)" in page
     assert reverse("audit:register_xlsx") in page and reverse("audit:register_csv") in page
-    assert "peut prendre jusqu'à une minute" in page.replace("&#x27;", "'")
+    assert "préparé en arrière-plan" in page
     assert "<script>" not in page and 'style="' not in page
 
 
-def test_the_quality_lead_downloads_the_pack_and_the_export_is_logged(login, quality_lead):
+def test_the_quality_lead_downloads_the_pack_and_the_export_is_logged(login, quality_lead,
+                                                                      django_capture_on_commit_callbacks):
     ReclamationFactory(received_at=_days_ago(5))
     period = Period.last_twelve_months()
+    signed_in = login(quality_lead)
 
-    response = login(quality_lead).post(reverse("audit:pack_pdf"),
-                                        {"start": period.start.isoformat(), "end": period.end.isoformat()})
+    with django_capture_on_commit_callbacks(execute=True):
+        requested = signed_in.post(reverse("audit:pack_pdf"),
+                                   {"start": period.start.isoformat(), "end": period.end.isoformat()})
+    response = signed_in.get(requested["Location"].rstrip("/") + "/telecharger/")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -361,25 +368,58 @@ def test_the_quality_lead_downloads_the_pack_and_the_export_is_logged(login, qua
         f'attachment; filename="dossier-preuves-reclamations_{period.start:%Y-%m-%d}_{period.end:%Y-%m-%d}.pdf"')
     assert response["Cache-Control"] == "private, no-store"
     assert "par Dominique Bernard" in _text(response.content)
-    event = Event.objects.filter(kind=EventKind.EXPORT).get()
+    event = Event.objects.filter(kind=EventKind.EXPORT, data__requested__isnull=True).get()
     assert event.actor == quality_lead and event.reclamation is None
     assert event.data == {"document": "pack", "start": period.start.isoformat(), "end": period.end.isoformat(),
-                          "records": 1, "sha256": hashlib.sha256(response.content).hexdigest()}
+                          "records": 1, "sha256": hashlib.sha256(response.content).hexdigest(),
+                          "job": int(requested["Location"].rstrip("/").rsplit("/", 1)[1])}
 
 
-def test_a_pack_that_cannot_be_laid_out_gives_a_french_message_not_a_500(login, quality_lead, monkeypatch):
-    def too_long(**kwargs):
-        raise render.RenderTimeout(render.TIMEOUT_MESSAGE.format(seconds=300))
+# --- Laid out in parts: numbers, contents, register and bookmarks agree with the sheets ----------
+def test_a_pack_laid_out_in_parts_numbers_its_pages_contents_and_register_like_one_document(handler):
+    records = [advance(ReclamationFactory(received_at=_days_ago(30 - day), subject=f"Objet numéro {day}"),
+                       Step.CLOSED if day % 2 else Step.ACTION_PROPOSAL, handler) for day in range(5)]
+    progress = []
 
-    monkeypatch.setattr(pdf, "build_pack", too_long)
-    period = Period.last_twelve_months()
+    parted = _pack(batch_records=2, progress=lambda percent, label: progress.append((percent, label)))
+    whole = _pack()
 
-    response = login(quality_lead).post(reverse("audit:pack_pdf"),
-                                        {"start": period.start.isoformat(), "end": period.end.isoformat()})
+    assert parted.pages == whole.pages
+    reader = _reader(parted.pdf)
+    pages = [" ".join(page.extract_text().split()) for page in reader.pages]
+    for number, text in enumerate(pages, start=1):
+        assert f"page {number} / {parted.pages}" in text
+    sheet_page = {r.reference: next(n for n, text in enumerate(pages, start=1) if f"{r.reference} — Objet" in text)
+                  for r in records}
+    chain_page = next(n for n, text in enumerate(pages, start=1) if text.startswith("7. Intégrité"))
+    assert chain_page == parted.pages
+    assert re.search(r"7\. Intégrité du journal d'audit \.+ ?" + str(chain_page), pages[1])
+    register = " ".join(text for text in pages if "4. Registre des réclamations" in text)
+    for reference, number in sheet_page.items():  # the row's last cell, before the next row or the note
+        row = re.search(rf"{reference} (.*?)(?= R-\d{{4}}-\d| « Dans le délai)", register).group(1)
+        assert row.split()[-1] == str(number)
+    outline = reader.outline
+    titles = [item.title for item in outline if not isinstance(item, list)]
+    assert titles[-2:] == ["6. Fiches des réclamations", "7. Intégrité du journal d'audit"]
+    sheets_outline = outline[outline.index(next(i for i in outline if getattr(i, "title", "").startswith("6."))) + 1]
+    assert [item.title.split(" — ")[0] for item in sheets_outline] == [r.reference for r in records]
+    assert [reader.get_destination_page_number(item) + 1 for item in sheets_outline] == list(sheet_page.values())
+    assert reader.metadata.title.startswith("Dossier de preuves")
+    assert "Aucune réclamation" not in pages[sheet_page[records[0].reference] - 2]
+    percents = [percent for percent, _label in progress]
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert "Fiches des réclamations : 2 / 5" in [label for _percent, label in progress]
 
-    assert response.status_code == 503
-    assert "a dépassé le temps autorisé (300 s)" in response.content.decode()
-    assert not Event.objects.filter(kind=EventKind.EXPORT).exists()
+
+def test_each_part_is_laid_out_in_its_own_bounded_child(handler):
+    for day in range(3):
+        ReclamationFactory(received_at=_days_ago(10 + day))
+
+    document = _pack(batch_records=1)
+
+    assert document.rendered.served == (static_url("css/pdf.css"),)
+    assert document.rendered.peak_rss_kib > 0
+    assert _reader(document.pdf).attachments == {}
 
 
 def test_only_the_quality_lead_may_open_the_audit_page_or_download_the_pack(client, login, handler):

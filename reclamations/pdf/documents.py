@@ -1,4 +1,5 @@
-"""The two documents: the evidence pack of a period, and one record's PDF.
+"""The two documents: one record's PDF (here) and the evidence pack of a period (:mod:`.pack`, which
+lays it out in parts), with what they share: the logo, the common context, the charts.
 
 Each is a Django template under ``templates/pdf/`` rendered with a context built here, then laid out by
 :func:`render.render_pdf` (bounded, with the safe fetcher). Templates autoescape everything; the only
@@ -14,25 +15,17 @@ from datetime import datetime
 from typing import Any
 
 import filetype
-from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .. import audit, charts
-from ..exports import register_queryset, register_rows
 from ..models import (
-    Action,
-    ActionKind,
     AuditChainHead,
-    Communication,
-    Digest,
-    ImprovementAction,
     Organisation,
     Reclamation,
 )
-from ..statistics import Figures, Period, compute_figures, received_in
+from ..statistics import Figures, Period
 from .fetcher import Resource, resource_url, static_url
-from .procedure import current_procedure
 from .render import Rendered, render_pdf
 from .sheets import build_sheets, with_sheet_data
 
@@ -120,54 +113,6 @@ def _charts(figures: Figures) -> list[tuple[str, Any]]:
 
 def pack_filename(period: Period) -> str:
     return f"dossier-preuves-reclamations_{period.start:%Y-%m-%d}_{period.end:%Y-%m-%d}.pdf"
-
-
-def build_pack(*, period: Period, generated_by: str = "", now: datetime | None = None) -> PdfDocument:
-    """The evidence pack of ``period``. An empty period still gives the procedure and the means."""
-    now = now or timezone.now()
-    organisation = Organisation.current()
-    resources = _logo(organisation)
-    figures = compute_figures(period=period, now=now)
-    records = received_in(period)
-    sheets = build_sheets(with_sheet_data(records), now=now) if figures.total else []
-    improvements = list(
-        Action.objects.filter(reclamation__in=records, kind__in=(ActionKind.CORRECTIVE, ActionKind.PREVENTIVE))
-        .select_related("reclamation", "owner").order_by("reclamation__received_at", "reclamation_id", "id")
-    )
-    plan = list(
-        ImprovementAction.objects.filter(reclamations__in=records).distinct()
-        .select_related("owner").prefetch_related("reclamations").order_by("created_at", "id")
-    )
-    digests = list(
-        Digest.objects.filter(period_start__lte=period.end, period_end__gte=period.start)
-        .annotate(recipients=Count("receipts"),
-                  read=Count("receipts", filter=Q(receipts__acknowledged_at__isnull=False)))
-        .order_by("period_start", "id")
-    )
-    internal = list(
-        Communication.objects.filter(reclamation__in=records, direction=Communication.Direction.INTERNAL)
-        .select_related("reclamation", "author").order_by("occurred_at", "id")
-    )
-    context = {
-        **_common_context(organisation, resources, now),
-        "period": period,
-        "generated_by": generated_by,
-        "indicators": INDICATORS,
-        "procedure": current_procedure(organisation),
-        "figures": figures,
-        "charts": _charts(figures),
-        "register": register_rows(register_queryset(period), now=now),
-        "sheets": sheets,
-        "improvements": improvements,
-        "improvement_plan": plan,
-        "digests": digests,
-        "internal_communications": internal,
-        "chain": _chain(),
-    }
-    html = render_to_string("pdf/pack.html", context)
-    rendered = render_pdf(html, resources=resources)
-    return PdfDocument(pdf=rendered.pdf, filename=pack_filename(period), pages=rendered.pages,
-                       records=figures.total, sha256=hashlib.sha256(rendered.pdf).hexdigest(), rendered=rendered)
 
 
 def build_record_pdf(*, reclamation: Reclamation, generated_by: str = "", now: datetime | None = None) -> PdfDocument:

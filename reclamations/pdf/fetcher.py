@@ -18,13 +18,13 @@ import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.exceptions import SuspiciousFileOperation
 from django.utils._os import safe_join
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 HOST = "pdf.invalid"
 BASE_URL = f"https://{HOST}/"
@@ -71,45 +71,60 @@ def find_static(relative: str) -> Path | None:
     return Path(found) if found else None
 
 
-class SafeFetcher(URLFetcher):
-    """A WeasyPrint URL fetcher that serves static files and prepared resources, nothing else.
+def __getattr__(name: str) -> Any:
+    """``SafeFetcher`` is built on first use: it subclasses WeasyPrint's fetcher, and importing
+    WeasyPrint parses its stylesheets, which a process that never lays out a PDF should not pay for."""
+    if name == "SafeFetcher":
+        cls = _safe_fetcher_class()
+        globals()["SafeFetcher"] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    ``served`` and ``refused`` list what a rendering asked for, in order: the tests read them, and
-    the bounded renderer sends them back from its child process.
-    """
 
-    def __init__(self, resources: Mapping[str, Resource] | None = None) -> None:
-        super().__init__(timeout=1, allowed_protocols=("https",), allow_redirects=False, fail_on_errors=False)
-        self.resources = dict(resources or {})
-        self.served: list[str] = []
-        self.refused: list[str] = []
+def _safe_fetcher_class() -> type:
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
-        try:
-            body, content_type = self._read(url)
-        except FetchRefused:
-            self.refused.append(url)
-            raise
-        self.served.append(url)
-        return URLFetcherResponse(url, body, {"Content-Type": content_type})
+    class SafeFetcher(URLFetcher):
+        """A WeasyPrint URL fetcher that serves static files and prepared resources, nothing else.
 
-    def _read(self, url: str) -> tuple[bytes, str]:
-        try:
-            parts = urlsplit(url)
-        except ValueError as exc:
-            raise FetchRefused(f"URL illisible : {url[:200]}") from exc
-        if parts.scheme != "https" or parts.netloc != HOST or parts.query:
+        ``served`` and ``refused`` list what a rendering asked for, in order: the tests read them, and
+        the bounded renderer sends them back from its child process.
+        """
+
+        def __init__(self, resources: Mapping[str, Resource] | None = None) -> None:
+            super().__init__(timeout=1, allowed_protocols=("https",), allow_redirects=False, fail_on_errors=False)
+            self.resources = dict(resources or {})
+            self.served: list[str] = []
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+            try:
+                body, content_type = self._read(url)
+            except FetchRefused:
+                self.refused.append(url)
+                raise
+            self.served.append(url)
+            return URLFetcherResponse(url, body, {"Content-Type": content_type})
+
+        def _read(self, url: str) -> tuple[bytes, str]:
+            try:
+                parts = urlsplit(url)
+            except ValueError as exc:
+                raise FetchRefused(f"URL illisible : {url[:200]}") from exc
+            if parts.scheme != "https" or parts.netloc != HOST or parts.query:
+                raise FetchRefused(f"URL refusée : {url[:200]}")
+            path = unquote(parts.path)
+            if path.startswith(RESOURCES_PATH):
+                resource = self.resources.get(path.removeprefix(RESOURCES_PATH))
+                if resource is None:
+                    raise FetchRefused(f"Ressource inconnue : {url[:200]}")
+                return resource.body, resource.content_type
+            if path.startswith(settings.STATIC_URL):
+                found = find_static(path.removeprefix(settings.STATIC_URL))
+                if found is None or found.stat().st_size > MAX_STATIC_BYTES:
+                    raise FetchRefused(f"Fichier statique introuvable : {url[:200]}")
+                content_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+                return found.read_bytes(), content_type
             raise FetchRefused(f"URL refusée : {url[:200]}")
-        path = unquote(parts.path)
-        if path.startswith(RESOURCES_PATH):
-            resource = self.resources.get(path.removeprefix(RESOURCES_PATH))
-            if resource is None:
-                raise FetchRefused(f"Ressource inconnue : {url[:200]}")
-            return resource.body, resource.content_type
-        if path.startswith(settings.STATIC_URL):
-            found = find_static(path.removeprefix(settings.STATIC_URL))
-            if found is None or found.stat().st_size > MAX_STATIC_BYTES:
-                raise FetchRefused(f"Fichier statique introuvable : {url[:200]}")
-            content_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
-            return found.read_bytes(), content_type
-        raise FetchRefused(f"URL refusée : {url[:200]}")
+
+    return SafeFetcher

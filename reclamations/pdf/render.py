@@ -22,19 +22,24 @@ import select
 import signal
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from weasyprint import HTML
 
-from .fetcher import BASE_URL, Resource, SafeFetcher
+from . import fetcher
+from .fetcher import BASE_URL, Resource
 
 # WeasyPrint logs each layout step at INFO: noise in the application's logs, one line per step.
+# WeasyPrint itself is imported lazily, in ``_layout``: importing it parses its user-agent
+# stylesheets (and logged "Step 2 - Fetching and parsing CSS" lines), which every process that
+# merely imports the app (manage.py makemigrations, a web worker) would otherwise pay for.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 DEFAULT_SECONDS = 300
-DEFAULT_MEMORY_MB = 3072  # a 1,000-record pack needs about 1.7 GiB (bench/pack.py)
+# Headroom for one laid-out document. The evidence pack is laid out in parts (``pack.py``), each
+# well under 400 MiB; a single huge record sheet is what this bound is for.
+DEFAULT_MEMORY_MB = 3072
 
 
 class RenderError(Exception):
@@ -56,6 +61,10 @@ class Rendered:
     served: tuple[str, ...]  # URLs the fetcher served
     refused: tuple[str, ...]  # URLs it refused
     peak_rss_kib: int  # the rendering process's peak resident memory (the child's, when isolated)
+    # Where things landed, for documents laid out in parts: element id -> 0-based page index, and
+    # the bookmarks as (0-based page index, level, label), in document order.
+    anchors: Mapping[str, int] = field(default_factory=dict)
+    bookmarks: tuple[tuple[int, int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,22 +90,35 @@ MEMORY_MESSAGE = (
 FAILED_MESSAGE = "La mise en page du PDF a échoué. Réessayez ; si le problème persiste, prévenez l'administrateur."
 
 
-def _layout(html: str, resources: Mapping[str, Resource]) -> Rendered:
-    fetcher = SafeFetcher(resources)
-    document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render()
+def _layout(html: str, resources: Mapping[str, Resource], write: bool = True) -> Rendered:
+    from weasyprint import HTML
+
+    safe = fetcher.SafeFetcher(resources)
+    document = HTML(string=html, base_url=BASE_URL, url_fetcher=safe).render()
+    anchors: dict[str, int] = {}
+    bookmarks: list[tuple[int, int, str]] = []
+    for index, page in enumerate(document.pages):
+        for name in page.anchors:
+            anchors.setdefault(name, index)
+        bookmarks.extend((index, level, label) for level, label, _position, _state in page.bookmarks)
     # No attachments option, no forms: the PDF holds the pages and nothing else.
-    pdf = document.write_pdf()
+    pdf = document.write_pdf() if write else b""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return Rendered(pdf=pdf, pages=len(document.pages), served=tuple(fetcher.served),
-                    refused=tuple(fetcher.refused), peak_rss_kib=peak)
+    return Rendered(pdf=pdf, pages=len(document.pages), served=tuple(safe.served),
+                    refused=tuple(safe.refused), peak_rss_kib=peak, anchors=anchors, bookmarks=tuple(bookmarks))
 
 
-def render_pdf(html: str, *, resources: Mapping[str, Resource] | None = None, limits: Limits | None = None) -> Rendered:
-    """Lay ``html`` out as a PDF; raise :class:`RenderError` (French message) when it cannot be done."""
+def render_pdf(html: str, *, resources: Mapping[str, Resource] | None = None, limits: Limits | None = None,
+               write: bool = True) -> Rendered:
+    """Lay ``html`` out as a PDF; raise :class:`RenderError` (French message) when it cannot be done.
+
+    ``write=False`` lays the document out without writing the PDF (``pdf`` is empty): enough to
+    know its page count and where its anchors fall.
+    """
     resources = dict(resources or {})
     if not getattr(settings, "PDF_RENDER_ISOLATED", True) or not hasattr(os, "fork"):
-        return _layout(html, resources)
-    return _render_in_child(html, resources, limits or Limits.from_settings())
+        return _layout(html, resources, write)
+    return _render_in_child(html, resources, limits or Limits.from_settings(), write)
 
 
 def _virtual_size() -> int | None:
@@ -110,7 +132,7 @@ def _virtual_size() -> int | None:
     return None
 
 
-def _child(html: str, resources: Mapping[str, Resource], limits: Limits, write_fd: int) -> None:
+def _child(html: str, resources: Mapping[str, Resource], limits: Limits, write_fd: int, write: bool) -> None:
     """Runs in the forked child; never returns."""
     code = 0
     try:
@@ -118,7 +140,7 @@ def _child(html: str, resources: Mapping[str, Resource], limits: Limits, write_f
         if inherited is not None:
             ceiling = inherited + limits.memory_bytes
             resource.setrlimit(resource.RLIMIT_AS, (ceiling, resource.getrlimit(resource.RLIMIT_AS)[1]))
-        outcome: tuple[str, Any] = ("ok", _layout(html, resources))
+        outcome: tuple[str, Any] = ("ok", _layout(html, resources, write))
     except (MemoryError, SystemError):
         # Under RLIMIT_AS a refused allocation surfaces as MemoryError, or as a C extension
         # returning NULL without an exception (SystemError).
@@ -137,12 +159,12 @@ def _child(html: str, resources: Mapping[str, Resource], limits: Limits, write_f
         os._exit(code)
 
 
-def _render_in_child(html: str, resources: Mapping[str, Resource], limits: Limits) -> Rendered:
+def _render_in_child(html: str, resources: Mapping[str, Resource], limits: Limits, write: bool = True) -> Rendered:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         os.close(read_fd)
-        _child(html, resources, limits, write_fd)
+        _child(html, resources, limits, write_fd, write)
     os.close(write_fd)
     chunks: list[bytes] = []
     deadline = time.monotonic() + limits.seconds

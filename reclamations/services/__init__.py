@@ -28,7 +28,16 @@ from .communications import (
     reclamation_sync_sent_emails,
 )
 from .digest import digest_acknowledge, digest_send
-from .exports import export_log
+from .exports import (
+    export_claim,
+    export_fail,
+    export_finish,
+    export_log,
+    export_progress,
+    export_request,
+    export_requeue_stale,
+    export_run,
+)
 from .feedback import reclamation_record_feedback, reclamation_record_no_feedback
 from .improvement import (
     improvement_create,
@@ -73,7 +82,14 @@ __all__ = [
     "WorkflowError",
     "digest_acknowledge",
     "digest_send",
+    "export_claim",
+    "export_fail",
+    "export_finish",
     "export_log",
+    "export_progress",
+    "export_request",
+    "export_requeue_stale",
+    "export_run",
     "improvement_create",
     "improvement_record_check",
     "improvement_send_reminders",

@@ -1,14 +1,17 @@
 """The audit exports (quality lead): the evidence pack of a period as PDF, the register as XLSX or
 CSV, and one record's PDF (any handler, from the record's page).
 
-Each download is built on request and written to the audit log (``services.export_log``) with the
-SHA-256 of the file handed out. The pack is laid out in a bounded child process (``reclamations.pdf``):
-when it runs out of time or memory, the quality lead reads a French message, never a 500.
+The pack takes minutes for a long period: the page creates an **export job** (``services.export_request``)
+that a Celery worker makes, and sends the quality lead to the job's page, which refreshes itself while
+the job runs (percentage and step), then offers the download — or says in French why it failed. The
+register (well under a second for a thousand records) and one record's PDF are made in the request.
+
+Every download is written to the audit log (``services.export_log``) with the SHA-256 of the file
+handed out. Any quality lead may follow and download any export job: they all may make the same
+pack, and the download is logged under the name of whoever takes it.
 """
 from __future__ import annotations
 
-import hashlib
-from datetime import date
 from functools import wraps
 from typing import Any
 
@@ -16,21 +19,20 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Field, Fieldset, Layout
 from django import forms
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import exports, pdf, permissions, roles, services
-from ..models import Organisation, Reclamation
+from ..models import ExportJob, Reclamation
 from ..statistics import Period
 
 QUALITY_ONLY = (
     "Le dossier de preuves et les exports du registre sont réservés au responsable qualité. "
     "Si vous en avez besoin, adressez-vous à lui."
 )
-EARLIEST = date(2000, 1, 1)
-MAX_YEARS = 3
+RECENT_JOBS = 10
+REFRESH_SECONDS = 3
 
 
 # --- Access --------------------------------------------------------------------------------------
@@ -75,28 +77,12 @@ class PeriodForm(forms.Form):
         period = Period.last_twelve_months()
         return cls(initial={"start": period.start, "end": period.end})
 
-    def clean_start(self) -> date:
-        start = self.cleaned_data["start"]
-        if start < EARLIEST:
-            raise forms.ValidationError(f"La période ne peut pas commencer avant le {EARLIEST:%d/%m/%Y}.")
-        if start > timezone.localdate():
-            raise forms.ValidationError("La période ne peut pas commencer après aujourd'hui.")
-        return start
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end:
-            if end < start:
-                self.add_error("end", "La fin de la période doit être le même jour que son début ou après.")
-            else:
-                try:
-                    limit = start.replace(year=start.year + MAX_YEARS)
-                except ValueError:  # 29 February
-                    limit = start.replace(year=start.year + MAX_YEARS, day=28)
-                if end >= limit:
-                    self.add_error("end", f"La période ne peut pas dépasser {MAX_YEARS} ans : "
-                                          f"choisissez une fin avant le {limit:%d/%m/%Y}.")
+        if start and end:  # the rules live with the exports: the export_audit command applies them too
+            for field, message in exports.period_errors(start, end).items():
+                self.add_error(field, message)
         return cleaned
 
     @property
@@ -114,7 +100,9 @@ def _download(content: bytes, *, filename: str, content_type: str) -> HttpRespon
 
 
 def _page(request: HttpRequest, form: PeriodForm, *, status: int = 200, failure: str = "") -> HttpResponse:
-    return render(request, "audit/index.html", {"form": form, "failure": failure, "nav": "audit"}, status=status)
+    jobs = ExportJob.objects.filter(requested_by=request.user)[:RECENT_JOBS]
+    return render(request, "audit/index.html", {"form": form, "failure": failure, "nav": "audit", "jobs": jobs},
+                  status=status)
 
 
 def _name(user: Any) -> str:
@@ -136,54 +124,68 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_POST
 @quality_lead_required
 def pack_pdf(request: HttpRequest) -> HttpResponse:
+    """Ask for the pack: a job for a worker, then the job's page."""
     form, period = _period(request)
     if period is None:
         return _page(request, form, status=400)
-    try:
-        document = pdf.build_pack(period=period, generated_by=_name(request.user))
-    except pdf.RenderError as error:
-        return _page(request, form, status=503, failure=str(error))
-    services.export_log(actor=request.user, document="pack", sha256=document.sha256, records=document.records,
-                        start=period.start, end=period.end)
-    return _download(document.pdf, filename=document.filename, content_type="application/pdf")
+    job = services.export_request(actor=request.user, kind=ExportJob.Kind.PACK, start=period.start, end=period.end)
+    return redirect("audit:job", pk=job.pk)
 
 
-def _register(request: HttpRequest, file_format: str) -> HttpResponse:
+def _register(request: HttpRequest, kind: str) -> HttpResponse:
     form, period = _period(request)
     if period is None:
         return _page(request, form, status=400)
-    now = timezone.now()
-    rows = exports.register_rows(exports.register_queryset(period), now=now)
-    name = f"registre-reclamations_{period.start:%Y-%m-%d}_{period.end:%Y-%m-%d}"
-    if file_format == "xlsx":
-        organisation = Organisation.current()
-        content = exports.register_xlsx(rows, title=f"Registre des réclamations — {organisation.name}", details=(
-            ("Organisme", organisation.name),
-            ("Période (dates de réception)", period.label),
-            ("Réclamations, difficultés et aléas", str(len(rows))),
-            ("Généré le", f"{timezone.localtime(now):%d/%m/%Y à %H:%M}"),
-            ("Par", _name(request.user)),
-        ))
-        content_type, filename = exports.XLSX_CONTENT_TYPE, f"{name}.xlsx"
-    else:
-        content = exports.register_csv(rows)
-        content_type, filename = exports.CSV_CONTENT_TYPE, f"{name}.csv"
-    services.export_log(actor=request.user, document=f"register_{file_format}",
-                        sha256=hashlib.sha256(content).hexdigest(), records=len(rows),
+    produced = exports.produce(kind=kind, period=period, generated_by=_name(request.user))
+    services.export_log(actor=request.user, document=kind, sha256=produced.sha256, records=produced.records,
                         start=period.start, end=period.end)
-    return _download(content, filename=filename, content_type=content_type)
+    return _download(produced.content, filename=produced.filename, content_type=produced.content_type)
 
 
 @require_POST
 @quality_lead_required
 def register_xlsx(request: HttpRequest) -> HttpResponse:
-    return _register(request, "xlsx")
+    return _register(request, "register_xlsx")
 
 
 @require_POST
 @quality_lead_required
 def register_csv(request: HttpRequest) -> HttpResponse:
-    return _register(request, "csv")
+    return _register(request, "register_csv")
+
+
+@require_GET
+@quality_lead_required
+def job(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where an export job stands; refreshes itself (``<meta http-equiv="refresh">``) until it ends."""
+    export = get_object_or_404(ExportJob.objects.select_related("requested_by"), pk=pk)
+    running = export.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING)
+    jobs = ExportJob.objects.filter(requested_by=request.user)[:RECENT_JOBS]
+    return render(request, "audit/job.html", {
+        "job": export, "running": running, "refresh_seconds": REFRESH_SECONDS if running else None,
+        "jobs": jobs, "nav": "audit",
+    })
+
+
+@require_GET
+@quality_lead_required
+def job_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The finished file, from private storage; each download is an EXPORT event with its SHA-256."""
+    export = get_object_or_404(ExportJob, pk=pk)
+    if export.status != ExportJob.Status.DONE or not export.file:
+        raise Http404("Cet export n'est pas prêt.")
+    try:
+        with export.file.open("rb") as stored:
+            content = stored.read()
+    except OSError as error:
+        raise Http404("Le fichier de cet export n'est plus disponible.") from error
+    produced = exports.Produced(content=content, filename=export.file_name, content_type="",
+                                records=export.record_count or 0)
+    services.export_log(actor=request.user, document=export.kind, sha256=produced.sha256, records=produced.records,
+                        start=export.period_start, end=export.period_end, job=export)
+    content_type = {ExportJob.Kind.PACK: exports.PDF_CONTENT_TYPE, ExportJob.Kind.REGISTER_XLSX:
+                    exports.XLSX_CONTENT_TYPE}.get(export.kind, exports.CSV_CONTENT_TYPE)
+    return _download(content, filename=export.file_name, content_type=content_type)
 
 
 @require_http_methods(["GET"])

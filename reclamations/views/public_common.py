@@ -43,7 +43,8 @@ def private_page(*, referrer_policy: str = "no-referrer") -> Callable[[View], Vi
         def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
             response = view(request, *args, **kwargs)
             add_never_cache_headers(response)
-            response["Referrer-Policy"] = referrer_policy
+            # A view may choose for itself (the follow-up page: no form once the record is closed).
+            response.headers.setdefault("Referrer-Policy", referrer_policy)
             response["X-Robots-Tag"] = "noindex, nofollow"
             return response
 

@@ -93,7 +93,10 @@ def follow_up(request: HttpRequest, token: str) -> HttpResponse:
         return redirect("public:follow_up", token=token)
     context = _page_context(reclamation, token, form)
     context["files_lost"] = bool(request.FILES) and form is not None and form.is_bound
-    return render(request, "public/follow_up.html", context)
+    response = render(request, "public/follow_up.html", context)
+    if form is None:  # no form to post (closed record): the stricter policy of other token pages
+        response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @require_GET

@@ -1,5 +1,6 @@
-// Audit exports page. Everything works without this file: it only says that the file is being
-// prepared, and avoids a second generation by a double click.
+// Audit exports page. Everything works without this file: it only says that the request is on its
+// way, and avoids a second request by a double click. (The pack is prepared in the background and
+// its own page refreshes itself with <meta http-equiv="refresh">; no script is needed there.)
 (function () {
   "use strict";
 
@@ -7,9 +8,9 @@
     var form = document.querySelector("form[data-audit-form]");
     if (!form) { return; }
     var status = form.querySelector("[data-audit-status]");
-    form.addEventListener("submit", function (event) {
+    form.addEventListener("submit", function () {
       var buttons = form.querySelectorAll("button[type=submit]");
-      // The download keeps the page where it is: the buttons come back after a while.
+      // Disabled after the submission has started, so that the clicked button's formaction counts.
       window.setTimeout(function () {
         Array.prototype.forEach.call(buttons, function (button) {
           button.disabled = true;
@@ -17,16 +18,17 @@
         });
       }, 0);
       if (status) {
-        status.textContent = "Génération en cours… Le téléchargement commencera automatiquement.";
+        status.textContent = "Demande envoyée, veuillez patienter…";
         status.classList.remove("visually-hidden");
       }
+      // A register download keeps the page where it is: the buttons come back after a while.
       window.setTimeout(function () {
         Array.prototype.forEach.call(buttons, function (button) {
           button.disabled = false;
           button.removeAttribute("aria-busy");
         });
         if (status) { status.classList.add("visually-hidden"); }
-      }, 15000);
+      }, 10000);
     });
   });
 })();

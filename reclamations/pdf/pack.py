@@ -1,0 +1,244 @@
+"""The evidence pack of a period, laid out in parts so that memory stays bounded.
+
+WeasyPrint keeps every laid-out page until it writes the PDF: one document of 2,000 pages needs
+gigabytes. A pack of more than ``PDF_PACK_BATCH_RECORDS`` records (default 100) is therefore laid out
+as several documents, each in its own bounded child process (:mod:`.render`), and the PDFs are joined
+with pypdf (:mod:`.merge`):
+
+1. the **front** — cover, contents, procedure, means, key figures, register, indicator 32 and the
+   heading of section 6 — laid out once *without writing it*, only to learn its page count F;
+2. the **record sheets**, by batches of records: each sheet starts a page and holds no page number
+   of another part, so a batch lays out the same wherever it lands; its page count and the page of
+   each sheet are reported back;
+3. the **audit-chain** section;
+4. the front again, for real, now that every number it prints is known: a sheet's page is
+   F + the pages of the sheets before it + 1, the chain's is F + all sheet pages + 1. Page numbers
+   are printed in fixed-width, non-wrapping cells, so this pass has F pages too; if it ever had
+   not, the numbers are recomputed with the new count and the front laid out again (at most twice);
+5. the parts joined; "page X / Y" stamped on every page, one outline built from the parts'
+   bookmarks (:mod:`.merge`).
+
+The front's table of contents points inside the front with CSS ``target-counter`` (sections 1-6);
+only section 7 and the register's "page of the sheet" column need the numbers computed here.
+
+A pack that fits in one batch is laid out as a single document, as before: numbers, links and
+footer all come from CSS.
+
+``progress(percent, label)`` is told where the work stands (the export job shows it); this module
+knows nothing of jobs or Celery.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from ..exports import register_queryset, register_rows
+from ..models import Action, ActionKind, Communication, Digest, ImprovementAction, Organisation, Reclamation
+from ..statistics import Period, compute_figures, received_in
+from .documents import INDICATORS, PdfDocument, _chain, _charts, _common_context, _logo, pack_filename
+from .fetcher import Resource
+from .merge import Part, merge_parts
+from .procedure import current_procedure
+from .render import Rendered, render_pdf
+from .sheets import build_sheets, with_sheet_data
+
+Progress = Callable[[int, str], None]
+DEFAULT_BATCH_RECORDS = 100
+FRONT_PASSES = 3
+
+
+def _ignore(percent: int, label: str) -> None:
+    pass
+
+
+def thousands(number: int) -> str:
+    """1000 -> "1 000" (French digit grouping, with a no-break space)."""
+    return f"{number:,}".replace(",", "\u00a0")
+
+
+@dataclass(frozen=True)
+class _Laid:
+    rendered: Rendered
+    first_page: int  # 0-based index of its first page in the whole pack
+
+
+def _front_context(*, period: Period, generated_by: str, now: datetime, organisation: Organisation,
+                   resources: dict[str, Resource]) -> dict[str, Any]:
+    figures = compute_figures(period=period, now=now)
+    records = received_in(period)
+    improvements = list(
+        Action.objects.filter(reclamation__in=records, kind__in=(ActionKind.CORRECTIVE, ActionKind.PREVENTIVE))
+        .select_related("reclamation", "owner").order_by("reclamation__received_at", "reclamation_id", "id")
+    )
+    plan = list(
+        ImprovementAction.objects.filter(reclamations__in=records).distinct()
+        .select_related("owner").prefetch_related("reclamations").order_by("created_at", "id")
+    )
+    digests = list(
+        Digest.objects.filter(period_start__lte=period.end, period_end__gte=period.start)
+        .annotate(recipients=Count("receipts"),
+                  read=Count("receipts", filter=Q(receipts__acknowledged_at__isnull=False)))
+        .order_by("period_start", "id")
+    )
+    internal = list(
+        Communication.objects.filter(reclamation__in=records, direction=Communication.Direction.INTERNAL)
+        .select_related("reclamation", "author").order_by("occurred_at", "id")
+    )
+    return {
+        **_common_context(organisation, resources, now),
+        "period": period,
+        "generated_by": generated_by,
+        "indicators": INDICATORS,
+        "procedure": current_procedure(organisation),
+        "figures": figures,
+        "charts": _charts(figures),
+        "register_rows": register_rows(register_queryset(period), now=now),
+        "improvements": improvements,
+        "improvement_plan": plan,
+        "digests": digests,
+        "internal_communications": internal,
+        "chain": _chain(),
+    }
+
+
+def _register(rows: Sequence[Any], pages: dict[str, int] | None) -> list[tuple[Any, int | None]]:
+    """The register's rows with the page of each sheet (None: CSS finds it, single document)."""
+    return [(row, None if pages is None else pages.get(row.reference)) for row in rows]
+
+
+def _batches(ids: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def _combine(laid: Sequence[_Laid], pdf: bytes, pages: int) -> Rendered:
+    served: dict[str, None] = {}
+    refused: dict[str, None] = {}
+    anchors: dict[str, int] = {}
+    bookmarks: list[tuple[int, int, str]] = []
+    for item in laid:
+        served.update(dict.fromkeys(item.rendered.served))
+        refused.update(dict.fromkeys(item.rendered.refused))
+        for name, index in item.rendered.anchors.items():
+            anchors.setdefault(name, item.first_page + index)
+        bookmarks.extend((item.first_page + index, level, label) for index, level, label in item.rendered.bookmarks)
+    return Rendered(pdf=pdf, pages=pages, served=tuple(served), refused=tuple(refused),
+                    peak_rss_kib=max(item.rendered.peak_rss_kib for item in laid), anchors=anchors,
+                    bookmarks=tuple(bookmarks))
+
+
+def build_pack(*, period: Period, generated_by: str = "", now: datetime | None = None,
+               progress: Progress | None = None, batch_records: int | None = None) -> PdfDocument:
+    """The evidence pack of ``period``. An empty period still gives the procedure and the means.
+
+    Raises :class:`.render.RenderError` (French message) when a part cannot be laid out.
+    """
+    now = now or timezone.now()
+    progress = progress or _ignore
+    batch = max(1, batch_records or int(getattr(settings, "PDF_PACK_BATCH_RECORDS", DEFAULT_BATCH_RECORDS)))
+    organisation = Organisation.current()
+    resources = _logo(organisation)
+    progress(1, "Calcul des chiffres clés et du registre")
+    context = _front_context(period=period, generated_by=generated_by, now=now, organisation=organisation,
+                             resources=resources)
+    total = context["figures"].total
+    if total <= batch:
+        rendered = _single(context, period, resources, now, progress, total)
+    else:
+        rendered = _in_parts(context, period, resources, now, progress, total, batch)
+    progress(100, "Dossier prêt")
+    return PdfDocument(pdf=rendered.pdf, filename=pack_filename(period), pages=rendered.pages, records=total,
+                       sha256=hashlib.sha256(rendered.pdf).hexdigest(), rendered=rendered)
+
+
+def _single(context: dict[str, Any], period: Period, resources: dict[str, Resource], now: datetime,
+            progress: Progress, total: int) -> Rendered:
+    """Small pack: one document, as WeasyPrint lays it out in one go."""
+    records = with_sheet_data(received_in(period)) if total else Reclamation.objects.none()
+    sheets = build_sheets(records, now=now) if total else []
+    progress(10, f"Mise en page du dossier ({thousands(total)} réclamation{'s' if total > 1 else ''})")
+    html = render_to_string("pdf/pack.html", {
+        **context, "parted": False, "sheets": sheets, "register": _register(context["register_rows"], None),
+    })
+    return render_pdf(html, resources=resources)
+
+
+def _in_parts(context: dict[str, Any], period: Period, resources: dict[str, Resource], now: datetime,
+              progress: Progress, total: int, batch: int) -> Rendered:
+    def front(pages: dict[str, int], chain_page: int | None, *, write: bool) -> Rendered:
+        html = render_to_string("pdf/pack.html", {
+            **context, "parted": True, "chain_page": chain_page,
+            "register": _register(context["register_rows"], pages),
+        })
+        return render_pdf(html, resources=resources, write=write)
+
+    # 1. The front's page count, with placeholder numbers as wide as the real ones will be.
+    progress(2, "Mise en page du sommaire, des chiffres clés et du registre")
+    placeholder = 10 ** (len(str(total * 3)) + 1) - 1
+    refs = [row.reference for row in context["register_rows"]]
+    front_pages = front(dict.fromkeys(refs, placeholder), placeholder, write=False).pages
+
+    # 2. The record sheets, batch by batch: the parent holds one batch's data at a time.
+    ids = list(with_sheet_data(received_in(period)).values_list("pk", flat=True))
+    sheet_parts: list[Rendered] = []
+    sheet_start: dict[str, int] = {}  # reference -> 0-based page index among the sheets
+    sheet_pages = 0
+    done = 0
+    for chunk in _batches(ids, batch):
+        progress(5 + 80 * done // total, f"Fiches des réclamations : {thousands(done)} / {thousands(total)}")
+        sheets = build_sheets(with_sheet_data(Reclamation.objects.filter(pk__in=chunk)), now=now)
+        html = render_to_string("pdf/pack_part.html", {**_part_context(context), "sheets": sheets})
+        del sheets
+        part = render_pdf(html, resources=resources)
+        del html
+        for name, index in part.anchors.items():
+            if name.startswith("fiche-"):
+                sheet_start[name.removeprefix("fiche-")] = sheet_pages + index
+        sheet_parts.append(part)
+        sheet_pages += part.pages
+        done += len(chunk)
+    progress(85, f"Fiches des réclamations : {thousands(total)} / {thousands(total)}")
+
+    # 3. The audit-chain section.
+    chain = render_pdf(render_to_string("pdf/pack_part.html", {**_part_context(context), "with_chain": True}),
+                       resources=resources)
+
+    # 4. The front, with the numbers.
+    progress(88, "Numérotation du sommaire et du registre")
+    for _attempt in range(FRONT_PASSES):
+        numbers = {ref: front_pages + index + 1 for ref, index in sheet_start.items()}
+        laid_front = front(numbers, front_pages + sheet_pages + 1, write=True)
+        if laid_front.pages == front_pages:
+            break
+        front_pages = laid_front.pages
+    else:  # pragma: no cover - would need a front whose length keeps changing with its numbers
+        raise RuntimeError("the front part of the evidence pack does not settle on a page count")
+
+    # 5. One PDF.
+    progress(95, "Assemblage du PDF")
+    laid: list[_Laid] = []
+    first = 0
+    for rendered in (laid_front, *sheet_parts, chain):
+        laid.append(_Laid(rendered, first))
+        first += rendered.pages
+    pdf = merge_parts([Part(item.rendered.pdf, item.rendered.pages, item.rendered.bookmarks) for item in laid],
+                      cover_pages=_cover_pages(laid_front))
+    return _combine(laid, pdf, first)
+
+
+def _cover_pages(front: Rendered) -> int:
+    """Pages of the cover (the cover's footer sits elsewhere): up to the table of contents."""
+    return front.anchors.get("sommaire", 1) or 1
+
+
+def _part_context(context: dict[str, Any]) -> dict[str, Any]:
+    keys = ("organisation", "stylesheet_url", "logo_url", "generated_at", "period", "chain")
+    return {key: context[key] for key in keys}
