@@ -157,6 +157,7 @@ def build(size: int, database: Path) -> None:
                 event = Event(sequence=sequence, created_at=e.created_at + delta, reclamation=clone,
                               actor_id=e.actor_id, actor_label=e.actor_label, kind=e.kind, summary=e.summary,
                               data=e.data, public=e.public, prev_hash=prev_hash)
+                event.content_hash = event.compute_content_hash()
                 event.hash = event.compute_hash()
                 prev_hash = event.hash
                 events.append(event)

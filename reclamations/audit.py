@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from .models import AuditChainHead, Event, Reclamation
@@ -57,6 +58,7 @@ def record_event(
         public=public,
         prev_hash=head.last_hash,
     )
+    event.content_hash = event.compute_content_hash()
     event.hash = event.compute_hash()
     event.save()
     head.last_sequence = event.sequence
@@ -79,6 +81,7 @@ def verify_chain() -> ChainReport:
     prev_hash = GENESIS_HASH
     expected_sequence = 1
     checked = 0
+    redacted = 0
     for event in Event.objects.order_by("sequence").iterator(chunk_size=2000):
         if event.sequence != expected_sequence:
             return ChainReport(
@@ -94,13 +97,16 @@ def verify_chain() -> ChainReport:
                 f"Événement n° {event.sequence} : lien rompu avec le précédent.",
                 broken_sequence=event.sequence,
             )
-        if event.compute_hash() != event.hash:
+        # A redacted event's text is gone on purpose; its digest still takes part in the link.
+        content_changed = event.redacted_at is None and event.compute_content_hash() != event.content_hash
+        if content_changed or event.compute_hash() != event.hash:
             return ChainReport(
                 False, checked, f"Événement n° {event.sequence} : contenu modifié.", broken_sequence=event.sequence
             )
         prev_hash = event.hash
         expected_sequence += 1
         checked += 1
+        redacted += event.redacted_at is not None
     head = AuditChainHead.objects.filter(pk=1).first()
     if head is not None and (head.last_sequence != checked or head.last_hash != prev_hash):
         return ChainReport(
@@ -109,7 +115,36 @@ def verify_chain() -> ChainReport:
             "La tête de chaîne ne correspond pas au dernier événement (événements supprimés en fin de journal ?).",
             broken_sequence=checked + 1,
         )
-    return ChainReport(True, checked, f"Chaîne intacte : {checked} événement(s) vérifié(s).", head_hash=prev_hash)
+    message = f"Chaîne intacte : {checked} événement(s) vérifié(s)"
+    if redacted:
+        message += f", dont {redacted} au texte effacé (RGPD)"
+    return ChainReport(True, checked, message + ".", head_hash=prev_hash)
+
+
+def redact_events(events: Iterable[Event], *, summary: str, keep_data_keys: Iterable[str] = ()) -> int:
+    """Erase the text of events (RGPD) without breaking the chain; return how many were redacted.
+
+    The one sanctioned rewrite of the log: ``summary`` replaces the original summary, ``data`` keeps
+    only ``keep_data_keys`` (structural values such as a step name, never free text), and
+    ``redacted_at`` is set. ``content_hash`` — which the chain links — is left as it was, so the
+    chain verifies and an auditor can still prove what was *there*. Must run inside the transaction
+    that anonymises the record (which writes its own event saying so).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("redact_events must run inside the transaction of the anonymisation")
+    keep = set(keep_data_keys)
+    now = timezone.now()
+    count = 0
+    for event in events:
+        if event.redacted_at is not None:
+            continue
+        data = {key: value for key, value in event.data.items() if key in keep}
+        # Bypass the append-only guard deliberately (plain QuerySet.update), for these fields only.
+        models.QuerySet.update(
+            Event.objects.filter(pk=event.pk), summary=summary[:500], data=_json_safe(data), redacted_at=now
+        )
+        count += 1
+    return count
 
 
 def mark_verified(report: ChainReport) -> None:

@@ -5,9 +5,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from reclamations import services
-from reclamations.audit import verify_chain
+from reclamations.audit import redact_events, verify_chain
 from reclamations.models import AuditChainHead, Event, EventKind, Reclamation
 from tests.factories import ReclamationFactory, advance
 
@@ -112,9 +113,41 @@ def test_a_recomputed_hash_does_not_hide_a_modification(handler):
     advance(ReclamationFactory(), "reformulation", handler)
     first, second = Event.objects.order_by("sequence")[:2]
     first.summary = "Faux"
-    _raw_update(f"UPDATE {Event._meta.db_table} SET summary = %s, hash = %s WHERE id = %s",
-                ["Faux", first.compute_hash(), first.pk])
+    first.content_hash = first.compute_content_hash()
+    _raw_update(f"UPDATE {Event._meta.db_table} SET summary = %s, content_hash = %s, hash = %s WHERE id = %s",
+                ["Faux", first.content_hash, first.compute_hash(), first.pk])
 
     report = verify_chain()
     assert report.broken_sequence == second.sequence
     assert "lien rompu" in report.message
+
+
+def test_redacted_text_is_gone_and_the_chain_still_verifies(handler):
+    reclamation = ReclamationFactory(description="Mme Durand, 06 12 34 56 78")
+    advance(reclamation, "reformulation", handler)
+    events = list(Event.objects.filter(reclamation=reclamation).order_by("sequence"))
+    before = [(e.hash, e.content_hash) for e in events]
+
+    with transaction.atomic():
+        redacted = redact_events(events, summary="Texte effacé (RGPD).", keep_data_keys={"step"})
+
+    assert redacted == len(events)
+    after = list(Event.objects.filter(reclamation=reclamation).order_by("sequence"))
+    assert {e.summary for e in after} == {"Texte effacé (RGPD)."}
+    assert all(set(e.data) <= {"step"} for e in after)
+    assert [(e.hash, e.content_hash) for e in after] == before
+    report = verify_chain()
+    assert report.intact, report.message
+    assert f"dont {len(events)} au texte effacé" in report.message
+
+
+def test_a_redacted_event_cannot_be_used_to_hide_a_forged_link(handler):
+    # Marking an event as redacted skips the text check, never the link check.
+    advance(ReclamationFactory(), "reformulation", handler)
+    first = Event.objects.order_by("sequence").first()
+    _raw_update(f"UPDATE {Event._meta.db_table} SET redacted_at = %s, actor_label = %s WHERE id = %s",
+                [timezone.now(), "Quelqu'un d'autre", first.pk])
+
+    report = verify_chain()
+    assert not report.intact
+    assert report.broken_sequence == first.sequence

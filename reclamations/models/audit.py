@@ -3,6 +3,12 @@
 Every event carries ``hash = SHA-256(prev_hash + canonical content)``. Events are written only by
 ``reclamations.audit.record_event`` inside the transaction of the change they describe; they can be
 neither updated nor deleted through the ORM, and ``manage.py verify_audit_log`` recomputes the chain.
+
+The link covers the event's header (sequence, date, record, actor, kind, public) and the digest of its
+text (``content_hash`` = SHA-256 of summary + data), not the text itself. That one indirection is what
+lets the RGPD retention erase a person's words from the log (``reclamations.audit.redact_events``)
+while the chain stays verifiable: a redacted event keeps its digest and its place in the chain, and
+``redacted_at`` says when its text was erased.
 """
 from __future__ import annotations
 
@@ -72,6 +78,9 @@ class Event(models.Model):
     data = models.JSONField("détail", default=dict, blank=True, encoder=DjangoJSONEncoder)
     # The client sees an event on the follow-up page only when it is public.
     public = models.BooleanField(default=False)
+    content_hash = models.CharField(max_length=64, editable=False)
+    # Set when the summary and data were erased for RGPD (the digest above still proves the link).
+    redacted_at = models.DateTimeField("texte effacé le", null=True, blank=True, editable=False)
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
 
@@ -93,23 +102,31 @@ class Event(models.Model):
     def delete(self, *args, **kwargs):
         raise PermissionError("Le journal d'audit est en ajout seul : aucune suppression.")
 
+    def compute_content_hash(self) -> str:
+        """Digest of the event's text: what redaction may erase."""
+        return hashlib.sha256(_canonical({"summary": self.summary, "data": self.data}).encode()).hexdigest()
+
     def canonical_content(self) -> str:
-        """The fields the hash covers, in a form that reads the same on SQLite and PostgreSQL."""
-        content = {
-            "sequence": self.sequence,
-            "created_at": self.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "reclamation": self.reclamation_id,
-            "actor": self.actor_id,
-            "actor_label": self.actor_label,
-            "kind": self.kind,
-            "summary": self.summary,
-            "data": self.data,
-            "public": self.public,
-        }
-        return json.dumps(content, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        """The fields the link covers, in a form that reads the same on SQLite and PostgreSQL."""
+        return _canonical(
+            {
+                "sequence": self.sequence,
+                "created_at": self.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+                "reclamation": self.reclamation_id,
+                "actor": self.actor_id,
+                "actor_label": self.actor_label,
+                "kind": self.kind,
+                "content_hash": self.content_hash,
+                "public": self.public,
+            }
+        )
 
     def compute_hash(self) -> str:
         return hashlib.sha256((self.prev_hash + self.canonical_content()).encode()).hexdigest()
+
+
+def _canonical(content: dict) -> str:
+    return json.dumps(content, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 class AuditChainHead(models.Model):

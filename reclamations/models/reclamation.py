@@ -241,6 +241,10 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
     # --- Discard
     discard_reason = models.TextField("motif du classement sans suite", blank=True)
 
+    # --- RGPD: set when names, contact details, free text and attachments were erased (retention
+    # period over, or the person's request). What the statistics need stays.
+    anonymised_at = models.DateTimeField("anonymisée le", null=True, blank=True, editable=False)
+
     objects = ReclamationQuerySet.as_manager()
 
     class Meta:
@@ -253,6 +257,8 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "ack_due_at"], name="rec_state_ack_due"),
             models.Index(fields=["state", "answer_due_at"], name="rec_state_answer_due"),
             models.Index(fields=["handler", "state"], name="rec_handler_state"),
+            # The retention sweep: "closed before the cut-off and not yet anonymised".
+            models.Index(fields=["anonymised_at", "closed_at"], name="rec_retention"),
         ]
         permissions = [
             ("handle_reclamation", "Traiter les réclamations (back-office)"),
