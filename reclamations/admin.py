@@ -12,15 +12,18 @@ from . import services
 from .models import (
     Action,
     Attachment,
+    AuditChainHead,
     Communication,
     Digest,
     DigestReceipt,
     Event,
+    ExportJob,
     ImprovementAction,
     MessageTemplate,
     OpeningHours,
     Organisation,
     Reclamation,
+    ReferenceCounter,
     RootCauseCategory,
     Service,
     StaffProfile,
@@ -231,3 +234,56 @@ class DigestReceiptAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         return ["digest", "user", "sent_at", "acknowledged_at"]
+
+
+# --- The record's parts, searchable across records (changed only in the back-office) ------------
+@admin.register(Action)
+class ActionAdmin(ReadOnlyAdmin):
+    list_display = ["reclamation", "kind", "description", "owner", "due_date", "status", "done_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["reclamation__reference", "description"]
+    list_select_related = ["reclamation", "owner"]
+
+
+@admin.register(Communication)
+class CommunicationAdmin(ReadOnlyAdmin):
+    list_display = ["reclamation", "occurred_at", "kind", "direction", "purpose", "public", "subject"]
+    list_filter = ["kind", "direction", "purpose", "public"]
+    search_fields = ["reclamation__reference", "subject"]
+    list_select_related = ["reclamation"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    # No link to the file: uploads are private and are downloaded through the back-office view,
+    # which checks the permission and sends them as attachments.
+    list_display = ["reclamation", "original_name", "content_type", "size", "public", "created_at"]
+    list_filter = ["content_type", "public"]
+    search_fields = ["reclamation__reference", "original_name", "sha256"]
+    list_select_related = ["reclamation"]
+    exclude = ["file"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields if f.name != "file"]
+
+
+# --- Technical state, shown for diagnosis -----------------------------------------------------------
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "kind", "period_start", "period_end", "requested_by", "status", "progress", "created_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["requested_by"]
+    exclude = ["file"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields if f.name != "file"]
+
+
+@admin.register(AuditChainHead)
+class AuditChainHeadAdmin(ReadOnlyAdmin):
+    list_display = ["last_sequence", "last_hash", "verified_at", "verified_hash"]
+
+
+@admin.register(ReferenceCounter)
+class ReferenceCounterAdmin(ReadOnlyAdmin):
+    list_display = ["year", "last_number"]

@@ -36,7 +36,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from . import workflow
-from .models import Channel, Compensation, Decision, Kind, Reclamation, StakeholderType
+from .models import Channel, Compensation, Decision, Kind, Reclamation, Solved, StakeholderType
 from .workflow import Step
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -139,6 +139,9 @@ class SatisfactionFigures:
     no_answer: int
     average: float | None
     distribution: tuple[Bucket, ...]  # scores 1 to 5, all present
+    solved: tuple[Bucket, ...]  # "is your problem solved?": yes, partly, no
+    answer_clear: int  # answers saying the answer was clear
+    delay_acceptable: int  # answers saying the delay was acceptable
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,9 @@ def compute_figures(*, period: Period, now: datetime | None = None) -> Figures:
         feedback_answers=Count("pk", filter=Q(feedback_satisfaction__isnull=False)),
         feedback_no_answer=Count("pk", filter=Q(feedback_no_answer=True, feedback_satisfaction__isnull=True)),
         satisfaction_average=Avg("feedback_satisfaction"),
+        **{f"solved_{s.value}": Count("pk", filter=Q(feedback_solved=s.value)) for s in Solved},
+        answer_clear=Count("pk", filter=Q(feedback_answer_clear=True)),
+        delay_acceptable=Count("pk", filter=Q(feedback_delay_acceptable=True)),
     )
     total = totals["total"]
 
@@ -324,5 +330,8 @@ def compute_figures(*, period: Period, now: datetime | None = None) -> Figures:
             average=float(average) if average is not None else None,
             distribution=tuple(Bucket(str(score), f"{score}/5", satisfaction_counts.get(score, 0))
                                for score in range(1, 6)),
+            solved=tuple(Bucket(s.value, s.label, totals[f"solved_{s.value}"]) for s in Solved),
+            answer_clear=totals["answer_clear"],
+            delay_acceptable=totals["delay_acceptable"],
         ),
     )

@@ -111,6 +111,27 @@ def test_the_figures_in_the_pack_are_those_the_database_gives(handler):
     assert "25 % (1 / 4)" in text  # the share bar
 
 
+def test_decisions_channels_answers_and_survey_answers_in_the_pack_are_those_the_database_gives(handler):
+    by_phone = advance(ReclamationFactory(received_at=_days_ago(50), channel="phone"), Step.FEEDBACK, handler)
+    services.reclamation_record_feedback(reclamation=by_phone, satisfaction=2, solved="partly",
+                                         answer_clear=True, delay_acceptable=False)
+    advance(ReclamationFactory(received_at=_days_ago(40), channel="email"), Step.CLOSED, handler)
+    figures = compute_figures(period=Period.last_twelve_months())
+
+    text = _text(_pack().pdf)
+
+    median = f"{figures.median_answer_hours:.1f}".replace(".", ",")
+    assert f"Délai médian de réponse {median} h" in text
+    assert "Favorable 2" in text  # the decisions chart (both answered favourably by fill_step)
+    assert "Téléphone 1" in text and "Courriel 1" in text  # the channels chart
+    assert "Dédommagements 2 — prestation complémentaire : 2" in text
+    assert "Problème résolu (selon le réclamant) oui : 0 — en partie : 1 — non : 0" in text
+    assert "Réponse jugée claire 1 sur 2" in text
+    assert "Délai jugé acceptable 0 sur 2" in text
+    # On the record's own sheet, the client's answers as given.
+    assert "Problème résolu : en partie. Réponse claire : oui. Délai acceptable : non." in text
+
+
 def test_an_empty_period_gives_a_valid_pack_with_the_procedure_and_no_record():
     document = _pack()
 
@@ -182,8 +203,15 @@ def test_improvement_actions_and_internal_notes_of_the_period_are_in_the_pack(ha
                                            direction=Communication.Direction.INTERNAL,
                                            body="Point en réunion d'équipe : nouvelle règle d'envoi.")
 
+    sent = services.digest_send(period=Period(start=_days_ago(45).date(), end=_days_ago(1).date()))
+    receipt = sent.digest.receipts.get(user=quality_lead)
+    services.digest_acknowledge(receipt=receipt, user=quality_lead)
+    receipt.refresh_from_db()
+
     text = _text(_pack().pdf)
 
+    assert (f"Lecture confirmée : {quality_lead.get_full_name()} le "
+            f"{timezone.localtime(receipt.acknowledged_at):%d/%m/%Y à %H:%M}") in text
     assert f"Convocations à J-10 — réclamation(s) : {record.reference}" in text
     assert "Envoyer les convocations 15 jours avant." in text  # the record's corrective action
     assert "Point en réunion d'équipe : nouvelle règle d'envoi." in text

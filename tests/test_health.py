@@ -4,6 +4,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from django.db import OperationalError, connection
 
 from config.celery import app as celery_app
 
@@ -32,3 +33,15 @@ def test_it_answers_503_when_the_broker_is_down(client, monkeypatch):
     assert response.status_code == 503
     assert response.json()["broker"] is False
     assert response.json()["database"] is True
+
+
+@pytest.mark.django_db
+def test_it_answers_503_when_the_database_does_not_answer(client):
+    def database_gone(execute, sql, params, many, context):
+        raise OperationalError("connection refused")
+
+    with connection.execute_wrapper(database_gone):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": False, "broker": True}

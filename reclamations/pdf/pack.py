@@ -36,12 +36,21 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..exports import register_queryset, register_rows
-from ..models import Action, ActionKind, Communication, Digest, ImprovementAction, Organisation, Reclamation
+from ..models import (
+    Action,
+    ActionKind,
+    Communication,
+    Digest,
+    DigestReceipt,
+    ImprovementAction,
+    Organisation,
+    Reclamation,
+)
 from ..statistics import Period, compute_figures, received_in
 from .documents import INDICATORS, PdfDocument, _chain, _charts, _common_context, _logo, pack_filename
 from .fetcher import Resource
@@ -86,6 +95,9 @@ def _front_context(*, period: Period, generated_by: str, now: datetime, organisa
         Digest.objects.filter(period_start__lte=period.end, period_end__gte=period.start)
         .annotate(recipients=Count("receipts"),
                   read=Count("receipts", filter=Q(receipts__acknowledged_at__isnull=False)))
+        # Who confirmed reading it, and when: the proof of internal communication (indicator 32).
+        .prefetch_related(Prefetch("receipts", to_attr="read_receipts", queryset=DigestReceipt.objects.filter(
+            acknowledged_at__isnull=False).select_related("user").order_by("acknowledged_at", "id")))
         .order_by("period_start", "id")
     )
     internal = list(

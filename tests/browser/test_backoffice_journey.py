@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from reclamations import services
+from reclamations import outbox, services
 from reclamations.models import Reclamation
 from reclamations.workflow import Step
 from tests.factories import RootCauseCategoryFactory, ServiceFactory, UserFactory
@@ -24,17 +24,19 @@ def contact_record(live_server, transactional_db):
     """A complaint sent through the Contact form, whose acknowledgement e-mail has gone out."""
     UserFactory(role="handler", username="gestionnaire", first_name="Camille", last_name="Martin")
     RootCauseCategoryFactory(name="Organisation / logistique")
-    created = services.reclamation_create(
-        actor=None, label="Client (formulaire Contact)", kind="complaint", channel="web_form",
-        stakeholder_type="learner", complainant_name="Claire Dupont", complainant_email="claire.dupont@example.org",
+    # The real intake path: the Contact form's service, then the outbox sends the acknowledgement
+    # (tasks run in-process in tests), which is what marks step 1's acknowledgement as done.
+    created = services.reclamation_submit_contact(
+        kind="complaint", stakeholder_type="learner", complainant_name="Claire Dupont",
+        complainant_email="claire.dupont@example.org", consent=True,
         service=ServiceFactory(name="Formation inter-entreprises"),
         subject="Convocation reçue la veille de la formation",
         description="La convocation est arrivée trop tard pour organiser mon déplacement.",
         wished_solution="Un report de ma session sans frais.",
-        received_at=timezone.now() - timedelta(hours=3),
     )
-    services.reclamation_record_acknowledgement(reclamation=created.reclamation, actor=None,
-                                                sent_at=timezone.now() - timedelta(hours=3), means="courriel")
+    outbox.send_due()
+    created.reclamation.refresh_from_db()
+    assert created.reclamation.acknowledged_at is not None, "the acknowledgement e-mail was not sent"
     return created
 
 
