@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from . import roles, workflow
 from .models import (
@@ -56,9 +57,17 @@ SORTS: dict[str, tuple[str, ...]] = {
 DEFAULT_SORT = "-recue"
 
 
+# Long texts no list row shows: left out of the list's query (sorting 10,000 rows carries them all).
+LIST_DEFERRED = (
+    "description", "wished_solution", "complainant_address", "reformulation", "answer",
+    "compensation_description", "conclusion", "root_cause_analysis", "complementary_offer", "feedback_comment",
+    "discard_reason", "not_applicable",
+)
+
+
 def reclamations_for_list() -> QuerySet[Reclamation]:
     """Every record with what a list row shows, in one query per page whatever the table's size."""
-    return Reclamation.objects.select_related("handler", "service").annotate(
+    return Reclamation.objects.select_related("handler", "service").defer(*LIST_DEFERRED).annotate(
         step_order=_STEP_ORDER, priority_order=_PRIORITY_ORDER
     )
 
@@ -185,6 +194,24 @@ class TimelineEntry:
         rank = {"event": 0, "communication": 1, "attachment": 2}[self.kind]
         return (self.at, rank, self.obj.pk)
 
+    # What ``|date:"c"`` and ``|date:"d/m/Y H:i"`` print, without the filter's machinery (a long
+    # history has a hundred lines and more).
+    @property
+    def at_iso(self) -> str:
+        return timezone.localtime(self.at).isoformat()
+
+    @property
+    def at_shown(self) -> str:
+        return timezone.localtime(self.at).strftime("%d/%m/%Y %H:%M")
+
+
+# Only the columns the history shows: a long case has a hundred events and as many exchanges.
+_TIMELINE_EVENT_FIELDS = ("sequence", "created_at", "kind", "public", "actor_label", "summary", "data")
+_TIMELINE_COMMUNICATION_FIELDS = (
+    "kind", "direction", "purpose", "public", "occurred_at", "duration_minutes", "subject", "body", "author",
+    "author__first_name", "author__last_name", "author__username", "email", "email__status",
+)
+
 
 def timeline(reclamation: Reclamation) -> list[TimelineEntry]:
     """Events, communications and attachments in date order.
@@ -194,13 +221,14 @@ def timeline(reclamation: Reclamation) -> list[TimelineEntry]:
     """
     communications = list(
         Communication.objects.filter(reclamation=reclamation).select_related("author", "email")
+        .only(*_TIMELINE_COMMUNICATION_FIELDS)
     )
     attachments = list(Attachment.objects.filter(reclamation=reclamation).select_related("uploaded_by"))
     shown_communications = {c.pk for c in communications}
     shown_attachments = {a.pk for a in attachments}
     authors: dict[tuple[str, int], str] = {}
     entries: list[TimelineEntry] = []
-    for event in Event.objects.filter(reclamation=reclamation).order_by("sequence"):
+    for event in Event.objects.filter(reclamation=reclamation).only(*_TIMELINE_EVENT_FIELDS).order_by("sequence"):
         data = event.data or {}
         if event.kind == EventKind.COMMUNICATION and data.get("communication") in shown_communications:
             authors[("communication", data["communication"])] = event.actor_label
@@ -224,3 +252,37 @@ def _person(user: Any) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
+
+
+# --- Personal data (RGPD) ------------------------------------------------------------------------
+def personal_data_find(*, email: str = "", name: str = "") -> QuerySet[Reclamation]:
+    """The records that still hold personal data of the person named by ``email`` or ``name``.
+
+    Matched on the complainant's identity only (e-mail address, or full name, both compared without
+    regard to case or surrounding spaces): a person mentioned inside another complaint's text is not
+    found. Anonymised records hold nothing any more and are left out. No criterion: no record.
+    """
+    wanted = Q()
+    email = email.strip()
+    name = " ".join(name.split())
+    if email:
+        wanted |= Q(complainant_email__iexact=email)
+    if name:
+        wanted |= Q(complainant_name__iexact=name)
+    if not wanted:
+        return Reclamation.objects.none()
+    return (
+        Reclamation.objects.filter(wanted, anonymised_at__isnull=True)
+        .select_related("service", "handler")
+        .order_by("received_at", "pk")
+    )
+
+
+def records_past_retention(*, closed_before: datetime) -> QuerySet[Reclamation]:
+    """Closed or discarded records, closed before ``closed_before`` and not yet anonymised.
+
+    The index ``rec_retention`` (anonymised_at, closed_at) answers it without reading the table.
+    """
+    return Reclamation.objects.filter(
+        anonymised_at__isnull=True, closed_at__lt=closed_before, state__in=workflow.TERMINAL_STEPS
+    ).order_by("closed_at", "pk")

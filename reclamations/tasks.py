@@ -75,3 +75,15 @@ def requeue_exports() -> None:
     message) and put back those whose worker died (lease expired)."""
     for job_id in services.export_requeue_stale():
         build_export.delay(job_id)
+
+
+@shared_task(ignore_result=True)
+def anonymise_expired() -> None:
+    """Beat, daily: anonymise the records closed more than ``PERSONAL_DATA_RETENTION_YEARS`` ago.
+
+    Each record is claimed by a conditional UPDATE of its ``anonymised_at`` under a row lock, so a
+    second run (or a second worker) anonymises nothing twice; a record that failed is retried the
+    next day.
+    """
+    count = services.reclamation_anonymise_expired()
+    logger.info("retention: %d reclamation(s) anonymised by the daily run", count)

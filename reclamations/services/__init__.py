@@ -52,6 +52,12 @@ from .intake import (
     reclamation_submit_contact,
 )
 from .messages import SentMessage, reclamation_send_message
+from .personal_data import (
+    personal_data_erase,
+    personal_data_export,
+    reclamation_anonymise,
+    reclamation_anonymise_expired,
+)
 from .records import (
     reclamation_assign,
     reclamation_correct_received_at,
@@ -94,9 +100,13 @@ __all__ = [
     "improvement_record_check",
     "improvement_send_reminders",
     "improvement_update",
+    "personal_data_erase",
+    "personal_data_export",
     "reclamation_add_action",
     "reclamation_add_attachments",
     "reclamation_add_client_message",
+    "reclamation_anonymise",
+    "reclamation_anonymise_expired",
     "reclamation_answer_survey",
     "reclamation_assign",
     "reclamation_complete_step",

@@ -6,7 +6,7 @@ from django.db import transaction
 from ..audit import record_event
 from ..models import Attachment, Communication, EventKind, Reclamation
 from ..uploads import CheckedUpload
-from .base import Actor, lock
+from .base import Actor, check_not_anonymised, lock
 
 
 def reclamation_add_attachments(
@@ -27,6 +27,7 @@ def reclamation_add_attachments(
     stored = []
     with transaction.atomic():
         r = lock(reclamation)
+        check_not_anonymised(r)
         for upload in uploads:
             attachment = Attachment(
                 reclamation=r, communication=communication, original_name=upload.original_name,

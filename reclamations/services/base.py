@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from .. import workflow
 from ..models import (
@@ -92,6 +93,16 @@ def check_open(reclamation: Reclamation) -> None:
     if not reclamation.is_open:
         raise WorkflowError(
             f"Cette réclamation est {workflow.step_label(reclamation.state).lower()} : rouvrez-la pour la modifier."
+        )
+
+
+def check_not_anonymised(reclamation: Reclamation) -> None:
+    """Nothing may be added to a record whose personal data were erased (RGPD): it would bring
+    personal data back onto a record that the retention rule or the person's request emptied."""
+    if reclamation.anonymised_at is not None:
+        raise WorkflowError(
+            f"Cette réclamation a été anonymisée le {timezone.localtime(reclamation.anonymised_at):%d/%m/%Y} "
+            "(RGPD) : elle ne peut plus être modifiée ni complétée."
         )
 
 

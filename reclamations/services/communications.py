@@ -19,6 +19,7 @@ from ..workflow import Step
 from .base import (
     Actor,
     WorkflowError,
+    check_not_anonymised,
     check_state,
     lock,
 )
@@ -85,6 +86,7 @@ def reclamation_log_communication(
         public = False
     with transaction.atomic():
         r = lock(reclamation)
+        check_not_anonymised(r)
         communication = Communication.objects.create(
             reclamation=r,
             kind=kind,

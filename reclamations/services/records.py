@@ -22,6 +22,7 @@ from .base import (
     Actor,
     CreatedReclamation,
     WorkflowError,
+    check_not_anonymised,
     check_open,
     check_state,
     display,
@@ -185,6 +186,7 @@ def reclamation_correct_received_at(
         raise WorkflowError("La date de réception ne peut pas être dans le futur.")
     with transaction.atomic():
         r = lock(reclamation)
+        check_not_anonymised(r)
         before = {"received_at": r.received_at, "ack_due_at": r.ack_due_at, "answer_due_at": r.answer_due_at}
         r.received_at = received_at
         deadlines = sla.compute_deadline_set(received_at)

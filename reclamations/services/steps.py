@@ -18,6 +18,7 @@ from .base import (
     StaleState,
     StepIncomplete,
     WorkflowError,
+    check_not_anonymised,
     check_open,
     check_state,
     lock,
@@ -120,6 +121,7 @@ def reclamation_reopen(
         raise WorkflowError("Choisissez l'étape à laquelle reprendre le traitement.")
     with transaction.atomic():
         r = lock(reclamation)
+        check_not_anonymised(r)
         if r.state != Step.CLOSED:
             raise WorkflowError("Seule une réclamation clôturée peut être rouverte.")
         r.reopen(step)

@@ -1,10 +1,11 @@
-"""The quality pages, under /backoffice/qualite/ (improvement plan, statistics, internal digests)."""
+"""The quality pages, under /backoffice/qualite/ (improvement plan, statistics, internal digests,
+personal data)."""
 from __future__ import annotations
 
 from django.urls import path
 from django.views.generic import RedirectView
 
-from ..views.quality import digests, plan, statistics
+from ..views.quality import digests, personal_data, plan, statistics
 
 app_name = "quality"
 
@@ -24,4 +25,9 @@ urlpatterns = [
     path("bilans/lu/<str:token>/", digests.digest_read, name="digest_read"),
     path("bilans/<int:pk>/", digests.digest_detail, name="digest_detail"),
     path("bilans/<int:pk>/lu/", digests.digest_acknowledge, name="digest_acknowledge"),
+    # RGPD (quality lead): the person travels in POST bodies only, never in the address.
+    path("donnees-personnelles/", personal_data.personal_data, name="personal_data"),
+    path("donnees-personnelles/recherche/", personal_data.personal_data_search, name="personal_data_search"),
+    path("donnees-personnelles/export/", personal_data.personal_data_export, name="personal_data_export"),
+    path("donnees-personnelles/effacement/", personal_data.personal_data_erase, name="personal_data_erase"),
 ]

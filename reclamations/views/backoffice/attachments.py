@@ -15,6 +15,8 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
     attachment = get_object_or_404(Attachment.objects.select_related("reclamation"), pk=pk)
     if not permissions.can_view(request.user, attachment.reclamation):
         return permissions.forbidden(request, permissions.NOT_STAFF)
+    if not attachment.file:  # erased with the record's personal data (RGPD); its row stays as evidence
+        raise Http404("Cette pièce a été effacée (RGPD).")
     try:
         return uploads.download_response(attachment)
     except FileNotFoundError as exc:  # lost from the private storage: say so rather than fail
