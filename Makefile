@@ -1,16 +1,18 @@
 # Gestion des réclamations (Qualiopi, indicateur 31) — developer commands.
 #   make run    start web + Celery worker + Celery beat on http://127.0.0.1:8000/
 #   make test   ruff, migration check, then the whole pytest suite (browser tests included)
+#   make prod-smoke  production topology on PostgreSQL + Redis (gunicorn, 2 workers, beat), 200 submissions
 
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_PASSWORD ?= demo-reclamations-2026
 PYTEST_ARGS ?=
+SMOKE_ARGS ?=
 
 export DEMO_PASSWORD
 
-.PHONY: venv run test lint clean
+.PHONY: venv run test lint clean prod-smoke
 
 # The virtualenv, (re)installed only when a requirements file changed (stamp file).
 venv: $(VENV)/.installed-dev
@@ -34,6 +36,12 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Production topology on the local PostgreSQL and Redis: gunicorn with 3 workers, two Celery workers
+# and one beat, 200 Contact-form submissions from 20 concurrent clients, every record and e-mail
+# checked once; stops everything it started (scripts/prod_smoke.py; options with SMOKE_ARGS).
+prod-smoke: venv
+	$(BIN)/python scripts/prod_smoke.py $(SMOKE_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
