@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "axes",
+    # Two-factor authentication of staff: TOTP apps and single-use backup codes (reclamations.two_factor).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "post_office",
     "csp",  # Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "reclamations",
@@ -71,7 +75,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Sets request.user.is_verified(): whether this session passed the second sign-in step.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends staff sessions that are too old or idle, with a French message (reclamations.middleware).
+    "reclamations.middleware.StaffSessionMiddleware",
+    # Sends a quality lead without two-factor authentication to enrolment when it is mandatory.
+    "reclamations.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Turns django-ratelimit's refusal into RATELIMIT_VIEW's friendly 429 page.
@@ -132,7 +142,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -142,9 +152,22 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The lock lifts AXES_COOLOFF_MINUTES after it started, as the lock-out page says, even if the person
+# tried again meanwhile (the lock is per account and address: waiting gives nobody more guesses).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # The French page shown once locked out (it says for how long); 429 like axes' default.
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# Staff sessions: at most SESSION_COOKIE_AGE seconds after signing in, and SESSION_IDLE_TIMEOUT
+# seconds without a request (0: no idle limit). reclamations.middleware ends them with a message;
+# Django's own expiry (the same age, counted from the last save) is the backstop.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=2 * 3600)
+SESSION_COOKIE_SAMESITE = "Lax"
+# Two-factor authentication (django-otp). When true, a quality lead (or superuser) without it is
+# sent to enrolment on every back-office and admin page until it is set up.
+OTP_REQUIRED_FOR_QUALITY_LEADS = env.bool("OTP_REQUIRED_FOR_QUALITY_LEADS", default=False)
+# django-otp's admin pages never show TOTP secrets or backup codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Internationalisation ----------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -224,6 +247,9 @@ IMPROVEMENT_CHECK_DAYS = env.int("IMPROVEMENT_CHECK_DAYS", default=90)
 EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=600)
 EXPORT_REQUEUE_SECONDS = env.int("EXPORT_REQUEUE_SECONDS", default=120)
 EXPORT_GIVE_UP_HOURS = env.int("EXPORT_GIVE_UP_HOURS", default=6)
+# WeasyPrint lays a PDF out in a child process with these bounds (reclamations/pdf/render.py).
+PDF_RENDER_SECONDS = env.int("PDF_RENDER_SECONDS", default=300)
+PDF_RENDER_MEMORY_MB = env.int("PDF_RENDER_MEMORY_MB", default=3072)
 
 # --- Celery ------------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
@@ -292,6 +318,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(EXPORT_REQUEUE_SECONDS),
         "options": {"expires": float(EXPORT_REQUEUE_SECONDS)},
     },
+    # RGPD: records closed more than PERSONAL_DATA_RETENTION_YEARS ago are anonymised, every night.
+    # No "expires": a run taken late still does the work, and a record is never anonymised twice.
+    "anonymise-expired": {
+        "task": "reclamations.tasks.anonymise_expired",
+        "schedule": crontab(minute=30, hour=3),
+    },
 }
 
 # --- Security ----------------------------------------------------------------------------------
@@ -349,11 +381,23 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Logging: no personal data in logs; records are named by their id or reference ------------
+# A filter on the one handler is the safety net for what others log: the secret part of token URLs
+# (Django's "Not Found: /suivi/<token>/", runserver's request lines) and e-mail addresses are
+# replaced before anything is written (reclamations/log_filters.py). runserver's and post_office's
+# loggers write through it too instead of their own handlers.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"no_personal_data": {"()": "reclamations.log_filters.RedactPersonalData"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["no_personal_data"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "post_office": {"handlers": ["console"], "propagate": False},
+    },
 }
+# Celery workers keep this configuration (and its filter) instead of replacing the root handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from reclamations.views.backoffice.auth import admin_login
 from reclamations.views.health import healthz
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("backoffice/qualite/", include("reclamations.urls.quality")),
     path("backoffice/audit/", include("reclamations.urls.audit")),
     path("backoffice/", include("reclamations.urls.backoffice")),
+    # Staff sign in through the back-office (password, then the two-factor code if set up).
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]

@@ -58,6 +58,13 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     "backoffice:logout": {"GET": everyone(405), "POST": everyone(REDIRECT)},
     "backoffice:password_change": {"GET": staff(200), "POST": staff(200)},
     "backoffice:password_change_done": {"GET": staff(200)},
+    # Two-factor authentication. The code step without a password typed first sends back to the login
+    # page; new backup codes and turning it off, for an account without it, back to the security page.
+    "backoffice:login_code": {"GET": everyone(REDIRECT), "POST": everyone(REDIRECT)},
+    "backoffice:account_security": {"GET": staff(200)},
+    "backoffice:two_factor_enrol": {"GET": staff(200), "POST": staff(200)},
+    "backoffice:two_factor_backup_codes": {"GET": everyone(405), "POST": staff(REDIRECT)},
+    "backoffice:two_factor_disable": {"GET": everyone(405), "POST": staff(REDIRECT)},
     "backoffice:dashboard": {"GET": staff(200)},
     "backoffice:list": {"GET": staff(200)},
     "backoffice:create": {"GET": staff(200), "POST": staff(200)},
@@ -85,6 +92,11 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
                                     "quality_lead": 403}},
     "quality:digest_detail": {"GET": staff(200)},
     "quality:digest_acknowledge": {"GET": everyone(405), "POST": staff(REDIRECT)},
+    # RGPD: the person travels in POST bodies only; posted empty, the form comes back with a 400.
+    "quality:personal_data": {"GET": quality(200)},
+    "quality:personal_data_search": {"GET": everyone(405), "POST": quality(400)},
+    "quality:personal_data_export": {"GET": everyone(405), "POST": quality(400)},
+    "quality:personal_data_erase": {"GET": everyone(405), "POST": quality(400)},
     "audit:index": {"GET": quality(200)},
     "audit:pack_pdf": {"GET": everyone(405), "POST": quality(400)},  # no period: the form again, 400
     "audit:register_xlsx": {"GET": everyone(405), "POST": quality(400)},

@@ -26,6 +26,7 @@ FORM_VIEWS = {
     "survey:answer",
     "backoffice:login",
     "backoffice:password_change",
+    "backoffice:two_factor_enrol",
     "backoffice:create",
     "quality:improvement_create",
     "quality:improvement_edit",
@@ -39,6 +40,9 @@ GET_WRITES = {
 # Read-only views that answer a POST anyway.
 POST_TOLERATED = {
     "quality:index",  # Django's RedirectView redirects every method to the plan page; it writes nothing
+    # The second sign-in step: without a password typed first, GET and POST alike send back to the login
+    # page and write nothing (the step itself is tested in tests/test_two_factor.py).
+    "backoffice:login_code",
 }
 
 

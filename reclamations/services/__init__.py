@@ -75,6 +75,12 @@ from .survey import (
     survey_expire,
     survey_send_reminders,
 )
+from .two_factor import (
+    two_factor_disable,
+    two_factor_enable,
+    two_factor_regenerate_backup_codes,
+    two_factor_verify,
+)
 
 __all__ = [
     "ACTION_FIELDS",
@@ -133,4 +139,8 @@ __all__ = [
     "reclamation_update_action",
     "survey_expire",
     "survey_send_reminders",
+    "two_factor_disable",
+    "two_factor_enable",
+    "two_factor_regenerate_backup_codes",
+    "two_factor_verify",
 ]

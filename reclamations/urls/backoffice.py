@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from ..views.backoffice import attachments, auth, dashboard, records, steps
+from ..views.backoffice import account_security, attachments, auth, dashboard, records, steps
 
 app_name = "backoffice"
 
@@ -11,9 +11,14 @@ _record = "reclamations/<int:pk>/"
 
 urlpatterns: list = [
     path("connexion/", auth.login, name="login"),
+    path("connexion/code/", auth.login_code, name="login_code"),
     path("deconnexion/", auth.logout, name="logout"),
     path("mot-de-passe/", auth.password_change, name="password_change"),
     path("mot-de-passe/modifie/", auth.password_change_done, name="password_change_done"),
+    path("compte/securite/", account_security.overview, name="account_security"),
+    path("compte/securite/activer/", account_security.enrol, name="two_factor_enrol"),
+    path("compte/securite/codes-de-secours/", account_security.backup_codes, name="two_factor_backup_codes"),
+    path("compte/securite/desactiver/", account_security.disable, name="two_factor_disable"),
     path("", dashboard.dashboard, name="dashboard"),
     path("reclamations/", records.reclamation_list, name="list"),
     path("reclamations/nouvelle/", records.reclamation_create, name="create"),
