@@ -39,10 +39,10 @@ from .statistics import (
     Figures,
     Period,
     compute_figures,
+    delay_filters,
     month_label,
     received_in,
 )
-from .statistics import _delay_filters as delay_filters
 from .workflow import Step
 
 MAX_SERIES_CHARTS = 6  # small multiples per dimension; the table beside them lists every category

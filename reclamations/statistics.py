@@ -170,7 +170,7 @@ class Figures:
 
 
 # --- The delay rules, as query filters and per record ---------------------------------------------
-def _delay_filters(done: str, due: str, step: str, now: datetime) -> dict[str, Q]:
+def delay_filters(done: str, due: str, step: str, now: datetime) -> dict[str, Q]:
     is_open = Q(state__in=workflow.OPEN_STEPS)
     not_done = Q(**{f"{done}__isnull": True})
     declared = Q(not_applicable__has_key=step)
@@ -258,8 +258,8 @@ def compute_figures(*, period: Period, now: datetime | None = None) -> Figures:
     now = now or timezone.now()
     records = received_in(period)
 
-    ack = _delay_filters("acknowledged_at", "ack_due_at", ACK_STEP, now)
-    answer = _delay_filters("answered_at", "answer_due_at", ANSWER_STEP, now)
+    ack = delay_filters("acknowledged_at", "ack_due_at", ACK_STEP, now)
+    answer = delay_filters("answered_at", "answer_due_at", ANSWER_STEP, now)
     totals = records.aggregate(
         total=Count("pk"),
         **{f"ack_{k}": Count("pk", filter=q) for k, q in ack.items()},
