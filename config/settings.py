@@ -247,6 +247,9 @@ IMPROVEMENT_CHECK_DAYS = env.int("IMPROVEMENT_CHECK_DAYS", default=90)
 EXPORT_LEASE_SECONDS = env.int("EXPORT_LEASE_SECONDS", default=600)
 EXPORT_REQUEUE_SECONDS = env.int("EXPORT_REQUEUE_SECONDS", default=120)
 EXPORT_GIVE_UP_HOURS = env.int("EXPORT_GIVE_UP_HOURS", default=6)
+# A made pack or register is a copy of personal data: its file is deleted this many days after it
+# was made (the job stays listed); the same period can be made again.
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=30)
 # WeasyPrint lays a PDF out in a child process with these bounds (reclamations/pdf/render.py).
 PDF_RENDER_SECONDS = env.int("PDF_RENDER_SECONDS", default=300)
 PDF_RENDER_MEMORY_MB = env.int("PDF_RENDER_MEMORY_MB", default=3072)
@@ -317,6 +320,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reclamations.tasks.requeue_exports",
         "schedule": float(EXPORT_REQUEUE_SECONDS),
         "options": {"expires": float(EXPORT_REQUEUE_SECONDS)},
+    },
+    # Export files older than EXPORT_KEEP_DAYS are deleted, every night; a late run still does it.
+    "purge-exports": {
+        "task": "reclamations.tasks.purge_exports",
+        "schedule": crontab(minute=15, hour=3),
     },
     # RGPD: records closed more than PERSONAL_DATA_RETENTION_YEARS ago are anonymised, every night.
     # No "expires": a run taken late still does the work, and a record is never anonymised twice.

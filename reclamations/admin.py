@@ -6,6 +6,7 @@ through ``services.reclamation_update`` (so they are logged), and the audit log 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.http import HttpRequest
 
 from . import services
@@ -44,6 +45,8 @@ class OrganisationAdmin(admin.ModelAdmin):
         ("Enquête de satisfaction, amélioration continue et recours",
          {"fields": ["survey_days", "survey_reminder_days", "recurrence_window_days", "recourse_text"]}),
     ]
+    # "www.example.fr" typed without a scheme becomes https://, as Django 6 will do by default.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not Organisation.objects.exists()

@@ -78,6 +78,13 @@ def requeue_exports() -> None:
 
 
 @shared_task(ignore_result=True)
+def purge_exports() -> None:
+    """Beat, daily: delete the export files kept longer than ``EXPORT_KEEP_DAYS``; the jobs stay
+    listed with a French reason."""
+    services.export_purge_expired()
+
+
+@shared_task(ignore_result=True)
 def anonymise_expired() -> None:
     """Beat, daily: anonymise the records closed more than ``PERSONAL_DATA_RETENTION_YEARS`` ago.
 

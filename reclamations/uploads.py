@@ -54,12 +54,21 @@ def human_size(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} Mo" if size >= 1024 * 1024 else f"{max(1, size // 1024)} Ko"
 
 
+MAX_NAME_CHARS = 120
+
+
 def clean_name(name: str) -> str:
-    """The client's file name as harmless display text: no folders, no control characters."""
+    """The client's file name as harmless display text: no folders, no control characters, at most
+    120 characters (a longer name keeps its extension)."""
     name = PureWindowsPath(PurePosixPath(name or "").name).name
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")  # controls, bidi overrides
     name = name.strip(" .") or "piece-jointe"
-    return name[:120]
+    if len(name) > MAX_NAME_CHARS:
+        stem, dot, extension = name.rpartition(".")
+        if dot and stem and 0 < len(extension) <= 10:
+            return stem[: MAX_NAME_CHARS - len(extension) - 1].rstrip(" .") + "." + extension
+        return name[:MAX_NAME_CHARS]
+    return name
 
 
 # Control characters a text file may hold: tab, line feed, form feed, carriage return, and the old
@@ -93,6 +102,18 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 _ODF_TYPES = ("application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet")
+_ZIPPED_TYPES = frozenset({
+    "application/zip", *_ODF_TYPES,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+})
+
+
+def _is_macro(entry: str) -> bool:
+    # Word/Excel keep VBA in vbaProject.bin (DOCM, XLSM); LibreOffice keeps Basic and scripts in
+    # Basic/ and Scripts/. The types we accept never hold any.
+    lowered = entry.lower()
+    return lowered.endswith("vbaproject.bin") or lowered.startswith(("basic/", "scripts/"))
 
 
 def _zipped_document_type(upload: UploadedFile) -> str | None:
@@ -100,12 +121,14 @@ def _zipped_document_type(upload: UploadedFile) -> str | None:
 
     ``filetype`` only looks at the first entries of the archive; a real document whose first entry
     is large (a thumbnail) looks like a plain ZIP there. Only the directory and the tiny ODF
-    ``mimetype`` entry are read, never the compressed content.
+    ``mimetype`` entry are read, never the compressed content. A file with macros is refused.
     """
     upload.seek(0)
     try:
         with zipfile.ZipFile(upload) as archive:
             names = set(archive.namelist())
+            if any(_is_macro(name) for name in names):
+                return None  # a macro-enabled file renamed .docx/.xlsx/.odt: not a type we accept
             if "mimetype" in names:
                 if archive.getinfo("mimetype").file_size > 100:
                     return None
@@ -129,9 +152,9 @@ def detect_type(upload: UploadedFile) -> str | None:
     upload.seek(0)
     kind = filetype.guess(head)
     if kind is not None:
-        if kind.mime in ALLOWED_TYPES:
-            return kind.mime
-        return _zipped_document_type(upload) if kind.mime == "application/zip" else None
+        if kind.mime in _ZIPPED_TYPES:  # told apart (and checked for macros) by the archive's directory
+            return _zipped_document_type(upload)
+        return kind.mime if kind.mime in ALLOWED_TYPES else None
     return "text/plain" if head and _looks_like_text(head) else None
 
 

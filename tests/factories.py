@@ -2,6 +2,7 @@
 one has its reference, token, deadlines and creation event, exactly as in production."""
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from typing import Any
 
@@ -198,3 +199,149 @@ def contact_form_data(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+# --- Odd and hostile input, for the fuzz tests (hypothesis) -------------------------------------
+HOSTILE_TEXTS = (
+    "<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)",
+    "data:text/html,<script>alert(2)</script>", "{{ 7*7 }}", "{% debug %}", "'; DROP TABLE x; --",
+    "facture\u202etxt.exe", "Ligne 1\r\nBcc: victime@example.org", '=HYPERLINK("http://pirate.example")',
+    "\x00", "a\x00b", "\ufeff", "\x01\x1f\x7f", "\U0001f600" * 50, "\u200b\u200f", "%00", "../../etc/passwd",
+    "R-2026-0001", "١٢٣", "0", "-1", "1e400", "NaN", "None", "null", "[]", "{}", "true",
+)
+# Around the length limits of the forms (200, 300, 500, 1 000, 2 000, 4 000, 5 000, 10 000,
+# 20 000 characters), and far beyond.
+LENGTHS = (199, 200, 201, 300, 301, 500, 501, 1_000, 1_001, 2_000, 2_001, 4_000, 4_001, 5_000, 5_001, 10_000,
+           10_001, 20_000, 20_001, 100_000)
+# Bytes that are not UTF-8 (a lone surrogate, an overlong slash, past U+10FFFF, a cut sequence), as
+# percent-escapes in a raw form body: what a client that is not a browser can send.
+NOT_UTF8 = ("%ED%A0%80", "%FF%FE", "%C0%AF", "%F4%90%80%80", "%E2%82", "%00")
+
+
+@functools.cache  # one strategy object per size: hypothesis describes each only once
+def odd_text(max_size: int = 300) -> Any:
+    """Any text a browser can send (every character but the lone surrogates UTF-8 cannot carry):
+    hostile strings, blanks, control characters, texts just under, at and over the limits."""
+    from hypothesis import strategies as st
+
+    return st.one_of(
+        st.text(st.characters(exclude_categories=("Cs",)), max_size=max_size),
+        st.sampled_from(HOSTILE_TEXTS),
+        st.sampled_from(("", " ", "  \t ", "\r\n", "\u00a0\u2003\u3000", "\n\n\n")),
+        st.sampled_from(LENGTHS).map(lambda n: "é" * n),
+    )
+
+
+@functools.cache
+def plain_text(max_size: int, *, one_line: bool = False) -> Any:
+    """Text a person could type: letters, punctuation, accents, emoji, the hostile strings without
+    control characters (line breaks only in a multi-line field); never blank."""
+    from hypothesis import strategies as st
+
+    allowed = "" if one_line else "\r\n\t"
+
+    def typeable(text: str) -> bool:
+        return bool(text.strip()) and all((ord(ch) >= 32 and ch != "\x7f") or ch in allowed for ch in text)
+
+    excluded = ("Cs", "Cc", "Zl", "Zp") if one_line else ("Cs", "Cc")
+    typed = st.text(st.characters(exclude_categories=excluded), min_size=1, max_size=min(max_size, 120))
+    hostile = st.sampled_from([t for t in HOSTILE_TEXTS if typeable(t) and len(t) <= max_size])
+    return st.one_of(typed, hostile).filter(typeable)
+
+
+@functools.cache
+def odd_files() -> Any:
+    """A few files as (name, content, declared type): good ones, hostile ones, empty, too big."""
+    from hypothesis import strategies as st
+
+    files = st.sampled_from([
+        ("convocation.pdf", pdf_bytes(), "application/pdf"),
+        ("photo.png", png_bytes(), "image/png"),
+        ("notes.txt", "Réclamation\n".encode(), "text/plain"),
+        ("facture.pdf", b"<html><script>alert(1)</script></html>", "application/pdf"),
+        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "image/svg+xml"),
+        ("vide.pdf", b"", "application/pdf"),
+        ("gros.pdf", pdf_bytes("x" * 5000), "application/pdf"),
+        ("../../etc/passwd\u202egpj.pdf", pdf_bytes(), "application/pdf"),
+        ("programme.exe", b"MZ\x90\x00" + b"\x00" * 64, "application/octet-stream"),
+    ])
+    return st.lists(files, max_size=4)
+
+
+def as_uploads(files: list[tuple[str, bytes, str]]) -> list[Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return [SimpleUploadedFile(name, content, content_type=kind) for name, content, kind in files]
+
+
+GOOD_FILES = (
+    ("convocation.pdf", pdf_bytes(), "application/pdf"),
+    ("photo de la salle.png", png_bytes(), "image/png"),
+    ("notes.txt", "Réclamation : la salle était fermée.\n".encode(), "text/plain"),
+)
+ODD_CHOICES = ("", " ", "\x00", "0", "-1", "999999999", "1.5", "abc", str(2**64), " 1", "1 ", "١")
+ODD_DATES = ("", "2026-02-30", "2026-13-01", "31/02/2026", "0000-00-00", "0001-01-01", "9999-12-31", "10000-01-01",
+             "1970-01-01T00:00", "2026-03-31T25:00", "2026-03-31T23:60", "31/12/9999 23:59", "hier", "now",
+             "2026-03-31T10:00:00+14:00", "2026-03-31 10:00:00.123456", "\x00", "-1", "1e10")
+ODD_NUMBERS = ("", "1e3", " 12 ", "١٢", "0x10", "1_000", "9" * 40, "-0", "\x00", "NaN", "Infinity", "-Infinity",
+               "1e400", "1E-400", "0,5", "10.005", "99999999999999.99", "-5", "+3", "٣.٥")
+GOOD_EMAILS = ("claire.dupont@example.org", "j.o'neil+reclamation@sous-domaine.example.fr", "a@b.co")
+
+
+def form_value(field: Any, *, valid: bool) -> Any:
+    """A hypothesis strategy for what a POST may hold for one Django form field: a value it should
+    accept (``valid``), or anything at all.
+
+    Build these once per test (not once per example): hypothesis describes every new strategy,
+    which costs far more than drawing from it."""
+    from django import forms
+    from django.core.validators import RegexValidator
+    from hypothesis import strategies as st
+
+    if isinstance(field, forms.FileField):
+        return st.lists(st.sampled_from(GOOD_FILES), max_size=2) if valid else odd_files()
+    if isinstance(field, forms.BooleanField):
+        if valid:
+            return st.just("on") if field.required else st.sampled_from(("on", ""))
+        return st.sampled_from(("on", "", "false", "0", "off", "\x00", "oui"))
+    if isinstance(field, forms.ModelChoiceField):
+        pks = [str(obj.pk) for obj in field.queryset]
+        if valid:
+            return st.sampled_from(pks + ([] if field.required and pks else [""]))
+        return st.one_of(st.sampled_from(pks + list(ODD_CHOICES)), odd_text(20))
+    if isinstance(field, forms.ChoiceField):
+        values = [str(value) for value, _label in field.choices if value != ""]
+        if valid:
+            return st.sampled_from(values + ([] if field.required else [""]))
+        return st.one_of(st.sampled_from(values + list(ODD_CHOICES)), odd_text(30))
+    if isinstance(field, (forms.DateTimeField, forms.DateField)):
+        today = timezone.localdate()
+        if isinstance(field, forms.DateTimeField):
+            good = st.integers(1, 72 * 60).map(lambda minutes: timezone.localtime(
+                timezone.now() - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M"))
+        else:
+            good = st.integers(-30, 30).map(lambda days: (today + timedelta(days=days)).isoformat())
+        if valid:
+            return good if field.required else st.one_of(good, st.just(""))
+        anyday = st.datetimes().map(lambda moment: moment.strftime("%Y-%m-%dT%H:%M"))
+        return st.one_of(good, anyday, st.dates().map(lambda d: d.strftime("%d/%m/%Y")), st.sampled_from(ODD_DATES),
+                         odd_text(30))
+    if isinstance(field, (forms.IntegerField, forms.DecimalField)):  # DecimalField is an IntegerField
+        low = int(field.min_value) if field.min_value is not None else 0
+        high = int(field.max_value) if field.max_value is not None else 1000
+        good = st.integers(low, high).map(str)
+        if valid:
+            return good if field.required else st.one_of(good, st.just(""))
+        return st.one_of(good, st.integers().map(str), st.sampled_from(ODD_NUMBERS), odd_text(20))
+    if isinstance(field, forms.EmailField):
+        good = st.sampled_from(GOOD_EMAILS)
+        return good if valid else st.one_of(good, st.emails(), odd_text(300))
+    if isinstance(field, forms.CharField):
+        limit = field.max_length or 20_000
+        pattern = next((v.regex.pattern for v in field.validators if isinstance(v, RegexValidator)), None)
+        one_line = not isinstance(field.widget, forms.Textarea)
+        good = st.from_regex(pattern, fullmatch=True) if pattern else plain_text(limit, one_line=one_line)
+        if valid:
+            return good if field.required else st.one_of(good, st.just(""))
+        return st.one_of(good, odd_text(min(limit + 10, 400)))
+    return odd_text(100)

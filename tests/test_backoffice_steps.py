@@ -503,3 +503,24 @@ def test_a_form_posted_to_a_closed_record_is_refused_with_the_services_message(l
 
     assert response.status_code == 200
     assert "rouvrez-la pour la modifier" in text(response)
+
+
+def test_a_refused_sending_leaves_the_answer_as_it_was(login, handler, bo_post):
+    reclamation = _at_step_6_with_actions_done(handler)
+
+    response = bo_post(login(handler), reclamation, "answer", {**ANSWER, "decision": ""}, send="1")
+
+    assert "Renseignez la décision et la réponse argumentée avant de l'envoyer." in text(response)
+    assert reload(reclamation).answer == ""  # typed text stays in the form on the page, not half-saved
+    assert ANSWER["answer"].split()[0] in text(response)
+
+
+def test_an_answer_dated_in_year_one_is_refused_in_french(login, handler, bo_post):
+    reclamation = _at_step_6_with_actions_done(handler)
+
+    response = bo_post(login(handler), reclamation, "answer",
+                       {**ANSWER, "means": "letter", "sent_at": "0001-01-01T00:30"}, send="1")
+
+    assert response.status_code == 200
+    assert "Cette date est trop ancienne : vérifiez l'année." in text(response)
+    assert reload(reclamation).answered_at is None

@@ -174,6 +174,19 @@ def test_a_double_click_files_the_request_once(client, service, django_capture_o
     assert Reclamation.objects.count() == 1
 
 
+def test_two_clients_shown_the_form_at_the_same_moment_both_file_their_request(client, service,
+                                                                            django_capture_on_commit_callbacks):
+    shown_at = timezone.now().timestamp() - 60
+    with django_capture_on_commit_callbacks(execute=True):
+        for email in ("claire.dupont@example.org", "paul.martin@example.org"):
+            response = client.post(CONTACT, contact_form_data(service=service.pk, complainant_email=email,
+                                                              started=started_token(shown_at)))
+            assert response.status_code == 302
+
+    assert sorted(Reclamation.objects.values_list("complainant_email", flat=True)) == [
+        "claire.dupont@example.org", "paul.martin@example.org"]
+
+
 # --- Errors: summarised at the top, shown next to each field -------------------------------------
 def test_missing_fields_are_summarised_at_the_top_and_shown_next_to_each_field(client, service,
                                                                                django_capture_on_commit_callbacks):

@@ -313,3 +313,40 @@ def test_the_audit_page_lists_the_user_s_own_recent_exports(login, quality_lead,
     assert "Vos derniers dossiers demandés" in page
     assert reverse("audit:job", args=[mine.pk]) in page
     assert reverse("audit:job", args=[theirs.pk]) not in page
+
+
+# --- Keeping the files ---------------------------------------------------------------------------
+def test_a_pack_file_is_deleted_after_the_keeping_time_and_its_page_says_why(login, quality_lead, settings,
+                                                                            monkeypatch):
+    settings.EXPORT_KEEP_DAYS = 30
+    monkeypatch.setattr(pdf, "build_pack", lambda **kwargs: _fake_document())
+    old, recent = _request(quality_lead), None
+    tasks.build_export(old.pk)
+    old.refresh_from_db()
+    stored = old.file.name
+    with time_machine.travel(timezone.now() + timedelta(days=20)):
+        recent = _request(quality_lead)
+        tasks.build_export(recent.pk)
+    recent.refresh_from_db()
+    storage = old.file.storage
+
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        tasks.purge_exports()
+        again = services.export_purge_expired()
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert again == 0  # a second run finds nothing more
+    assert not storage.exists(stored) and old.file.name == "" and old.status == ExportJob.Status.FAILED
+    assert "30 jours après sa préparation" in old.error and old.sha256  # the trace of what was handed out stays
+    assert recent.status == ExportJob.Status.DONE and storage.exists(recent.file.name)
+    signed_in = login(quality_lead)
+    assert signed_in.get(reverse("audit:job_download", args=[old.pk])).status_code == 404
+    page = signed_in.get(reverse("audit:job", args=[old.pk])).content.decode()
+    assert "Préparez-en un nouveau pour la même période" in page
+
+
+def test_beat_deletes_old_export_files_every_night():
+    from django.conf import settings
+
+    assert settings.CELERY_BEAT_SCHEDULE["purge-exports"]["task"] == "reclamations.tasks.purge_exports"

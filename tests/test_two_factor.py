@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 from django.contrib.auth import SESSION_KEY
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from reclamations import tasks
 from reclamations.models import Event, EventKind, Organisation
 from reclamations.services import two_factor as tf_services
 from tests.security_urls import build_world, project_patterns, url_for
@@ -372,3 +374,36 @@ def test_when_mandatory_a_session_that_skipped_the_code_is_signed_out(client, qu
 def test_services_refuse_turning_it_off_when_mandatory_in_french(quality_lead, mandatory):
     with pytest.raises(tf_services.TwoFactorError, match="obligatoire pour les responsables qualité"):
         tf_services.two_factor_disable(user=quality_lead, password=PASSWORD, code="000000")
+
+
+# --- The person is told ---------------------------------------------------------------------------
+def test_each_change_of_the_second_factor_is_e_mailed_to_the_person_and_a_refused_one_is_not(
+    client, handler, enrolled, clock
+):
+    tasks.send_outbox()
+    enabled = [m for m in mail.outbox if m.to == [handler.email]]
+    assert len(enabled) == 1 and "double authentification activée" in enabled[0].subject
+    assert "Si ce n'est pas vous, changez votre mot de passe" in enabled[0].body
+    assert SECURITY in enabled[0].body
+    mail.outbox.clear()
+    secret, _ = enrolled
+    sign_in(client, "gestionnaire")
+    client.post(CODE_STEP, {"code": phone_code(secret)})
+    clock.shift(31)
+
+    client.post(NEW_CODES, {"codes-code": "000000"})  # refused
+    client.post(DISABLE, {"desactiver-password": "pas-le-bon", "desactiver-code": phone_code(secret)})  # refused
+    tasks.send_outbox()
+    assert mail.outbox == []
+
+    clock.shift(31)
+    client.post(NEW_CODES, {"codes-code": phone_code(secret)})
+    clock.shift(31)
+    client.post(DISABLE, {"desactiver-password": PASSWORD, "desactiver-code": phone_code(secret)})
+    tasks.send_outbox()
+
+    assert [m.subject for m in mail.outbox] == [
+        "Sécurité de votre compte : nouveaux codes de secours",
+        "Sécurité de votre compte : double authentification désactivée",
+    ]
+    assert all(m.to == [handler.email] for m in mail.outbox)

@@ -7,12 +7,16 @@ views pass ``changed_data`` to ``services.reclamation_update`` and never call ``
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
+from django.core import validators
 from django.utils import timezone
 
 from .. import roles, selectors, uploads, workflow
@@ -27,6 +31,7 @@ from ..models import (
     Reclamation,
 )
 from ..services.messages import MESSAGE_PURPOSES
+from .public import too_long
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -62,10 +67,16 @@ class PastDateTimeField(forms.DateTimeField):
         kwargs.setdefault("input_formats", ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"])
         super().__init__(**kwargs)
 
+    # Nothing the procedure records happened before this; and a date in year 1 typed in Paris time
+    # would fall before year 1 once converted to UTC for the database.
+    EARLIEST_YEAR = 1900
+
     def validate(self, value: Any) -> None:
         super().validate(value)
         if value and value > timezone.now():
             raise forms.ValidationError("Cette date est dans le futur : indiquez une date passée.", code="future")
+        if value and value.year < self.EARLIEST_YEAR:
+            raise forms.ValidationError("Cette date est trop ancienne : vérifiez l'année.", code="too_old")
 
 
 def _now_local() -> str:
@@ -84,11 +95,33 @@ class ErrorSummaryMixin:
                 for field in self for error in field.errors]
 
 
+def _limit_length(field: forms.CharField, limit: int) -> None:
+    """A model's text field has no length of its own: a megabyte pasted into the answer would be
+    stored and e-mailed. Give it the limit of the client's longest text, with the same message."""
+    field.max_length = limit
+    field.validators.append(validators.MaxLengthValidator(limit, message=too_long(limit)))
+    field.widget.attrs.setdefault("maxlength", str(limit))
+
+
 class StaffChoiceField(forms.ModelChoiceField):
     """A colleague, shown by name (the account name only when no name is set)."""
 
     def label_from_instance(self, obj: Any) -> str:
         return obj.get_full_name() or obj.get_username()
+
+    def offer(self, staff: Sequence[Any] | None) -> None:
+        """The colleagues to list: ``selectors.staff_handlers()``, or ``staff`` already read from it.
+
+        A record's page lists them in every action's form and in two more: the view reads them
+        once and hands them to each form it shows, instead of one query (and one query built) per
+        list. Only for unbound forms: what a posted form accepts is checked against the database.
+        """
+        if staff is None:
+            self.queryset = selectors.staff_handlers()
+            return
+        self.queryset = get_user_model().objects.none()  # an unbound form is shown, never validated
+        empty = [] if self.empty_label is None else [("", self.empty_label)]
+        self.choices = empty + [(user.pk, self.label_from_instance(user)) for user in staff]
 
 
 class BaseForm(ErrorSummaryMixin, forms.Form):
@@ -101,6 +134,9 @@ class BaseModelForm(ErrorSummaryMixin, forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper()
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField) and field.max_length is None:
+                _limit_length(field, settings.CONTACT_TEXT_MAX_CHARS)
 
     def changes(self) -> dict[str, Any]:
         """The edited fields and their new values, for ``services.reclamation_update``."""
@@ -159,9 +195,9 @@ class NotApplicableForm(BaseForm):
 class AssignForm(BaseForm):
     handler = StaffChoiceField(label="Responsable du traitement", queryset=None, empty_label=None)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, staff: Sequence[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["handler"].queryset = selectors.staff_handlers()
+        self.fields["handler"].offer(None if self.is_bound else staff)
 
 
 class IdentificationForm(BaseModelForm):
@@ -255,9 +291,9 @@ class ActionAddForm(BaseForm):
     owner = StaffChoiceField(label="Responsable", queryset=None, required=False, empty_label="À désigner")
     due_date = forms.DateField(label="Échéance", required=False, widget=DateInput)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, staff: Sequence[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = selectors.staff_handlers()
+        self.fields["owner"].offer(None if self.is_bound else staff)
 
 
 class ActionForm(ActionAddForm):
@@ -394,6 +430,7 @@ class MultipleFileField(forms.FileField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": uploads.ACCEPT_ATTRIBUTE}))
+        kwargs.setdefault("allow_empty_file", True)  # uploads.check_upload refuses it, naming the file
         super().__init__(**kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:

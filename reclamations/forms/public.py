@@ -6,6 +6,7 @@ wrong (a hidden field it fills in, a form sent back too fast); the services do t
 from __future__ import annotations
 
 import hashlib
+import secrets
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -50,7 +51,8 @@ class SingleLineEmailField(forms.EmailField):
         return super().to_python(value)
 
 
-def _too_long(limit: int) -> str:
+def too_long(limit: int) -> str:
+    """The French message of a text over its length limit (20 000 shown with a thin space)."""
     return f"Ce texte est trop long : {limit:,} caractères au maximum.".replace(",", "\u202f")
 
 
@@ -63,7 +65,7 @@ class LongTextField(forms.CharField):
         super().__init__(max_length=limit, **kwargs)
         for validator in self.validators:
             if getattr(validator, "code", "") == "max_length":
-                validator.message = _too_long(limit)
+                validator.message = too_long(limit)
 
 
 class MultipleFileInput(forms.FileInput):
@@ -102,8 +104,13 @@ _STARTED_SALT = "reclamations.forms.public.started"
 
 
 def started_token(at: float | None = None) -> str:
-    """A signed "form shown at" time, put in a hidden field (tests pass an earlier ``at``)."""
-    return signing.dumps(at if at is not None else timezone.now().timestamp(), salt=_STARTED_SALT)
+    """A signed "form shown at" time, put in a hidden field (tests pass an earlier ``at``).
+
+    A random nonce rides along: the token also keys the once-only claim of a submission, and two
+    clients shown the form in the same microsecond must not share it.
+    """
+    moment = at if at is not None else timezone.now().timestamp()
+    return signing.dumps([moment, secrets.token_urlsafe(8)], salt=_STARTED_SALT)
 
 
 def _started_at(value: str) -> float | None:
@@ -111,7 +118,9 @@ def _started_at(value: str) -> float | None:
         started = signing.loads(value, salt=_STARTED_SALT)
     except signing.BadSignature:
         return None
-    return float(started) if isinstance(started, (int, float)) else None
+    if isinstance(started, list) and started:
+        started = started[0]
+    return float(started) if isinstance(started, (int, float)) and not isinstance(started, bool) else None
 
 
 class RobotCheckMixin:
@@ -254,8 +263,11 @@ class ContactForm(RobotCheckMixin, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         services = Service.objects.filter(active=True)
-        if services.exists():
-            self.fields["service"].queryset = services
+        offered = list(services)  # one query: whether to ask, and the list shown
+        if offered:
+            field = self.fields["service"]
+            field.queryset = services  # what a posted form accepts: checked against the database
+            field.choices = [("", field.empty_label)] + [(s.pk, field.label_from_instance(s)) for s in offered]
         else:
             # Nothing configured yet: the question is not asked, the handler fills it in later.
             del self.fields["service"]

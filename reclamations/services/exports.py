@@ -11,7 +11,9 @@ Long exports (the evidence pack) are **export jobs** (``ExportJob``), made by a 
   delivery of the same message finds nothing to do; it reports progress (which renews the lease),
   then stores the file in private storage and marks the job done, or failed with a French message;
 - a job whose worker died (running, lease expired) is put back in the queue by ``requeue_exports``,
-  unless it was requested more than ``EXPORT_GIVE_UP_HOURS`` ago: then it is marked failed.
+  unless it was requested more than ``EXPORT_GIVE_UP_HOURS`` ago: then it is marked failed;
+- a made file is kept ``EXPORT_KEEP_DAYS`` days (``purge_exports``, every night): a pack is a copy of
+  personal data, and the same period can be made again at any time with the same figures.
 
 The job's file is handed out by an authorised view, which writes the EXPORT event with its SHA-256.
 """
@@ -195,6 +197,36 @@ def export_requeue_stale(*, now: datetime | None = None) -> list[int]:
     waiting = now - timedelta(seconds=int(getattr(settings, "EXPORT_REQUEUE_SECONDS", 120)))
     stale = ExportJob.objects.filter(status=ExportJob.Status.QUEUED, created_at__lt=waiting)
     return sorted(set(revived) | set(stale.values_list("pk", flat=True)))
+
+
+EXPIRED = (
+    "Fichier supprimé le {date}, {days} jours après sa préparation (durée de conservation des exports). "
+    "Préparez-en un nouveau pour la même période : ses chiffres seront les mêmes."
+)
+
+
+def export_purge_expired(*, now: datetime | None = None) -> int:
+    """Beat, daily: delete the files of the jobs finished more than ``EXPORT_KEEP_DAYS`` days ago.
+
+    The job stays in the list (who asked for what, when, and the SHA-256 of what was handed out) and
+    says in French why its file is gone. Each job is claimed by a conditional UPDATE on its file
+    name, so two runs never count one twice; the file is removed only after its row forgot it.
+    Returns the number of files deleted.
+    """
+    now = now or timezone.now()
+    days = int(getattr(settings, "EXPORT_KEEP_DAYS", 30))
+    expired = ExportJob.objects.filter(status=ExportJob.Status.DONE, finished_at__lt=now - timedelta(days=days))
+    message = EXPIRED.format(date=f"{timezone.localtime(now):%d/%m/%Y}", days=days)
+    storage = ExportJob._meta.get_field("file").storage
+    purged = 0
+    for job_id, name in expired.exclude(file="").values_list("pk", "file"):
+        if ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.DONE, file=name).update(
+                file="", status=ExportJob.Status.FAILED, error=message):
+            storage.delete(name)  # a file already missing is not an error
+            purged += 1
+    if purged:
+        logger.info("export files older than %d days deleted: %d", days, purged)
+    return purged
 
 
 def export_run(*, job_id: int) -> ExportJob | None:

@@ -1,10 +1,13 @@
 """Two-factor authentication of a staff member: set it up, check a code, renew backup codes, remove it.
 
 Each change is one transaction with its audit event (kind ``configuration``: the person's own
-account). Checking a code writes too — django-otp remembers the last time step used, so a code
-is never accepted twice, and slows down guessing by exponential back-off — and that write must
-stay even when the check fails: a failed check therefore runs in its own transaction, before
-anything that could be rolled back.
+account) and an e-mail to the person (``account_security``): someone who took over a session
+open on another desk cannot change the second factor unnoticed.
+
+Checking a code writes too — django-otp remembers the last time step used, so a code is never
+accepted twice, and slows down guessing by exponential back-off — and that write must stay even
+when the check fails: a failed check therefore runs in its own transaction, before anything that
+could be rolled back.
 
 Import this module directly (``from reclamations.services import two_factor``).
 """
@@ -13,16 +16,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
 from django_otp.models import Device
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .. import emails
 from .. import two_factor as tf
 from ..audit import record_event
-from ..models import EventKind
+from ..models import EventKind, Organisation
 from .base import WorkflowError
 
 WRONG_CODE = "Ce code n'est pas valide. Vérifiez l'heure de votre téléphone et saisissez le code affiché en ce moment."
@@ -121,6 +128,7 @@ def two_factor_enable(*, user: AbstractBaseUser, key: str, code: str) -> Enrolme
             summary=f"Double authentification activée pour le compte « {user.get_username()} ».",
             data={"user": user.pk, "backup_codes": len(codes)},
         )
+        _notify(user, "enabled")
     return Enrolment(device=device, backup_codes=codes)
 
 
@@ -139,6 +147,7 @@ def two_factor_regenerate_backup_codes(*, user: AbstractBaseUser, code: str) -> 
             summary=f"Nouveaux codes de secours pour le compte « {user.get_username()} » ; les anciens sont annulés.",
             data={"user": user.pk, "backup_codes": len(codes)},
         )
+        _notify(user, "backup_codes")
     return codes
 
 
@@ -167,6 +176,17 @@ def two_factor_disable(*, user: AbstractBaseUser, password: str, code: str) -> N
             summary=f"Double authentification désactivée pour le compte « {user.get_username()} ».",
             data={"user": user.pk},
         )
+        _notify(user, "disabled")
+
+
+def _notify(user: Any, change: str) -> None:
+    """Tell the person, in the same transaction as the change, what changed on their account."""
+    if not user.email:
+        return
+    emails.queue(name="account_security", to=[user.email], context={
+        "user": user, "change": change, "when": timezone.now(), "organisation": Organisation.current(),
+        "url": settings.SITE_URL + reverse("backoffice:account_security"),
+    })
 
 
 def _replace_backup_codes(user: Any) -> list[str]:

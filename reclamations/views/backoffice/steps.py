@@ -15,6 +15,7 @@ from typing import Any
 from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -79,7 +80,10 @@ def _run(
     if not form.is_valid():
         return detail_response(request, reclamation, bound={name: form})
     try:
-        message = change(form.cleaned_data)
+        # One form, one outcome: when a change makes several service calls (save the answer, then
+        # send it), a refusal of the last one must not leave the first one saved.
+        with transaction.atomic():
+            message = change(form.cleaned_data)
     except services.StaleState as exc:
         fresh = selectors.reclamation_for_detail(reclamation.pk)
         return detail_response(request, fresh, error=str(exc), status=409)
