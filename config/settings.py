@@ -230,6 +230,9 @@ OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)
 # Beat re-queues what is due but unsent (broker down at commit time, crashed worker) this often.
 OUTBOX_REQUEUE_SECONDS = env.int("OUTBOX_REQUEUE_SECONDS", default=120)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
+# While the SMTP server is down, an e-mail waits for it without using up EMAIL_MAX_RETRIES; the wait
+# between two attempts doubles up to this, so mail flows again soon after the server is back.
+OUTBOX_OUTAGE_MAX_WAIT_MINUTES = env.int("OUTBOX_OUTAGE_MAX_WAIT_MINUTES", default=30)
 # After a failed publish a process stops asking the broker for this long (the e-mails wait).
 OUTBOX_BROKER_RETRY_SECONDS = env.int("OUTBOX_BROKER_RETRY_SECONDS", default=10)
 # The SLA sweep (reclamations.sweep): alerts, action reminders, survey reminders.

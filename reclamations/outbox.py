@@ -10,8 +10,12 @@ transaction of the change that causes it. This module sends them:
 * **Send** through the configured backend (``POST_OFFICE["BACKENDS"]``), then mark it *sent* with
   the real sending time in ``last_updated`` and a ``Log`` row. The acknowledgement's "sent" time is
   that time (``services.reclamation_sync_sent_emails``).
-* **Temporary error** (server unreachable, timeout, SMTP 4xx): back to the queue with an
-  exponential backoff, ``number_of_retries`` + 1, until ``POST_OFFICE["MAX_RETRIES"]``; then failed.
+* **Temporary error** of this e-mail (SMTP 4xx on it): back to the queue with an exponential
+  backoff, ``number_of_retries`` + 1, until ``POST_OFFICE["MAX_RETRIES"]``; then failed.
+  **Server down** (unreachable, timeout, refused greeting or credentials): not this e-mail's fault,
+  so it never uses up its attempts — it waits, the wait doubling up to ``OUTBOX_OUTAGE_MAX_WAIT_MINUTES``,
+  for as long as the outage lasts, and is shown to staff as "Nouvel essai prévu" meanwhile. An
+  outage of a weekend turns no acknowledgement into a failed e-mail.
   **Permanent error** (SMTP 5xx, every recipient refused, a message that cannot be built): failed at
   once. Each failure is a ``Log`` row with the server's answer.
 * **Stuck** e-mails (due for longer than ``OUTBOX_STUCK_MINUTES``: the broker was down when they
@@ -211,17 +215,20 @@ def _mark_failure(email: Email, exc: BaseException, now: datetime) -> str:
     kind = classify(exc)
     retries = email.number_of_retries or 0
     text = describe(exc)
+    server_down = _server_unavailable(exc)
     with transaction.atomic():
-        if kind == TEMPORARY and retries < get_max_retries():
-            wait = min(get_retry_timedelta() * (2**retries), MAX_BACKOFF)
+        if kind == TEMPORARY and (server_down or retries < get_max_retries()):
+            cap = timedelta(minutes=settings.OUTBOX_OUTAGE_MAX_WAIT_MINUTES) if server_down else MAX_BACKOFF
+            wait = min(get_retry_timedelta() * (2 ** min(retries, 16)), cap)
             next_try = now + wait
             Email.objects.filter(pk=email.pk).update(
                 status=STATUS.requeued, number_of_retries=retries + 1, scheduled_time=next_try, last_updated=now
             )
             local = timezone.localtime(next_try)
+            what = "Serveur indisponible, le courriel attend son retour" if server_down else "Échec temporaire"
             Log.objects.create(
                 email=email, status=STATUS.failed, exception_type=type(exc).__name__,
-                message=f"Échec temporaire, nouvel essai le {local:%d/%m/%Y à %H:%M}. {text}",
+                message=f"{what}, nouvel essai le {local:%d/%m/%Y à %H:%M}. {text}",
             )
             return RETRYING
         Email.objects.filter(pk=email.pk).update(status=STATUS.failed, last_updated=now)

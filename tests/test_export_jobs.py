@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -350,3 +351,15 @@ def test_beat_deletes_old_export_files_every_night():
     from django.conf import settings
 
     assert settings.CELERY_BEAT_SCHEDULE["purge-exports"]["task"] == "reclamations.tasks.purge_exports"
+
+
+def test_quality_leads_find_the_audit_page_in_the_menu_and_handlers_do_not(login, quality_lead, handler):
+    menu_link = f'href="{reverse("audit:index")}"'
+
+    lead_page = login(quality_lead).get(reverse("backoffice:dashboard")).content.decode()
+    audit_page = login(quality_lead).get(reverse("audit:index")).content.decode()
+    handler_page = login(handler).get(reverse("backoffice:dashboard")).content.decode()
+
+    assert menu_link in lead_page and ">Audit</a>" in lead_page
+    assert re.search(r'class="nav-link active" href="/backoffice/audit/" aria-current="page"', audit_page)
+    assert menu_link not in handler_page

@@ -145,7 +145,9 @@ def test_two_workers_sending_at_once_send_each_email_once(monkeypatch):
 # --- Errors --------------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_a_temporary_error_is_retried_with_a_growing_wait_then_left_failed(scripted):
-    scripted.script = [smtplib.SMTPResponseException(451, b"4.3.0 Try again later")] * 3
+    # Greylisting: the server answers, but refuses this recipient for now.
+    greylisted = {"claire.dupont@example.org": (451, b"4.3.0 Try again later")}
+    scripted.script = [smtplib.SMTPRecipientsRefused(greylisted)] * 3
     with time_machine.travel(T0, tick=False):
         email = _queue(ReclamationFactory())
         assert outbox.send_due().retried == [email.pk]
@@ -168,7 +170,8 @@ def test_a_temporary_error_is_retried_with_a_growing_wait_then_left_failed(scrip
     messages = list(Log.objects.filter(email=email).order_by("pk").values_list("message", flat=True))
     assert len(messages) == 3
     assert messages[0].startswith("Échec temporaire, nouvel essai le 10/03/2026 à 10:05.")
-    assert messages[-1] == "Abandon après 3 essais. Réponse du serveur : 451 4.3.0 Try again later"
+    assert messages[-1] == ("Abandon après 3 essais. Destinataire refusé par le serveur "
+                            "(claire.dupont@example.org : 451 4.3.0 Try again later)")
     assert mail.outbox == []
 
 

@@ -133,3 +133,44 @@ def test_a_server_that_does_not_answer_is_a_temporary_error(settings):
     email.refresh_from_db()
     assert (email.status, email.number_of_retries) == (STATUS.requeued, 1)
     assert "Serveur de messagerie injoignable" in Log.objects.get(email=email).message
+
+
+def test_a_weekend_without_smtp_server_loses_no_email_and_each_leaves_once_it_is_back(settings):
+    """Friday evening to Monday morning: nothing answers on the SMTP port. No e-mail is given up,
+    the waits stay short, and once a server answers every e-mail goes out once."""
+    port = _free_port()
+    settings.POST_OFFICE = {**settings.POST_OFFICE,
+                            "BACKENDS": {"default": "django.core.mail.backends.smtp.EmailBackend"},
+                            "MAX_RETRIES": 2, "RETRY_INTERVAL": timedelta(minutes=5)}
+    settings.OUTBOX_OUTAGE_MAX_WAIT_MINUTES = 30
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    friday = datetime(2026, 3, 13, 18, 0, tzinfo=UTC)
+    with time_machine.travel(friday, tick=False):
+        first, second = _queue(ReclamationFactory()), _queue(ReclamationFactory())
+
+    attempts, moment = 0, friday
+    while moment < friday + timedelta(days=2, hours=14):  # the periodic re-queue, every 10 minutes
+        with time_machine.travel(moment, tick=False):
+            attempts += len(outbox.send_due().retried)
+        moment += timedelta(minutes=10)
+
+    for email in (first, second):
+        email.refresh_from_db()
+        assert email.status == STATUS.requeued  # waiting, not failed
+        assert email.scheduled_time - moment <= timedelta(minutes=30)
+    assert attempts > 2 * 2  # far more than MAX_RETRIES, yet none given up
+    assert "le courriel attend son retour" in Log.objects.filter(email=first).last().message
+
+    handler = ScriptedSmtpHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with time_machine.travel(moment + timedelta(minutes=31), tick=False):
+            assert sorted(outbox.send_due().sent) == sorted([first.pk, second.pk])
+            assert outbox.send_due().sent == []
+    finally:
+        controller.stop()
+    assert len(handler.received) == 2
+    assert Email.objects.filter(status=STATUS.failed).count() == 0

@@ -87,3 +87,15 @@ def test_the_record_pdf_is_for_staff_only(client, login, client_account):
 
 def test_an_unknown_record_is_a_404(login, handler):
     assert login(handler).get(reverse("audit:record_pdf", args=[999999])).status_code == 404
+
+
+def test_the_record_page_offers_its_pdf(login, handler):
+    record = advance(ReclamationFactory(), Step.ACTION, handler)
+    signed_in = login(handler)
+
+    page = signed_in.get(reverse("backoffice:detail", args=[record.pk])).content.decode()
+    link = re.search(r'<a [^>]*href="([^"]+)"[^>]*>Fiche de traitement \(PDF\)</a>', page)
+
+    assert link is not None
+    response = signed_in.get(link.group(1))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
