@@ -12,7 +12,7 @@ from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 
-from reclamations import services, tokens
+from reclamations import services, tasks, tokens
 from reclamations.models import Communication, Event, EventKind, Organisation, Reclamation
 from reclamations.services import survey
 from reclamations.workflow import Step
@@ -296,3 +296,48 @@ def test_the_handler_reads_every_answer_on_the_record_page(surveyed, client, han
 
     assert ("4/5 · problème résolu : en partie · réponse claire : oui · délai acceptable : non" in page)
     assert "« Réponse claire, mais il a fallu relancer. »" in page
+
+
+# --- Closure -------------------------------------------------------------------------------------
+def _closure_mails(reference: str) -> list:
+    return [m for m in mail.outbox if m.subject == f"Clôture de votre demande {reference}"]
+
+
+def test_answering_closes_the_record_and_the_client_is_told_how_to_escalate(
+    organisation_with_recourse, surveyed, client
+):
+    with time_machine.travel(T0 + timedelta(days=2), tick=False):
+        _answer(client, surveyed.token)
+    tasks.send_outbox()
+
+    (message,) = _closure_mails(surveyed.reference)
+    assert message.to == ["claire.dupont@example.org"]
+    assert "votre dossier est clos" in message.body
+    assert "Merci d'avoir répondu à notre enquête de satisfaction" in message.body
+    assert "Si cette réponse ne vous satisfait pas :\nMédiateur de test : mediateur@example.org" in message.body
+    html = message.alternatives[0][0]
+    assert "Médiateur de test : mediateur@example.org" in html
+    closure = Communication.objects.get(reclamation=surveyed, purpose=Communication.Purpose.CLOSURE)
+    assert closure.public and closure.email_id  # on the follow-up page and the record's timeline
+
+
+def test_a_survey_that_runs_out_closes_with_a_closure_email_that_says_so(organisation_with_recourse, surveyed):
+    with time_machine.travel(T0 + timedelta(days=30, minutes=1), tick=False):
+        survey.survey_expire()
+        survey.survey_expire()
+    tasks.send_outbox()
+
+    (message,) = _closure_mails(surveyed.reference)
+    assert "Nous n'avons pas reçu de réponse à notre enquête de satisfaction" in message.body
+    assert "Médiateur de test" in message.body
+
+
+def test_no_second_closure_email_when_the_handler_already_sent_one(surveyed, client, handler):
+    services.reclamation_send_message(reclamation=surveyed, actor=handler, purpose=Communication.Purpose.CLOSURE,
+                                      subject="Votre dossier est clos", body="Merci, nous clôturons le dossier.")
+    with time_machine.travel(T0 + timedelta(days=2), tick=False):
+        _answer(client, surveyed.token)
+    tasks.send_outbox()
+
+    assert _closure_mails(surveyed.reference) == []
+    assert [m.subject for m in mail.outbox].count("Votre dossier est clos") == 1

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import formats, timezone
 from post_office.models import Email
 
-from .. import emails
+from .. import emails, workflow
 from ..models import (
     Communication,
     CommunicationKind,
@@ -221,3 +221,47 @@ def reclamation_send_message(
             communication.email = queue_client_email(reclamation=r, subject=subject, body=body.strip(), extra=extra)
             communication.save(update_fields=["email"])
     return SentMessage(communication=communication, emailed=emailed)
+
+
+CLOSURE_SUBJECT = "Clôture de votre demande {reference}"
+
+
+def _closure_body(r: Reclamation) -> str:
+    greeting = f"Bonjour {r.complainant_name}," if r.complainant_name else "Bonjour,"
+    lines = [greeting, "",
+             f"Le traitement de votre {r.get_kind_display().lower()} « {r.subject} » est terminé : "
+             "votre dossier est clos."]
+    if workflow.since_reopening(r, r.feedback_received_at):
+        lines += ["", "Merci d'avoir répondu à notre enquête de satisfaction : votre avis nous aide à "
+                      "améliorer notre organisation."]
+    elif r.feedback_no_answer:
+        lines += ["", "Nous n'avons pas reçu de réponse à notre enquête de satisfaction ; vous pouvez "
+                      "toujours nous écrire en répondant à ce message."]
+    return "\n".join(lines) + _SIGNATURE.format(organisme=Organisation.current().name)
+
+
+def reclamation_send_closure_notice(*, reclamation: Reclamation) -> Communication | None:
+    """Tell the client their record is closed, with how to escalate (Qualiopi reading guide, ind. 31).
+
+    Called in the transaction that closes the record at step 9 (survey answered, survey run out,
+    or completed by a handler). Nothing is sent without an e-mail address, nor when a handler
+    already sent a closure message by hand since the record was (re)opened.
+    """
+    r = reclamation
+    if not r.complainant_email or r.anonymised_at is not None:
+        return None
+    by_hand = Communication.objects.filter(reclamation=r, purpose=Purpose.CLOSURE, public=True)
+    if r.reopened_at:
+        by_hand = by_hand.filter(occurred_at__gte=r.reopened_at)
+    if by_hand.exists():
+        return None
+    subject, body = CLOSURE_SUBJECT.format(reference=r.reference), _closure_body(r)
+    communication = reclamation_log_communication(
+        reclamation=r, actor=None, label="Envoi automatique", kind=CommunicationKind.EMAIL,
+        direction=Communication.Direction.OUTBOUND, purpose=Purpose.CLOSURE, public=True,
+        subject=subject, body=body,
+    )
+    communication.email = queue_client_email(reclamation=r, subject=subject, body=body,
+                                             extra={"show_recourse": True})
+    communication.save(update_fields=["email"])
+    return communication

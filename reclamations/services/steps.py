@@ -77,6 +77,11 @@ def reclamation_complete_step(*, reclamation: Reclamation, actor: Actor, expecte
             from .survey import reclamation_send_survey  # survey builds on this module
 
             reclamation_send_survey(reclamation=r)
+        elif r.state == Step.CLOSED:
+            # Step 9 done: the client is told, with the recourse text, in this same transaction.
+            from .messages import reclamation_send_closure_notice
+
+            reclamation_send_closure_notice(reclamation=r)
     return r
 
 
