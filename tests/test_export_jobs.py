@@ -363,3 +363,25 @@ def test_quality_leads_find_the_audit_page_in_the_menu_and_handlers_do_not(login
     assert menu_link in lead_page and ">Audit</a>" in lead_page
     assert re.search(r'class="nav-link active" href="/backoffice/audit/" aria-current="page"', audit_page)
     assert menu_link not in handler_page
+
+
+def test_while_it_runs_the_page_asks_for_its_status_alone_and_is_told_to_stop_once_done(login, quality_lead,
+                                                                                         monkeypatch):
+    monkeypatch.setattr(pdf, "build_pack", lambda **kwargs: _fake_document())
+    job = _request(quality_lead)
+    signed_in = login(quality_lead)
+    url = reverse("audit:job", args=[job.pk])
+
+    page = signed_in.get(url).content.decode()
+    waiting = signed_in.get(url, headers={"HX-Request": "true"})
+    tasks.build_export(job.pk)
+    done = signed_in.get(url, headers={"HX-Request": "true"})
+
+    assert f'hx-get="{url}" hx-trigger="every 3s"' in page and "/static/django_htmx/htmx-2" in page
+    assert waiting.status_code == 200 and "En attente" in waiting.content.decode()
+    assert "<html" not in waiting.content.decode()  # the status part only
+    assert done.status_code == 286  # htmx stops asking
+    assert reverse("audit:job_download", args=[job.pk]) in done.content.decode()
+    assert "HX-Request" in done["Vary"]
+    finished_page = signed_in.get(url).content.decode()
+    assert "hx-get" not in finished_page and "htmx-2" not in finished_page

@@ -21,6 +21,7 @@ from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import exports, pdf, permissions, roles, services
@@ -91,6 +92,10 @@ class PeriodForm(forms.Form):
 
 
 # --- Responses -----------------------------------------------------------------------------------
+# htmx's "stop polling" answer: the status part is still shown, and no further request is made.
+HTMX_STOP_POLLING = 286
+
+
 def _download(content: bytes, *, filename: str, content_type: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -157,14 +162,22 @@ def register_csv(request: HttpRequest) -> HttpResponse:
 @require_GET
 @quality_lead_required
 def job(request: HttpRequest, pk: int) -> HttpResponse:
-    """Where an export job stands; refreshes itself (``<meta http-equiv="refresh">``) until it ends."""
+    """Where an export job stands, kept up to date until it ends.
+
+    With JavaScript, htmx asks every few seconds for the status part alone (``request.htmx``) and
+    stops when told 286 (the job has ended); without it, a ``<noscript>`` refresh reloads the page.
+    """
     export = get_object_or_404(ExportJob.objects.select_related("requested_by"), pk=pk)
     running = export.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING)
-    jobs = ExportJob.objects.filter(requested_by=request.user)[:RECENT_JOBS]
-    return render(request, "audit/job.html", {
-        "job": export, "running": running, "refresh_seconds": REFRESH_SECONDS if running else None,
-        "jobs": jobs, "nav": "audit",
-    })
+    context = {"job": export, "running": running, "refresh_seconds": REFRESH_SECONDS if running else None,
+               "nav": "audit"}
+    if request.htmx:
+        response = render(request, "audit/_job_status.html", context, status=200 if running else HTMX_STOP_POLLING)
+    else:
+        jobs = ExportJob.objects.filter(requested_by=request.user)[:RECENT_JOBS]
+        response = render(request, "audit/job.html", {**context, "jobs": jobs})
+    patch_vary_headers(response, ("HX-Request",))  # two answers at one URL: caches must keep both
+    return response
 
 
 @require_GET
