@@ -21,7 +21,7 @@ from reclamations.pdf.fetcher import BASE_URL, FetchRefused, Resource, SafeFetch
 from reclamations.pdf.procedure import STEP_COMPLETION
 from reclamations.statistics import Period, compute_figures
 from reclamations.workflow import GUARDS, NINE_STEPS, Step
-from tests.factories import ReclamationFactory, advance
+from tests.factories import ReclamationFactory, RootCauseCategoryFactory, advance
 
 pytestmark = pytest.mark.django_db
 
@@ -352,6 +352,46 @@ def test_the_logo_is_read_from_private_storage_and_handed_to_the_fetcher():
     assert resource_url("logo") in document.rendered.served
     first_page = _reader(document.pdf).pages[0]
     assert first_page["/Resources"]["/XObject"]  # the image is drawn on the cover
+
+
+def test_the_cover_carries_the_identity_of_the_organisation_and_the_sheet_its_evaluation_and_root_cause(
+    handler,
+):
+    from PIL import Image
+
+    organisation = Organisation.current()
+    organisation.name = "Formations du Littoral"
+    organisation.address = "12 quai des Tanneurs\n62200 Boulogne-sur-Mer"
+    organisation.siret = "123 456 789 00012"
+    organisation.activity_number = "32 62 01234 62"
+    image = io.BytesIO()
+    Image.new("RGB", (40, 20), "navy").save(image, "PNG")
+    organisation.logo.save("logo.png", ContentFile(image.getvalue()), save=False)
+    organisation.save()
+    record = advance(ReclamationFactory(received_at=_days_ago(15)), Step.CONCLUSION, handler)
+    services.reclamation_update(reclamation=record, actor=handler, changes={
+        "severity": 3, "complexity": 1, "repercussions": 2,
+        "conclusion": "Session reportée ; nouvelle règle d'envoi des convocations.",
+        "root_cause_category": RootCauseCategoryFactory(name="Communication avec les stagiaires"),
+        "root_cause_analysis": "Convocations envoyées à la main, oubliées pendant les congés."})
+    services.reclamation_complete_step(reclamation=record, actor=handler, expected_state=Step.CONCLUSION)
+
+    document = _pack()
+
+    cover = _reader(document.pdf).pages[0]
+    identity = " ".join(cover.extract_text().split())
+    assert "Formations du Littoral" in identity
+    assert "12 quai des Tanneurs 62200 Boulogne-sur-Mer" in identity
+    assert "SIRET : 123 456 789 00012" in identity
+    assert "Numéro de déclaration d'activité : 32 62 01234 62" in identity
+    assert len(cover.images) == 1  # the logo, drawn on the cover
+    text = _text(document.pdf)
+    sheet = text[text.index(f"{record.reference} — Convocation reçue la veille de la formation"):]
+    # "moyenne(s)": the label of the level, which the sentence may one day put in the plural.
+    assert re.search(r"Gravité élevée, complexité faible, répercussions moyennes : priorité haute\.", sheet)
+    assert "Session reportée ; nouvelle règle d'envoi des convocations." in sheet
+    assert ("Cause racine : Communication avec les stagiaires — "
+            "Convocations envoyées à la main, oubliées pendant les congés.") in sheet
 
 
 def test_a_logo_that_is_not_an_image_is_left_out():

@@ -8,6 +8,7 @@ The clock itself is tested in test_sla_clock.py. Here the opening hours are Mond
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -246,3 +247,38 @@ def test_the_time_left_over_a_weekend_counts_no_weekend_hours(business):
 
     assert r.ack_due_at == paris(2026, 2, 16, 16, 0)
     assert html == "reste 8 h"  # Friday 16–17 and Monday 9–16, not the 72 calendar hours
+
+
+# --- The badge on the back-office list -----------------------------------------------------------
+def _sla_cells(page: str, reference: str) -> tuple[str, str]:
+    """The "Accusé de réception" and "Réponse" cells of one row of the list, tags kept, spaces collapsed."""
+    row = re.search(rf"<tr>\s*<td data-label=\"Référence\"><div><a [^>]*>{reference}</a>(.*?)</tr>", page, re.S)
+    cells = [re.search(rf'<td data-label="{label}"><div>(.*?)</div></td>', row.group(1), re.S).group(1)
+             for label in ("Accusé de réception", "Réponse")]
+    return tuple(" ".join(cell.split()) for cell in cells)
+
+
+def test_the_list_badges_give_the_due_time_in_paris_and_the_time_left_or_when_it_was_done(login, handler):
+    organisation = Organisation.current()  # calendar hours: 48 real hours, whatever the clock change
+    organisation.ack_delay_hours, organisation.answer_delay_hours = 48, 96
+    organisation.save()
+    # Received on Saturday 28 March 2026 (winter time); France goes to summer time on Sunday 29.
+    done = received(paris(2026, 3, 28, 11, 0))  # due Monday 30 at 12:00 (summer time)
+    with time_machine.travel(paris(2026, 3, 28, 11, 30), tick=False):
+        services.reclamation_record_acknowledgement(reclamation=done, actor=handler)
+    late = received(paris(2026, 3, 28, 8, 0))  # due Monday 30 at 09:00, never acknowledged
+
+    with time_machine.travel(paris(2026, 3, 30, 15, 20), tick=False):
+        page = login(handler).get("/backoffice/reclamations/").content.decode()
+
+    ack, answer = _sla_cells(page, done.reference)
+    assert ack == ('<span class="badge text-bg-light border" title="Accusé de réception : échéance le '
+                   '30/03/2026 12:00">Fait dans les délais</span> '
+                   '<small class="text-body-secondary">le 28/03/2026 11:30</small>')
+    assert answer == ('<span class="badge text-bg-success" title="Réponse : échéance le 01/04/2026 12:00">'
+                      'Dans les délais</span> <small class="text-body-secondary">01/04/2026 12:00 · reste 1 j 20 h'
+                      '</small>')
+    ack, answer = _sla_cells(page, late.reference)
+    assert ack == ('<span class="badge text-bg-danger" title="Accusé de réception : échéance le 30/03/2026 09:00">'
+                   'En retard</span> <small class="text-body-secondary">30/03/2026 09:00 · en retard de 6 h 20</small>')
+    assert "01/04/2026 09:00 · reste 1 j 17 h" in answer and "Dans les délais" in answer

@@ -314,6 +314,77 @@ def test_the_sweep_closes_a_record_whose_survey_ran_out(surveyed, django_capture
     assert surveyed.state == Step.CLOSED and surveyed.feedback_no_answer
 
 
+# --- Improvement plan (services.improvement's reminders, run by the sweep) ----------------------
+@pytest.fixture
+def improvement_plan(handler, quality_lead):
+    """Two actions of the plan: one due on Thursday 12 March 2026 (owner: the handler), one done
+    whose effectiveness check is planned the same day (owner: the quality lead)."""
+    with time_machine.travel(T0, tick=False):
+        due = services.improvement_create(
+            actor=quality_lead, origin="audit", title="Former l'accueil à l'écoute active",
+            description="Une demi-journée de formation pour l'équipe d'accueil.", owner=handler,
+            due_date=date(2026, 3, 12))
+        check = services.improvement_create(
+            actor=quality_lead, origin="survey", title="Réponses plus claires",
+            description="Un modèle de réponse argumentée en trois parties.", owner=quality_lead,
+            status="done", done_at=date(2026, 3, 2), check_planned_on=date(2026, 3, 12))
+    return due, check
+
+
+def _plan_mails() -> list[tuple[str, str]]:
+    return sorted((m.subject, m.to[0]) for m in mail.outbox)
+
+
+@pytest.mark.django_db
+def test_the_sweep_reminds_a_due_improvement_action_and_a_due_effectiveness_check_once(
+    improvement_plan, handler, quality_lead, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    due, check = improvement_plan
+    assert _sweep(capture, datetime(2026, 3, 11, 22, 30, tzinfo=UTC)).improvement_reminders == 0  # 23:30 the day before
+    assert mail.outbox == []
+
+    report = _sweep(capture, datetime(2026, 3, 11, 23, 30, tzinfo=UTC))  # 00:30 on the 12th in Paris
+
+    assert report.improvement_reminders == 2 and report.errors == 0
+    assert _plan_mails() == [
+        ("Action d'amélioration à réaliser : Former l'accueil à l'écoute active", handler.email),
+        ("Action d'amélioration à réaliser : Former l'accueil à l'écoute active", quality_lead.email),
+        ("Efficacité à vérifier : Réponses plus claires", quality_lead.email),
+    ]
+    to_do = next(m for m in mail.outbox if m.to == [handler.email])
+    assert "est à réaliser pour aujourd'hui, 12 mars 2026" in to_do.body
+    assert f"/backoffice/qualite/plan/{due.pk}/" in to_do.body
+    checking = next(m for m in mail.outbox if m.subject.startswith("Efficacité"))
+    assert "La vérification de son efficacité était prévue le 12 mars 2026" in checking.body
+    assert f"/backoffice/qualite/plan/{check.pk}/" in checking.body
+
+    # Once only: later sweeps, the same day or days after, send nothing more.
+    assert _sweep(capture, datetime(2026, 3, 12, 15, 0, tzinfo=UTC)).improvement_reminders == 0
+    assert _sweep(capture, datetime(2026, 3, 16, 8, 0, tzinfo=UTC)).improvement_reminders == 0
+    assert len(mail.outbox) == 3
+    reminders = Event.objects.filter(kind=EventKind.REMINDER).order_by("sequence")
+    assert [e.data["reminder"] for e in reminders] == ["improvement_due", "improvement_check"]
+
+
+@pytest.mark.django_db
+def test_the_command_counts_the_improvement_reminders_it_sent(improvement_plan):
+    out, again = StringIO(), StringIO()
+    with time_machine.travel(datetime(2026, 3, 12, 7, 0, tzinfo=UTC), tick=False):
+        call_command("sla_sweep", "--send-now", stdout=out)
+        call_command("sla_sweep", "--send-now", stdout=again)
+
+    text = out.getvalue()
+    assert "Rappels du plan d'amélioration continue : 2" in text
+    assert "Courriels : 3 envoyé(s), 0 à réessayer, 0 en échec." in text
+    assert ("Passage terminé : 0 alerte(s) de délai, 0 rappel(s) d'action, 0 relance(s) d'enquête, "
+            "0 enquête(s) close(s), 2 rappel(s) du plan d'amélioration.") in text
+    assert "Rappels du plan d'amélioration continue : 0" in again.getvalue()
+    assert "0 rappel(s) du plan d'amélioration." in again.getvalue()
+    assert "Courriels : 0 envoyé(s)" in again.getvalue()
+    assert len(mail.outbox) == 3
+
+
 # --- The command, the beat schedule, no countdown in the broker ---------------------------------
 @pytest.mark.django_db
 def test_the_command_runs_one_sweep_and_says_what_it_did(record):

@@ -3,7 +3,7 @@ recurrence flags, with charts drawn on the server as SVG; its cost does not grow
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -15,7 +15,7 @@ from reclamations import services
 from reclamations.models import Reclamation
 from reclamations.services import survey
 from reclamations.workflow import Step
-from tests.factories import ReclamationFactory, RootCauseCategoryFactory, ServiceFactory, advance
+from tests.factories import ReclamationFactory, RootCauseCategoryFactory, ServiceFactory, advance, fill_step
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +129,47 @@ def test_the_page_costs_the_same_number_of_queries_whatever_the_data(quality_lea
         client.get(URL)
 
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+# --- Delays kept, per month of reception ---------------------------------------------------------
+def _timed(handler, received: datetime, *, ack_after: timedelta | None, answer_after: timedelta | None = None):
+    """A record received at ``received``, acknowledged and answered (step 6) that long after, each
+    at its own moment, as a handler would have done (the delays are 48 h each by default)."""
+    with time_machine.travel(received, tick=False):
+        record = ReclamationFactory()
+    if ack_after is not None:
+        with time_machine.travel(received + ack_after, tick=False):
+            services.reclamation_record_acknowledgement(reclamation=record, actor=None)
+    if answer_after is not None:
+        with time_machine.travel(received + answer_after, tick=False):
+            record = fill_step(advance(Reclamation.objects.get(pk=record.pk), Step.ACTION, handler), handler)
+            assert record.answered_at == received + answer_after
+    return record
+
+
+def _delay_row(page: str, month: str) -> list[str]:
+    """The cells of one month's row in the "Délais tenus" table, as read on the page."""
+    table = page.split('id="delais-titre"', 1)[1].split("</table>", 1)[0]
+    row = re.search(rf'<th scope="row" class="fw-normal">{re.escape(month)}</th>(.*?)</tr>', table, re.S).group(1)
+    return [" ".join(cell.split()) for cell in re.findall(r'<td class="text-end">(.*?)</td>', row, re.S)]
+
+
+def test_the_delays_kept_are_shown_per_month_of_reception(handler, quality_lead, login):
+    april, may = datetime(2026, 4, 7, 9, tzinfo=UTC), datetime(2026, 5, 12, 9, tzinfo=UTC)
+    # April: one acknowledged and answered in time; one acknowledged 3 days late and never answered.
+    _timed(handler, april, ack_after=timedelta(hours=2), answer_after=timedelta(hours=30))
+    _timed(handler, april, ack_after=timedelta(days=3))
+    # May: every acknowledgement in time (one at the very due time); one answer in time, two late.
+    _timed(handler, may, ack_after=timedelta(hours=1), answer_after=timedelta(hours=47))
+    _timed(handler, may, ack_after=timedelta(hours=48), answer_after=timedelta(hours=49))
+    _timed(handler, may, ack_after=timedelta(hours=1), answer_after=timedelta(days=5))
+    # June: received two hours ago, nothing due yet.
+    _timed(handler, datetime(2026, 6, 15, 8, tzinfo=UTC), ack_after=None)
+
+    page = login(quality_lead).get(URL).content.decode()
+
+    # Received, acknowledgements in time, answers in time, still running.
+    assert _delay_row(page, "mars 2026") == ["0", "—", "—", "0"]
+    assert _delay_row(page, "avr. 2026") == ["2", "50 % (1/2)", "50 % (1/2)", "0"]
+    assert _delay_row(page, "mai 2026") == ["3", "100 % (3/3)", "33 % (1/3)", "0"]
+    assert _delay_row(page, "juin 2026") == ["1", "—", "—", "1"]
