@@ -9,11 +9,12 @@ Targets (issue 6): the pack within 1.5x the plain document's time, and under 500
 
 How it works, so that the figures mean something:
 
-- Datasets are SQLite files under ``var/bench/`` (built once, reused; ``--rebuild`` starts again):
-  ``seed_demo`` writes ~30 realistic records through the real services (each with its full audit
-  trail), then each is cloned — fields, actions, exchanges, events re-chained with real SHA-256 links —
-  until the period holds N records. Clones are received in the twelve months *before* the demo ones,
-  so the measured period holds exactly N records.
+- Datasets are SQLite files under ``var/bench/`` (built once, reused; ``--rebuild`` starts again), or
+  PostgreSQL databases ``<--database>_pack<N>`` (built each time): ``seed_demo`` writes ~30 realistic
+  records through the real services (each with its full audit trail), then each is cloned
+  (``bench/dataset.py``: fields, actions, exchanges, events re-chained with real SHA-256 links) until
+  the period holds N records. Clones are received in the twelve months *before* the demo ones, so the
+  measured period holds exactly N records. ``bench/run.py --pack 50,1000`` runs the same measurement.
 - Every measurement runs in a fresh process (``ru_maxrss`` is a process's high-water mark), and pack
   and plain runs alternate so that a busy machine slows both alike. Time is wall-clock; CPU time is
   reported too.
@@ -43,22 +44,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = ROOT / "var" / "bench"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import dataset  # noqa: E402
+
+DATA_DIR = dataset.DATA_DIR
 RESULTS_DIR = ROOT / "bench" / "results"
 TIME_TARGET = 1.5
 MEMORY_TARGET_MIB = 500
 
 
 # --- In a child process: Django on the dataset's database ----------------------------------------
-def _django(database: Path) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
-    os.environ["VAR_DIR"] = str(DATA_DIR / "var")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+def _django(url: str) -> None:
+    dataset.setup_django(url)
     from django.conf import settings
 
     settings.PDF_RENDER_SECONDS = 3600  # the benchmark bounds itself (--timeout)
@@ -76,104 +75,32 @@ def _period() -> tuple[str, str]:
     return period.start.isoformat(), period.end.isoformat()
 
 
-def build(size: int, database: Path) -> None:
+def build(size: int, url: str) -> None:
     """A fresh database: migrations, the demo installation, then ``size`` clones in the period."""
-    import hashlib
     import random
     import secrets
     from datetime import date, timedelta
 
-    if database.exists():
-        database.unlink()
-    _django(database)
-    from django.core.management import call_command
-    from django.db import transaction
-    from django.utils import timezone
+    dataset.create_database(url)
+    _django(url)
+    from reclamations.audit import verify_chain
+    from reclamations.models import Reclamation
 
-    from reclamations.models import (
-        Action,
-        Attachment,
-        AuditChainHead,
-        Communication,
-        Event,
-        Reclamation,
-        ReferenceCounter,
-    )
-
-    call_command("migrate", verbosity=0)
-    call_command("seed_demo", password="bench-" + secrets.token_hex(8), stdout=open(os.devnull, "w"))  # noqa: SIM115
+    dataset.install("bench-" + secrets.token_hex(8))
     templates = list(Reclamation.objects.order_by("pk"))
     start, end = (date.fromisoformat(d) for d in _period())
     span = (end - start).days
     rng = random.Random(size)
-    datetime_fields = [f.name for f in Reclamation._meta.concrete_fields
-                       if f.get_internal_type() == "DateTimeField" and f.name not in ("created_at", "updated_at")]
-    # Secrets and identity are never copied: a clone gets its own reference and follow-up token.
-    skipped = {"id", "reference", "created_at", "updated_at"}
-    skipped |= {f.name for f in Reclamation._meta.concrete_fields if f.name.endswith("token_hash")}
-    with transaction.atomic():
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-        sequence, prev_hash = head.last_sequence, head.last_hash
-        counters: dict[int, int] = {c.year: c.last_number for c in ReferenceCounter.objects.all()}
-        for index in range(size):
-            template = templates[index % len(templates)]
-            local = timezone.localtime(template.received_at)
-            day = start + timedelta(days=rng.randrange(span + 1))
-            target = local.replace(year=day.year, month=day.month, day=day.day)
-            delta = target - local
-            values = {f.attname: getattr(template, f.attname) for f in Reclamation._meta.concrete_fields
-                      if f.name not in skipped}
-            for name in datetime_fields:
-                if values.get(name) is not None:
-                    values[name] = values[name] + delta
-            year = timezone.localtime(values["received_at"]).year
-            counters[year] = counters.get(year, 0) + 1
-            clone = Reclamation.objects.create(
-                **values, reference=f"R-{year}-{counters[year]:04d}",
-                token_hash=hashlib.sha256(secrets.token_bytes(16)).hexdigest(),
-            )
-            Action.objects.bulk_create([
-                Action(reclamation=clone, description=a.description, kind=a.kind, owner_id=a.owner_id,
-                       due_date=a.due_date + timedelta(days=delta.days) if a.due_date else None,
-                       status=a.status, done_at=a.done_at + timedelta(days=delta.days) if a.done_at else None,
-                       result=a.result)
-                for a in template.actions.all()
-            ])
-            Communication.objects.bulk_create([
-                Communication(reclamation=clone, kind=c.kind, direction=c.direction, purpose=c.purpose,
-                              public=c.public, occurred_at=c.occurred_at + delta,
-                              duration_minutes=c.duration_minutes, subject=c.subject, body=c.body,
-                              author_id=c.author_id)
-                for c in template.communications.all()
-            ])
-            Attachment.objects.bulk_create([
-                Attachment(reclamation=clone, file=a.file.name, original_name=a.original_name,
-                           content_type=a.content_type, size=a.size, sha256=a.sha256, public=a.public)
-                for a in template.attachments.all()
-            ])
-            events = []
-            for e in template.events.order_by("sequence"):
-                sequence += 1
-                event = Event(sequence=sequence, created_at=e.created_at + delta, reclamation=clone,
-                              actor_id=e.actor_id, actor_label=e.actor_label, kind=e.kind, summary=e.summary,
-                              data=e.data, public=e.public, prev_hash=prev_hash)
-                event.content_hash = event.compute_content_hash()
-                event.hash = event.compute_hash()
-                prev_hash = event.hash
-                events.append(event)
-            Event.objects.bulk_create(events)
-        for year, number in counters.items():
-            ReferenceCounter.objects.update_or_create(year=year, defaults={"last_number": number})
-        AuditChainHead.objects.filter(pk=1).update(last_sequence=sequence, last_hash=prev_hash)
-    from reclamations.audit import verify_chain
-
+    dataset.clone_records(
+        size, plan=lambda i: (templates[i % len(templates)], start + timedelta(days=rng.randrange(span + 1)))
+    )
     report = verify_chain()
     assert report.intact, report.message
     print(json.dumps({"built": size, "events": report.checked}))
 
 
-def measure_pack(size: int, database: Path) -> dict:
-    _django(database)
+def measure_pack(size: int, url: str) -> dict:
+    _django(url)
     import resource
     from datetime import date
 
@@ -219,8 +146,8 @@ def plain_html(pages: int) -> str:
     return f'<!doctype html><html lang="fr"><head>{head}</head><body>{body}</body></html>'
 
 
-def measure_plain(pages: int, database: Path) -> dict:
-    _django(database)
+def measure_plain(pages: int, url: str) -> dict:
+    _django(url)
     import resource
 
     from reclamations.pdf.render import render_pdf
@@ -239,20 +166,66 @@ def measure_plain(pages: int, database: Path) -> dict:
 
 
 # --- The orchestrator ----------------------------------------------------------------------------
-def _run(args: list[str], timeout: float) -> dict:
-    completed = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=timeout,
-                               check=False, cwd=ROOT)
+def _run(args: list[str], url: str, timeout: float) -> dict:
+    completed = subprocess.run([sys.executable, __file__, *args, url], capture_output=True, text=True,
+                               timeout=timeout, check=False, cwd=ROOT, env=os.environ | dataset.environment(url))
     if completed.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{completed.stderr[-4000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _exists(url: str) -> bool:
+    if dataset.is_postgres(url):
+        return False  # PostgreSQL datasets are always built again
+    return dataset.sqlite_path(url).exists()
+
+
+def measure_size(size: int, url: str, *, rounds: int, timeout: float, rebuild: bool) -> dict:
+    """Build the dataset if needed, then ``rounds`` alternated pack and plain runs; one entry of the report."""
+    dataset.check_throwaway(url)
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        return max(1.0, deadline - time.monotonic())
+
+    if rebuild or not _exists(url):
+        print(f"building the {size}-record dataset…", flush=True)
+        _run(["_build", str(size)], url, left())
+    packs, plains = [], []
+    for round_number in range(rounds):
+        pack = _run(["_pack", str(size)], url, left())
+        plain = _run(["_plain", str(pack["pages"])], url, left())
+        packs.append(pack)
+        plains.append(plain)
+        print(f"  {size} records, round {round_number + 1}: pack {pack['seconds']:.1f} s "
+              f"({pack['pages']} pages, {pack['peak_mib']:.0f} MiB) — plain {plain['seconds']:.1f} s "
+              f"({plain['peak_mib']:.0f} MiB)", flush=True)
+    pack_s = statistics.median(p["seconds"] for p in packs)
+    plain_s = statistics.median(p["seconds"] for p in plains)
+    pack_cpu = statistics.median(p["cpu_seconds"] for p in packs)
+    plain_cpu = statistics.median(p["cpu_seconds"] for p in plains)
+    peak = max(p["peak_mib"] for p in packs)
+    return {
+        "records": size, "pages": packs[0]["pages"], "pdf_bytes": packs[0]["bytes"],
+        "pack_seconds": round(pack_s, 2), "plain_seconds": round(plain_s, 2), "ratio": round(pack_s / plain_s, 2),
+        "pack_cpu_seconds": round(pack_cpu, 2), "plain_cpu_seconds": round(plain_cpu, 2),
+        "cpu_ratio": round(pack_cpu / plain_cpu, 2),
+        "pack_peak_mib": round(peak, 1), "plain_peak_mib": round(max(p["peak_mib"] for p in plains), 1),
+        "time_target_met": pack_s / plain_s <= TIME_TARGET,
+        "memory_target_met": None if size != 1000 else peak < MEMORY_TARGET_MIB,
+        "runs": {"pack": packs, "plain": plains},
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="50,1000", help="record counts, comma-separated (default 50,1000)")
     parser.add_argument("--rounds", type=int, default=2, help="alternated pack/plain runs per size (default 2)")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds allowed to each subprocess")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds allowed to each size")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached datasets")
+    parser.add_argument("--database", default="",
+                        help="base URL of the datasets (default: SQLite files var/bench/pack-<size>.sqlite3; "
+                             "PostgreSQL: postgres://…/reclamations_bench…, suffixed with _pack<size>)")
     options = parser.parse_args()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -262,35 +235,12 @@ def main() -> None:
                                                                       "memory_mib_1000": MEMORY_TARGET_MIB},
               "sizes": []}
     for size in (int(s) for s in options.sizes.split(",")):
-        database = DATA_DIR / f"pack-{size}.sqlite3"
-        if options.rebuild or not database.exists():
-            print(f"building the {size}-record dataset…", flush=True)
-            _run(["_build", str(size), str(database)], options.timeout)
-        packs, plains = [], []
-        for round_number in range(options.rounds):
-            pack = _run(["_pack", str(size), str(database)], options.timeout)
-            plain = _run(["_plain", str(pack["pages"]), str(database)], options.timeout)
-            packs.append(pack)
-            plains.append(plain)
-            print(f"  {size} records, round {round_number + 1}: pack {pack['seconds']:.1f} s "
-                  f"({pack['pages']} pages, {pack['peak_mib']:.0f} MiB) — plain {plain['seconds']:.1f} s "
-                  f"({plain['peak_mib']:.0f} MiB)", flush=True)
-        pack_s = statistics.median(p["seconds"] for p in packs)
-        plain_s = statistics.median(p["seconds"] for p in plains)
-        pack_cpu = statistics.median(p["cpu_seconds"] for p in packs)
-        plain_cpu = statistics.median(p["cpu_seconds"] for p in plains)
-        peak = max(p["peak_mib"] for p in packs)
-        entry = {
-            "records": size, "pages": packs[0]["pages"], "pdf_bytes": packs[0]["bytes"],
-            "pack_seconds": round(pack_s, 2), "plain_seconds": round(plain_s, 2), "ratio": round(pack_s / plain_s, 2),
-            "pack_cpu_seconds": round(pack_cpu, 2), "plain_cpu_seconds": round(plain_cpu, 2),
-            "cpu_ratio": round(pack_cpu / plain_cpu, 2),
-            "pack_peak_mib": round(peak, 1), "plain_peak_mib": round(max(p["peak_mib"] for p in plains), 1),
-            "time_target_met": pack_s / plain_s <= TIME_TARGET,
-            "memory_target_met": None if size != 1000 else peak < MEMORY_TARGET_MIB,
-            "runs": {"pack": packs, "plain": plains},
-        }
-        report["sizes"].append(entry)
+        if options.database:
+            url = dataset.derived_url(options.database, f"pack{size}")
+        else:
+            url = f"sqlite:///{DATA_DIR / f'pack-{size}.sqlite3'}"
+        report["sizes"].append(measure_size(size, url, rounds=options.rounds, timeout=options.timeout,
+                                            rebuild=options.rebuild))
     path = RESULTS_DIR / f"pack-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print()
@@ -305,11 +255,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1].startswith("_"):
-        command, number, database = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+        command, number, url = sys.argv[1], int(sys.argv[2]), sys.argv[3]
         if command == "_build":
-            build(number, database)
+            build(number, url)
         else:
-            result = measure_pack(number, database) if command == "_pack" else measure_plain(number, database)
+            result = measure_pack(number, url) if command == "_pack" else measure_plain(number, url)
             print(json.dumps(result))
     else:
         main()

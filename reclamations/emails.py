@@ -58,7 +58,17 @@ def _dispatch_after_commit() -> None:
 
 
 def request_send() -> None:
-    """Ask for the outbox to be sent once the current transaction commits (e.g. after a re-send)."""
+    """Ask for the outbox to be sent once the current transaction commits (e.g. after a re-send).
+
+    Once per transaction, however many e-mails it queues (a Contact submission queues three): the
+    task sends the whole outbox, and each publish is a round trip to the broker. A request already
+    made at the same level (same savepoints) is kept or rolled back with this one, so it is enough.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        level = set(connection.savepoint_ids)
+        if any(sids == level and func is _dispatch_after_commit for sids, func, _robust in connection.run_on_commit):
+            return
     transaction.on_commit(_dispatch_after_commit)
 
 
@@ -117,5 +127,5 @@ def queue(*, name: str, to: list[str], context: dict[str, Any]) -> Email:
     if deferred is not None:
         deferred.append(True)
     else:
-        transaction.on_commit(_dispatch_after_commit)
+        request_send()
     return email

@@ -10,7 +10,10 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from django.forms.utils import flatatt
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from . import selectors, workflow
 from .models import Channel, Kind, Priority, Reclamation, Service, StakeholderType
@@ -37,6 +40,21 @@ SLA_CHOICES = [
 ]
 
 OVERDUE_ACTIONS = "en_retard"
+
+
+class FilterSelect(forms.Select):
+    """A ``<select>`` written in Python: Django renders each ``<option>`` through two templates, and
+    the filters' ten lists hold about sixty options, a fifth of the list page's time. Same markup."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        selected = set(self.format_value(value))
+        options = format_html_join(
+            "", '<option value="{}"{}>{}</option>',
+            ((str(v), mark_safe(" selected") if str(v) in selected else "", label)
+             for v, label in self.choices),
+        )
+        return format_html("<select name=\"{}\"{}>{}</select>", name, flatatt(self.build_attrs(self.attrs, attrs)),
+                           options)
 
 
 class ReclamationFilter(django_filters.FilterSet):
@@ -76,6 +94,10 @@ class ReclamationFilter(django_filters.FilterSet):
         for field in self.form.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
+            if type(field.widget) is forms.Select:
+                widget = FilterSelect(attrs=field.widget.attrs)
+                widget.choices = field.widget.choices
+                field.widget = widget
 
     # --- methods ---------------------------------------------------------------------------------
     def search(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:
@@ -108,7 +130,9 @@ class ReclamationFilter(django_filters.FilterSet):
             behind = Reclamation.objects.at_risk(now) | Reclamation.objects.late(now)
             return queryset.open().exclude(pk__in=behind.values("pk"))
         method = getattr(Reclamation.objects, value)  # the value is one of SLA_CHOICES (validated)
-        return queryset.filter(pk__in=method(now).values("pk"))
+        # "&" puts the SLA conditions in the same WHERE as the other filters (the indexes on the
+        # deadlines serve both), instead of a "pk IN (every late record)" list built first.
+        return queryset & method(now)
 
     def filter_actions(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:
         overdue = selectors.overdue_actions(timezone.localdate()).values("reclamation_id")

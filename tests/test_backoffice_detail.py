@@ -5,10 +5,12 @@ import html
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from reclamations import services
-from reclamations.models import Communication
+from reclamations.models import Communication, Event
 from reclamations.workflow import NINE_STEPS, Step
 from tests.factories import ReclamationFactory, advance, upload
 
@@ -181,3 +183,30 @@ def test_the_quality_lead_may_carry_a_corrective_action_to_the_improvement_plan(
 
     assert url in login(quality_lead).get(detail_url(reclamation)).content.decode()
     assert url not in login(handler).get(detail_url(reclamation)).content.decode()
+
+
+# --- Query count ---------------------------------------------------------------------------------
+def test_the_record_page_costs_the_same_number_of_queries_with_a_short_or_a_long_history(login, handler):
+    reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
+    client = login(handler)
+    client.get(detail_url(reclamation))
+    with CaptureQueriesContext(connection) as short:
+        assert client.get(detail_url(reclamation)).status_code == 200
+    for n in range(30):  # messages with their e-mails, calls, notes, edits: a long case
+        if n % 3 == 0:
+            services.reclamation_send_message(
+                reclamation=reclamation, actor=handler, purpose=Communication.Purpose.PROGRESS,
+                subject=f"Point n° {n}", body="Nous avançons sur votre demande.")
+        else:
+            services.reclamation_log_communication(
+                reclamation=reclamation, actor=handler, kind="call" if n % 3 == 1 else "note",
+                direction="outbound" if n % 3 == 1 else "internal", body=f"Échange n° {n}")
+        services.reclamation_update(reclamation=reclamation, actor=handler, changes={"reformulation": f"Version {n}"})
+    assert Event.objects.filter(reclamation=reclamation).count() >= 60
+
+    with CaptureQueriesContext(connection) as long:
+        response = client.get(detail_url(reclamation))
+
+    assert response.status_code == 200
+    assert "Échange n° 29" in text(response) and "Point n° 27" in text(response)
+    assert len(long.captured_queries) == len(short.captured_queries), [q["sql"] for q in long.captured_queries]

@@ -7,6 +7,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from reclamations import services, sla
@@ -71,6 +73,26 @@ def test_the_list_costs_the_same_number_of_queries_for_10_and_10000_records(
     assert response.status_code == 200
     assert len(references(response)) == min(count, 25)
     assert f"{count} réclamations" in text(response).replace("\u202f", "").replace(" 000", "000")
+
+
+def test_a_filtered_searched_and_sorted_list_costs_the_same_number_of_queries_for_10_and_1000_records(
+    login, handler, django_assert_num_queries
+):
+    service = ServiceFactory(name="Formation inter-entreprises")
+    bulk_reclamations(10, handler=handler, service=service)
+    client = login(handler)
+    params = {"q": "demande", "state": "ouvertes", "sla": "on_time", "service": service.pk, "handler": "moi",
+              "priority": "normal", "ordre": "-reponse"}
+    client.get(URL, params)
+    with CaptureQueriesContext(connection) as few:
+        client.get(URL, params)
+    bulk_reclamations(990, start=10, handler=handler, service=service)
+
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(URL, params)
+
+    assert len(references(response)) == 25
+    assert "1000 réclamations" in text(response).replace("\u202f", "").replace(" 000", "000")
 
 
 # --- Filters -------------------------------------------------------------------------------------

@@ -8,14 +8,16 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from post_office.models import Email
 
 from reclamations.forms.public import started_token
 from reclamations.models import Attachment, Communication, Event, EventKind, Reclamation, Service
 from reclamations.workflow import Step
-from tests.factories import ServiceFactory, contact_form_data, upload
+from tests.factories import ReclamationFactory, ServiceFactory, contact_form_data, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -395,3 +397,25 @@ def test_a_failure_while_storing_leaves_no_half_record(client, service, monkeypa
     assert response.status_code == 500
     assert_nothing_stored_or_sent()
     assert Communication.objects.count() == 0
+
+
+# --- Query count ---------------------------------------------------------------------------------
+def test_a_submission_costs_the_same_number_of_queries_however_many_requests_were_filed_before(
+        client, service, handler, quality_lead, django_capture_on_commit_callbacks):
+    def submit(n):
+        with CaptureQueriesContext(connection) as queries:
+            response = _post(client, django_capture_on_commit_callbacks, service=service.pk,
+                             complainant_email=f"client{n}@example.org")
+        assert response.status_code == 302
+        return queries.captured_queries
+
+    submit(0)  # the first of the year creates the reference counter
+    few = submit(1)
+    for _ in range(20):
+        ReclamationFactory(service=service)
+
+    many = submit(2)
+
+    assert Reclamation.objects.count() == 23
+    assert Email.objects.filter(to__contains="client2@example.org").count() == 1
+    assert len(many) == len(few), [q["sql"] for q in many]

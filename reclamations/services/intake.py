@@ -121,7 +121,8 @@ def _notify_staff(*, reclamation: Reclamation, name: str, addresses: list[str], 
     if not addresses:
         logger.warning("no staff address to notify about reclamation %s (%s)", reclamation.pk, name)
         return 0
-    context = {**context, "reclamation": reclamation, "organisation": Organisation.current(),
+    organisation = context.get("organisation") or Organisation.current()  # the caller's, when it has read it
+    context = {**context, "reclamation": reclamation, "organisation": organisation,
                "backoffice_url": emails.backoffice_url(reclamation)}
     email_ids = [emails.queue(name=name, to=[address], context=context).pk for address in addresses]
     record_event(
@@ -170,12 +171,10 @@ def reclamation_submit_contact(
             subject=subject,
             description=description,
             complainant_email=complainant_email,
+            consent=True,
             **fields,
         )
         reclamation = created.reclamation
-        # consent_at is not editable through reclamation_update: it is set once, here.
-        reclamation.consent_at = reclamation.received_at
-        Reclamation.objects.filter(pk=reclamation.pk).update(consent_at=reclamation.consent_at)
         attachments: list[Attachment] = []
         if uploads:
             attachments = reclamation_add_attachments(
@@ -193,7 +192,7 @@ def reclamation_submit_contact(
             reclamation=reclamation,
             name="new_reclamation_staff",
             addresses=_staff_addresses([*roles.quality_leads(), *roles.handlers_on_duty()]),
-            context={"attachments": attachments},
+            context={"attachments": attachments, "organisation": organisation},
             summary="Nouvelle demande signalée à l'équipe",
         )
     return created

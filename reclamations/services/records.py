@@ -49,12 +49,15 @@ def reclamation_create(
     description: str,
     received_at: datetime | None = None,
     label: str | None = None,
+    consent: bool = False,
     **fields: Any,
 ) -> CreatedReclamation:
     """Register a record in step 1 with its reference, secret token and stored deadlines.
 
     ``fields`` are the other editable fields (complainant identity, service, wished solution...).
     ``received_at`` is the real reception date for complaints received by letter, phone...
+    ``consent``: the complainant agreed to the processing of their data when sending it (Contact
+    form); ``consent_at`` is set once, here, to the reception time (it is not editable later).
     """
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
@@ -78,6 +81,7 @@ def reclamation_create(
             ack_risk_at=deadlines.ack_risk_at,
             answer_risk_at=deadlines.answer_risk_at,
             token_hash=token_hash,
+            consent_at=received_at if consent else None,
             created_by=actor if actor is not None and actor.is_authenticated else None,
             **fields,
         )

@@ -6,6 +6,7 @@ completion, stale page), so the page always shows the same things in the same pl
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from django import forms as django_forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from ... import permissions, roles, selectors, workflow
 from ...forms import backoffice as bo_forms
@@ -73,7 +75,8 @@ def action_initial(action: Action) -> dict[str, Any]:
 
 
 def _action_rows(
-    reclamation: Reclamation, actions: list[Action], bound: dict[str, Any], editable: bool
+    reclamation: Reclamation, actions: list[Action], bound: dict[str, Any], editable: bool,
+    staff: Sequence[Any] | None = None,
 ) -> list[ActionRow]:
     rows = []
     for action in actions:
@@ -81,7 +84,7 @@ def _action_rows(
         if not editable:
             rows.append(ActionRow(action, None, False))
             continue
-        form = bound.get(prefix) or bo_forms.ActionForm(prefix=prefix, initial=action_initial(action))
+        form = bound.get(prefix) or bo_forms.ActionForm(prefix=prefix, initial=action_initial(action), staff=staff)
         unfinished = action.status not in (ActionStatus.DONE, ActionStatus.CANCELLED)
         # Step 5 opens the actions still lacking an owner or a due date; step 6 offers a one-click
         # "done" instead (the full form stays folded).
@@ -103,25 +106,46 @@ def _message_form(request: HttpRequest, reclamation: Reclamation, bound: dict[st
     return bo_forms.MessageForm(prefix="message", initial={"purpose": purpose, "subject": subject, "body": body})
 
 
-def _forms(request: HttpRequest, r: Reclamation, bound: dict[str, Any]) -> dict[str, Any]:
+class LazyForms(dict):
+    """The page's forms, each built the first time the template asks for it (``forms.answer``).
+
+    A step shows a few of the sixteen; building them all (model forms, prefilled messages, lists
+    of colleagues) cost as much as rendering the ones shown.
+    """
+
+    def __init__(self, factories: dict[str, Any]) -> None:
+        super().__init__()
+        self.factories = factories
+
+    def __missing__(self, name: str) -> Any:
+        form = self[name] = self.factories[name]()
+        return form
+
+
+def _forms(
+    request: HttpRequest, r: Reclamation, bound: dict[str, Any], staff: Sequence[Any] | None = None
+) -> LazyForms:
     """Every form the page may show, unbound and prefilled unless a bound one is being re-shown."""
 
     def get(name: str, factory: Any) -> Any:
-        return bound.get(name) or factory()
+        return lambda: bound.get(name) or factory()
 
-    answer_initial = {}
-    if not r.answer:
-        answer_initial["answer"] = prefilled_message(r, Communication.Purpose.ANSWER)[1]
+    def answer() -> bo_forms.AnswerForm:
+        answer_initial = {}
+        if not r.answer:
+            answer_initial["answer"] = prefilled_message(r, Communication.Purpose.ANSWER)[1]
+        return bo_forms.AnswerForm(prefix="answer", instance=copy.copy(r), initial=answer_initial)
+
     communication_initial: dict[str, Any] = {}
     if r.state == Step.FOLLOW_UP:
         communication_initial["purpose"] = Communication.Purpose.PROGRESS
     elif r.state == Step.REFORMULATION:
         communication_initial["kind"] = CommunicationKind.CALL
-    return {
+    return LazyForms({
         "acknowledgement": get("acknowledgement", lambda: bo_forms.AcknowledgementForm(prefix="acknowledgement")),
         "not_applicable": get("not_applicable", lambda: bo_forms.NotApplicableForm(prefix="not_applicable")),
         "assign": get("assign", lambda: bo_forms.AssignForm(
-            prefix="assign", initial={"handler": r.handler_id or request.user.pk})),
+            prefix="assign", initial={"handler": r.handler_id or request.user.pk}, staff=staff)),
         "identification": get("identification", lambda: bo_forms.IdentificationForm(
             prefix="identification", instance=copy.copy(r))),
         "reformulation": get("reformulation", lambda: bo_forms.ReformulationForm(
@@ -129,17 +153,16 @@ def _forms(request: HttpRequest, r: Reclamation, bound: dict[str, Any]) -> dict[
         "communication": get("communication", lambda: bo_forms.CommunicationForm(
             prefix="communication", initial=communication_initial)),
         "evaluation": get("evaluation", lambda: bo_forms.EvaluationForm(prefix="evaluation", instance=copy.copy(r))),
-        "action_add": get("action_add", lambda: bo_forms.ActionAddForm(prefix="action_add")),
-        "answer": get("answer", lambda: bo_forms.AnswerForm(prefix="answer", instance=copy.copy(r),
-                                                           initial=answer_initial)),
+        "action_add": get("action_add", lambda: bo_forms.ActionAddForm(prefix="action_add", staff=staff)),
+        "answer": get("answer", answer),
         "conclusion": get("conclusion", lambda: bo_forms.ConclusionForm(prefix="conclusion", instance=copy.copy(r))),
         "feedback": get("feedback", lambda: bo_forms.FeedbackForm(prefix="feedback")),
-        "message": _message_form(request, r, bound),
+        "message": lambda: _message_form(request, r, bound),
         "discard": get("discard", lambda: bo_forms.DiscardForm(prefix="discard")),
         "reopen": get("reopen", lambda: bo_forms.ReopenForm(prefix="reopen")),
         "received_at": get("received_at", lambda: bo_forms.ReceivedAtForm(prefix="received_at")),
         "attachment": get("attachment", lambda: bo_forms.AttachmentForm(prefix="attachment")),
-    }
+    })
 
 
 def detail_context(
@@ -155,6 +178,9 @@ def detail_context(
     user = request.user
     can_change = permissions.can_change(user, r)
     actions = selectors.actions_of(r)
+    # The colleagues listed by every action's form and by the "add" and "assign" forms: read once,
+    # when the first of them is built.
+    staff = SimpleLazyObject(lambda: list(selectors.staff_handlers())) if can_change else None
     not_applicable_part = workflow.NOT_APPLICABLE_PARTS.get(r.state, "")
     if r.state == Step.REFORMULATION and r.channel not in workflow.WRITTEN_CHANNELS:
         not_applicable_part = ""  # no call back is asked for a complaint received orally
@@ -169,10 +195,10 @@ def detail_context(
         "change_denial": permissions.change_denial(user, r) or "",
         "can_reassign": permissions.can_reassign(user, r),
         "is_quality_lead": roles.is_quality_lead(user),
-        "forms": _forms(request, r, bound) if can_change else {},
+        "forms": _forms(request, r, bound, staff) if can_change else {},
         "bound": set(bound),
         "actions": actions,
-        "action_rows": _action_rows(r, actions, bound, editable=can_change and r.is_open),
+        "action_rows": _action_rows(r, actions, bound, editable=can_change and r.is_open, staff=staff),
         "not_applicable_part": not_applicable_part,
         # Forms a step's card shows are not repeated under "Autres actions".
         "message_in_step": (

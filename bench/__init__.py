@@ -1,0 +1,1 @@
+"""Benchmarks (``bench/run.py``, ``bench/pack.py``): timings live here, never in the tests."""
