@@ -185,6 +185,38 @@ def test_the_quality_lead_may_carry_a_corrective_action_to_the_improvement_plan(
     assert url not in login(handler).get(detail_url(reclamation)).content.decode()
 
 
+# --- Folded forms ---------------------------------------------------------------------------------
+def test_folded_forms_come_with_the_page_only_when_asked_for(login, handler):
+    reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
+    client = login(handler)
+
+    page = client.get(detail_url(reclamation)).content.decode()
+    asked = client.get(detail_url(reclamation), {"formulaire": "communication"}).content.decode()
+
+    # Folded: a link that opens it (htmx fetches the same URL and keeps that part).
+    assert 'name="communication-body"' not in page
+    assert 'href="?formulaire=communication#formulaire-communication"' in page
+    assert 'hx-trigger="toggle from:closest details once"' in page and "htmx-2" in page
+    # Asked for: open, with its form, on the same page.
+    assert re.search(r'<details class="bo-more mb-2" open>\s*<summary>Consigner un échange', asked)
+    assert 'id="formulaire-communication"' in asked and 'name="communication-body"' in asked
+    action = reclamation.actions.first()
+    assert f'name="action-{action.pk}-description"' not in page
+    assert f'name="action-{action.pk}-description"' in client.get(
+        detail_url(reclamation), {"formulaire": f"action-{action.pk}"}).content.decode()
+
+
+def test_a_folded_form_refused_comes_back_open_with_its_errors(login, handler, bo_post):
+    reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
+
+    response = bo_post(login(handler), reclamation, "communication", {"kind": "call", "direction": "outbound",
+                                                                      "body": ""})
+
+    assert response.status_code == 200
+    assert 'id="formulaire-communication"' in response.content.decode()
+    assert re.search(r'<details class="bo-more mb-2" open>\s*<summary>Consigner un échange', response.content.decode())
+
+
 # --- Query count ---------------------------------------------------------------------------------
 def test_the_record_page_costs_the_same_number_of_queries_with_a_short_or_a_long_history(login, handler):
     reclamation = advance(ReclamationFactory(), Step.ACTION, handler)

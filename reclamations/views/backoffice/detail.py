@@ -63,9 +63,14 @@ def progress(reclamation: Reclamation) -> list[StepView]:
 @dataclass
 class ActionRow:
     action: Action
-    form: django_forms.Form | None
+    form: django_forms.Form | None  # None while folded: fetched when opened (``unfolded``)
     open: bool
     quick_done: bool = False
+    editable: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"action-{self.action.pk}"
 
 
 def action_initial(action: Action) -> dict[str, Any]:
@@ -76,7 +81,7 @@ def action_initial(action: Action) -> dict[str, Any]:
 
 def _action_rows(
     reclamation: Reclamation, actions: list[Action], bound: dict[str, Any], editable: bool,
-    staff: Sequence[Any] | None = None,
+    staff: Sequence[Any] | None = None, unfolded: frozenset[str] = frozenset(),
 ) -> list[ActionRow]:
     rows = []
     for action in actions:
@@ -84,7 +89,6 @@ def _action_rows(
         if not editable:
             rows.append(ActionRow(action, None, False))
             continue
-        form = bound.get(prefix) or bo_forms.ActionForm(prefix=prefix, initial=action_initial(action), staff=staff)
         unfinished = action.status not in (ActionStatus.DONE, ActionStatus.CANCELLED)
         # Step 5 opens the actions still lacking an owner or a due date; step 6 offers a one-click
         # "done" instead (the full form stays folded).
@@ -92,7 +96,12 @@ def _action_rows(
             (reclamation.state == Step.SCHEDULING and unfinished and not (action.owner_id and action.due_date))
             or prefix in bound
         )
-        rows.append(ActionRow(action, form, needs_work, quick_done=reclamation.state == Step.ACTION and unfinished))
+        form = None
+        if needs_work or prefix in unfolded:
+            form = bound.get(prefix) or bo_forms.ActionForm(prefix=prefix, initial=action_initial(action),
+                                                            staff=staff)
+        rows.append(ActionRow(action, form, needs_work or prefix in unfolded,
+                              quick_done=reclamation.state == Step.ACTION and unfinished, editable=True))
     return rows
 
 
@@ -181,6 +190,10 @@ def detail_context(
     # The colleagues listed by every action's form and by the "add" and "assign" forms: read once,
     # when the first of them is built.
     staff = SimpleLazyObject(lambda: list(selectors.staff_handlers())) if can_change else None
+    # Folded forms ("Autres actions", each action's edit form) are not rendered with the page: the
+    # browser fetches one when its <details> is opened (htmx, ``?formulaire=<name>``), or, without
+    # JavaScript, a link reloads the page with it open. A form shown again with its errors is open.
+    unfolded = frozenset(request.GET.getlist("formulaire")) | frozenset(bound)
     not_applicable_part = workflow.NOT_APPLICABLE_PARTS.get(r.state, "")
     if r.state == Step.REFORMULATION and r.channel not in workflow.WRITTEN_CHANNELS:
         not_applicable_part = ""  # no call back is asked for a complaint received orally
@@ -197,8 +210,10 @@ def detail_context(
         "is_quality_lead": roles.is_quality_lead(user),
         "forms": _forms(request, r, bound, staff) if can_change else {},
         "bound": set(bound),
+        "unfolded": unfolded,
         "actions": actions,
-        "action_rows": _action_rows(r, actions, bound, editable=can_change and r.is_open, staff=staff),
+        "action_rows": _action_rows(r, actions, bound, editable=can_change and r.is_open, staff=staff,
+                                    unfolded=unfolded),
         "not_applicable_part": not_applicable_part,
         # Forms a step's card shows are not repeated under "Autres actions".
         "message_in_step": (
