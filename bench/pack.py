@@ -25,7 +25,11 @@ How it works, so that the figures mean something:
 - Peak memory is the largest of the parent's and the rendering children's ``ru_maxrss`` (a pack of
   more than ``PDF_PACK_BATCH_RECORDS`` records, default 100, is laid out in parts, one child each,
   then joined with pypdf in the parent: ``reclamations/pdf/pack.py``); a child's includes what it
-  inherits from the parent, so it is an upper bound of the real footprint.
+  inherits from the parent (it is forked), so neither figure alone, nor their sum, is the footprint.
+  The **footprint** is therefore sampled too: every 20 ms, the PSS (proportional set size: a page
+  shared by n processes counts 1/n in each) of the measuring process plus that of its living
+  children, from ``/proc/<pid>/smaps_rollup``; its maximum is what the machine had to give the
+  whole job at once.
 - Every subprocess has a time limit (``--timeout``), so a run always ends.
 
 Results are printed and written to ``bench/results/pack-<date>.json``.
@@ -53,6 +57,59 @@ DATA_DIR = dataset.DATA_DIR
 RESULTS_DIR = ROOT / "bench" / "results"
 TIME_TARGET = 1.5
 MEMORY_TARGET_MIB = 500
+
+
+# --- Memory footprint of a process and its children (Linux) ---------------------------------------
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):  # the child just ended
+        return 0
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+class FootprintSampler:
+    """The largest PSS of this process plus its children seen while it runs (``with`` block)."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        import threading
+
+        self.interval, self.peak_kib = interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            total = _pss_kib(me) + sum(_pss_kib(child) for child in _children(me))
+            self.peak_kib = max(self.peak_kib, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> FootprintSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 # --- In a child process: Django on the dataset's database ----------------------------------------
@@ -113,7 +170,8 @@ def measure_pack(size: int, url: str) -> dict:
     start, end = (date.fromisoformat(d) for d in _period())
     batch = int(getattr(settings, "PDF_PACK_BATCH_RECORDS", DEFAULT_BATCH_RECORDS))
     wall, cpu = time.perf_counter(), time.process_time()
-    document = build_pack(period=Period(start, end), generated_by="Banc d'essai")
+    with FootprintSampler() as footprint:
+        document = build_pack(period=Period(start, end), generated_by="Banc d'essai")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     parent_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -121,7 +179,8 @@ def measure_pack(size: int, url: str) -> dict:
             "seconds": wall, "cpu_seconds": cpu + children.ru_utime + children.ru_stime,
             "peak_mib": max(parent_kib, document.rendered.peak_rss_kib) / 1024,
             "parent_peak_mib": parent_kib / 1024, "renderer_peak_mib": document.rendered.peak_rss_kib / 1024,
-            "batch_records": batch, "parts": 1 if document.records <= batch else -(-document.records // batch) + 2}
+            "footprint_peak_mib": footprint.peak_kib / 1024, "batch_records": batch,
+            "parts": 1 if document.records <= batch else -(-document.records // batch) + 2}
 
 
 PLAIN_PARAGRAPH = (
@@ -154,7 +213,8 @@ def measure_plain(pages: int, url: str) -> dict:
 
     html = plain_html(pages)
     wall, cpu = time.perf_counter(), time.process_time()
-    rendered = render_pdf(html)
+    with FootprintSampler() as footprint:
+        rendered = render_pdf(html)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     parent_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -162,7 +222,8 @@ def measure_plain(pages: int, url: str) -> dict:
     return {"kind": "plain", "pages": rendered.pages, "bytes": len(rendered.pdf), "seconds": wall,
             "cpu_seconds": cpu + children.ru_utime + children.ru_stime,
             "peak_mib": max(parent_kib, rendered.peak_rss_kib) / 1024,
-            "parent_peak_mib": parent_kib / 1024, "renderer_peak_mib": rendered.peak_rss_kib / 1024}
+            "parent_peak_mib": parent_kib / 1024, "renderer_peak_mib": rendered.peak_rss_kib / 1024,
+            "footprint_peak_mib": footprint.peak_kib / 1024}
 
 
 # --- The orchestrator ----------------------------------------------------------------------------
@@ -198,21 +259,26 @@ def measure_size(size: int, url: str, *, rounds: int, timeout: float, rebuild: b
         packs.append(pack)
         plains.append(plain)
         print(f"  {size} records, round {round_number + 1}: pack {pack['seconds']:.1f} s "
-              f"({pack['pages']} pages, {pack['peak_mib']:.0f} MiB) — plain {plain['seconds']:.1f} s "
-              f"({plain['peak_mib']:.0f} MiB)", flush=True)
+              f"({pack['pages']} pages, footprint {pack['footprint_peak_mib']:.0f} MiB, largest process "
+              f"{pack['peak_mib']:.0f} MiB) — plain {plain['seconds']:.1f} s "
+              f"(footprint {plain['footprint_peak_mib']:.0f} MiB)", flush=True)
     pack_s = statistics.median(p["seconds"] for p in packs)
     plain_s = statistics.median(p["seconds"] for p in plains)
     pack_cpu = statistics.median(p["cpu_seconds"] for p in packs)
     plain_cpu = statistics.median(p["cpu_seconds"] for p in plains)
     peak = max(p["peak_mib"] for p in packs)
+    footprint = max(p["footprint_peak_mib"] for p in packs)
     return {
         "records": size, "pages": packs[0]["pages"], "pdf_bytes": packs[0]["bytes"],
         "pack_seconds": round(pack_s, 2), "plain_seconds": round(plain_s, 2), "ratio": round(pack_s / plain_s, 2),
         "pack_cpu_seconds": round(pack_cpu, 2), "plain_cpu_seconds": round(plain_cpu, 2),
         "cpu_ratio": round(pack_cpu / plain_cpu, 2),
         "pack_peak_mib": round(peak, 1), "plain_peak_mib": round(max(p["peak_mib"] for p in plains), 1),
+        "pack_footprint_mib": round(footprint, 1),
+        "plain_footprint_mib": round(max(p["footprint_peak_mib"] for p in plains), 1),
         "time_target_met": pack_s / plain_s <= TIME_TARGET,
-        "memory_target_met": None if size != 1000 else peak < MEMORY_TARGET_MIB,
+        # The target is on what the machine must give the job: the footprint of all its processes.
+        "memory_target_met": None if size != 1000 else footprint < MEMORY_TARGET_MIB,
         "runs": {"pack": packs, "plain": plains},
     }
 
@@ -245,10 +311,11 @@ def main() -> None:
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print()
     print(f"{'records':>8} {'pages':>6} {'pack s':>8} {'plain s':>8} {'ratio':>6} {'cpu ratio':>9} "
-          f"{'pack MiB':>9} {'plain MiB':>9}")
+          f"{'pack MiB':>9} {'plain MiB':>9}  (footprint: PSS of all processes)")
     for e in report["sizes"]:
         print(f"{e['records']:>8} {e['pages']:>6} {e['pack_seconds']:>8.1f} {e['plain_seconds']:>8.1f} "
-              f"{e['ratio']:>6.2f} {e['cpu_ratio']:>9.2f} {e['pack_peak_mib']:>9.0f} {e['plain_peak_mib']:>9.0f}")
+              f"{e['ratio']:>6.2f} {e['cpu_ratio']:>9.2f} {e['pack_footprint_mib']:>9.0f} "
+              f"{e['plain_footprint_mib']:>9.0f}")
     print(f"\ntargets: ratio <= {TIME_TARGET}, < {MEMORY_TARGET_MIB} MiB for 1,000 records — written to "
           f"{path.relative_to(ROOT)}")
 

@@ -1,4 +1,5 @@
-"""Middleware of staff accounts: sessions that end, and two-factor authentication made mandatory.
+"""Middleware of staff accounts (sessions that end, two-factor authentication made mandatory), and the
+configuration read once per request.
 
 Middleware rather than view decorators so that every back-office URL — those added later and
 Django's admin included — is covered without anyone having to remember it. The "staff area" is
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from . import staff_sessions, two_factor
+from .models.configuration import read_configuration_once
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -36,6 +38,17 @@ def _to_login(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return redirect_to_login(request.get_full_path())
     return redirect("backoffice:login")
+
+
+class ConfigurationReadOnceMiddleware:
+    """Each request reads the organisation's configuration at most once (``Organisation.current``)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with read_configuration_once():
+            return self.get_response(request)
 
 
 class StaffSessionMiddleware:

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from reclamations import services
-from reclamations.models import Communication, Event
+from reclamations.models import Communication, Event, Organisation
 from reclamations.workflow import NINE_STEPS, Step
 from tests.factories import ReclamationFactory, advance, upload
 
@@ -242,3 +242,18 @@ def test_the_record_page_costs_the_same_number_of_queries_with_a_short_or_a_long
     assert response.status_code == 200
     assert "Échange n° 29" in text(response) and "Point n° 27" in text(response)
     assert len(long.captured_queries) == len(short.captured_queries), [q["sql"] for q in long.captured_queries]
+
+
+def test_a_record_page_reads_the_configuration_once_and_a_saved_change_is_seen_at_once(login, handler):
+    reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
+    client = login(handler)
+
+    with CaptureQueriesContext(connection) as page:
+        assert client.get(detail_url(reclamation)).status_code == 200
+    organisation = Organisation.current()
+    organisation.name = "Organisme renommé"
+    organisation.save()
+
+    reads = [q["sql"] for q in page.captured_queries if "reclamations_organisation" in q["sql"]]
+    assert len(reads) == 1, reads  # the header, the badges' clock and the message texts share it
+    assert "Organisme renommé" in client.get(detail_url(reclamation)).content.decode()

@@ -1,7 +1,11 @@
 """What the quality lead configures in the admin without a redeploy, with the procedure's defaults."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import time
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -11,6 +15,21 @@ from django.db import models
 class ClockMode(models.TextChoices):
     CALENDAR = "calendar", "Heures calendaires (24 h/24, 7 j/7)"
     BUSINESS = "business", "Heures ouvrées (horaires d'ouverture, hors week-ends et jours fériés)"
+
+
+# A web request reads the configuration once (``read_configuration_once``, opened by a middleware):
+# a record's page asked for it three times (header, badges' clock, message texts). Outside a request
+# (workers, commands) every read goes to the database, so a change is seen at once.
+_per_request: ContextVar[dict[str, Any] | None] = ContextVar("configuration_per_request", default=None)
+
+
+@contextmanager
+def read_configuration_once() -> Iterator[None]:
+    token = _per_request.set({})
+    try:
+        yield
+    finally:
+        _per_request.reset(token)
 
 
 class Organisation(models.Model):
@@ -82,10 +101,17 @@ class Organisation(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.pk = 1  # a single row: the configuration of this installation
         super().save(*args, **kwargs)
+        if (scope := _per_request.get()) is not None:
+            scope.pop("organisation", None)  # the rest of this request reads what was just saved
 
     @classmethod
     def current(cls) -> Organisation:
+        scope = _per_request.get()
+        if scope is not None and "organisation" in scope:
+            return scope["organisation"]
         organisation, _ = cls.objects.get_or_create(pk=1)
+        if scope is not None:
+            scope["organisation"] = organisation
         return organisation
 
 
