@@ -54,9 +54,9 @@ def bulk_reclamations(count: int, *, start: int = 0, **fields) -> None:
 
 # --- Query count ---------------------------------------------------------------------------------
 # Session, user, the user's permissions (2), handlers and services (filter choices), the count, the
-# page's rows with their handler and service, the organisation (page title, then the SLA clock)
-# and its opening hours (the clock, read once per request).
-LIST_QUERIES = 11
+# page's rows with their handler and service, the organisation (page title and SLA clock: read once
+# per request) and its opening hours (the clock).
+LIST_QUERIES = 10
 
 
 @pytest.mark.parametrize("count", [10, 10_000])
