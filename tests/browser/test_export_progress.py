@@ -47,6 +47,6 @@ def test_the_job_page_shows_the_pack_ready_without_reloading(desktop_page, live_
 
     assert page.evaluate("window.__samePage") is True  # updated in place, never reloaded
     assert len(requests) == asked  # and no longer asking
-    assert page.get_by_role("link", name="Télécharger dossier de preuves").is_visible()
+    assert page.get_by_role("link", name="Télécharger le fichier — Dossier de preuves (PDF)").is_visible()
     assert hashlib.sha256(content).hexdigest() in page.content()
     assert page.evaluate("window.__cspViolations") == []
