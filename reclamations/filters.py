@@ -13,7 +13,6 @@ from django.db.models import Q, QuerySet
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
 from . import selectors, workflow
 from .models import Channel, Kind, Priority, Reclamation, Service, StakeholderType
@@ -50,7 +49,7 @@ class FilterSelect(forms.Select):
         selected = set(self.format_value(value))
         options = format_html_join(
             "", '<option value="{}"{}>{}</option>',
-            ((str(v), mark_safe(" selected") if str(v) in selected else "", label)
+            ((str(v), " selected" if str(v) in selected else "", label)
              for v, label in self.choices),
         )
         return format_html("<select name=\"{}\"{}>{}</select>", name, flatatt(self.build_attrs(self.attrs, attrs)),

@@ -121,8 +121,7 @@ def _notify_staff(*, reclamation: Reclamation, name: str, addresses: list[str], 
     if not addresses:
         logger.warning("no staff address to notify about reclamation %s (%s)", reclamation.pk, name)
         return 0
-    organisation = context.get("organisation") or Organisation.current()  # the caller's, when it has read it
-    context = {**context, "reclamation": reclamation, "organisation": organisation,
+    context = {**context, "reclamation": reclamation, "organisation": Organisation.current(),
                "backoffice_url": emails.backoffice_url(reclamation)}
     email_ids = [emails.queue(name=name, to=[address], context=context).pk for address in addresses]
     record_event(
@@ -192,7 +191,7 @@ def reclamation_submit_contact(
             reclamation=reclamation,
             name="new_reclamation_staff",
             addresses=_staff_addresses([*roles.quality_leads(), *roles.handlers_on_duty()]),
-            context={"attachments": attachments, "organisation": organisation},
+            context={"attachments": attachments},
             summary="Nouvelle demande signalée à l'équipe",
         )
     return created

@@ -21,6 +21,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 PHONE = {"width": 390, "height": 844}
+PASSWORD = "mot-de-passe-solide-42"  # tests/factories.py
 DESKTOP = {"width": 1366, "height": 768}
 
 
@@ -61,3 +62,11 @@ def phone_page(browser: object, live_server: object, transactional_db: None) -> 
 def desktop_page(browser: object, live_server: object, transactional_db: None) -> Iterator[object]:
     """A 1366×768 desktop page."""
     yield from _page(browser, DESKTOP, mobile=False)
+
+
+def sign_in(page: object, base: str, username: str, password: str = PASSWORD) -> None:
+    """Through the back-office's sign-in form, as a person would."""
+    page.goto(f"{base}/backoffice/connexion/")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()

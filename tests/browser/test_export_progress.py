@@ -10,10 +10,9 @@ from django.urls import reverse
 from reclamations import services, tasks
 from reclamations.exports import Produced
 from reclamations.statistics import Period
+from tests.browser.conftest import sign_in
 from tests.browser.test_security_csp import COLLECT
 from tests.factories import UserFactory
-
-PASSWORD = "mot-de-passe-solide-42"  # tests/factories.py
 
 
 def test_the_job_page_shows_the_pack_ready_without_reloading(desktop_page, live_server, monkeypatch):
@@ -26,10 +25,7 @@ def test_the_job_page_shows_the_pack_ready_without_reloading(desktop_page, live_
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url) if f"/{job.pk}/" in request.url else None)
     page.add_init_script(COLLECT)
-    page.goto(live_server.url + reverse("backoffice:login"))
-    page.get_by_label("Identifiant").fill("qualite")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    sign_in(page, live_server.url, "qualite")
     page.goto(live_server.url + reverse("audit:job", args=[job.pk]))
     page.get_by_role("heading", name="En attente").wait_for()
     page.evaluate("window.__samePage = true")

@@ -6,10 +6,9 @@ from django.urls import reverse
 
 from reclamations.models import Communication
 from reclamations.workflow import Step
+from tests.browser.conftest import sign_in
 from tests.browser.test_security_csp import COLLECT
 from tests.factories import ReclamationFactory, UserFactory, advance
-
-PASSWORD = "mot-de-passe-solide-42"  # tests/factories.py
 
 
 def test_a_handler_opens_a_folded_form_and_logs_a_call_with_it(desktop_page, live_server):
@@ -17,10 +16,7 @@ def test_a_handler_opens_a_folded_form_and_logs_a_call_with_it(desktop_page, liv
     handler = UserFactory(role="handler", username="gestionnaire")
     record = advance(ReclamationFactory(), Step.ACTION, handler)
     page.add_init_script(COLLECT)
-    page.goto(live_server.url + reverse("backoffice:login"))
-    page.get_by_label("Identifiant").fill("gestionnaire")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    sign_in(page, live_server.url, "gestionnaire")
     page.goto(live_server.url + reverse("backoffice:detail", args=[record.pk]))
     page.evaluate("window.__samePage = true")
     folded = page.locator("#formulaire-communication")
