@@ -110,3 +110,15 @@ def bo_post():
         return client.post(reverse(f"backoffice:{name}", args=[reclamation.pk, *url_args]), payload)
 
     return post
+
+
+@pytest.fixture
+def one_rate_limit_window():
+    """The clock stands still for the test. django-ratelimit counts in fixed windows whose edges fall
+    at any second (a jitter per key): a test that counts requests up to a limit must not straddle one,
+    or its count starts again halfway."""
+    import time_machine
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now(), tick=False):
+        yield

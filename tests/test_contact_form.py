@@ -285,8 +285,9 @@ def test_a_form_left_open_for_days_is_refused_and_shown_again_with_a_fresh_times
     assert_nothing_stored_or_sent()
 
 
-def test_too_many_submissions_from_one_address_get_a_friendly_429(client, service, settings,
-                                                                  django_capture_on_commit_callbacks):
+def test_too_many_submissions_from_one_address_get_a_friendly_429(
+    client, service, settings, django_capture_on_commit_callbacks, one_rate_limit_window
+):
     settings.CONTACT_RATE_LIMIT = "2/10m"
     for _ in range(2):
         assert _post(client, django_capture_on_commit_callbacks, service=service.pk, started=started_token(
@@ -309,7 +310,9 @@ def test_too_many_submissions_from_one_address_get_a_friendly_429(client, servic
         assert other.post(CONTACT, contact_form_data(service=service.pk)).status_code == 302
 
 
-def test_the_default_limit_is_5_per_10_minutes(client, service, settings, django_capture_on_commit_callbacks):
+def test_the_default_limit_is_5_per_10_minutes(
+    client, service, settings, django_capture_on_commit_callbacks, one_rate_limit_window
+):
     assert settings.CONTACT_RATE_LIMIT == "5/10m"
     statuses = [
         _post(client, django_capture_on_commit_callbacks, service=service.pk,

@@ -251,7 +251,9 @@ def test_a_closed_record_takes_no_more_messages(client, handler, django_capture_
         services.reclamation_add_client_message(reclamation=reclamation, body="Par le service")
 
 
-def test_messages_are_rate_limited_per_address(client, settings, django_capture_on_commit_callbacks):
+def test_messages_are_rate_limited_per_address(
+    client, settings, django_capture_on_commit_callbacks, one_rate_limit_window
+):
     settings.FOLLOW_UP_RATE_LIMIT = "2/10m"
     reclamation = ReclamationFactory()
     for _ in range(2):
@@ -362,7 +364,9 @@ def test_the_lost_link_form_checks_its_input_and_robots(client, django_capture_o
     assert mail.outbox == []
 
 
-def test_lost_link_requests_are_rate_limited(client, settings, django_capture_on_commit_callbacks):
+def test_lost_link_requests_are_rate_limited(
+    client, settings, django_capture_on_commit_callbacks, one_rate_limit_window
+):
     settings.LOST_LINK_RATE_LIMIT = "2/10m"
     reclamation = ReclamationFactory()
     for _ in range(2):
