@@ -29,6 +29,24 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
+_LAST_HEAD_ATTR = "reclamations_audit_last_head"
+
+
+def _link(event: Event, last_sequence: int, last_hash: str) -> None:
+    event.sequence = last_sequence + 1
+    event.prev_hash = last_hash
+    event.content_hash = event.compute_content_hash()
+    event.hash = event.compute_hash()
+
+
+def _advance_head(event: Event, last_sequence: int, last_hash: str) -> bool:
+    """Link ``event`` after the head we believe in, and move the head to it if it is still there."""
+    _link(event, last_sequence, last_hash)
+    return AuditChainHead.objects.filter(pk=1, last_sequence=last_sequence, last_hash=last_hash).update(
+        last_sequence=event.sequence, last_hash=event.hash
+    ) == 1
+
+
 def record_event(
     *,
     kind: str,
@@ -40,14 +58,10 @@ def record_event(
     public: bool = False,
 ) -> Event:
     """Append one event to the chain. Must run inside the transaction of the change it records."""
-    if not transaction.get_connection().in_atomic_block:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("record_event must run inside the transaction of the change it records")
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        AuditChainHead.objects.get_or_create(pk=1)
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
     event = Event(
-        sequence=head.last_sequence + 1,
         created_at=timezone.now(),
         reclamation=reclamation,
         actor=actor if actor is not None and actor.is_authenticated else None,
@@ -56,14 +70,23 @@ def record_event(
         summary=summary[:500],
         data=_json_safe(data or {}),
         public=public,
-        prev_hash=head.last_hash,
     )
-    event.content_hash = event.compute_content_hash()
-    event.hash = event.compute_hash()
+    # The head this connection last wrote is most often still the head (a submission writes three
+    # events in a row): one conditional UPDATE both checks it and locks the row, where a locking
+    # SELECT then an UPDATE were two round trips per event. If anyone moved the head since — another
+    # process, or a savepoint rolled back with our last event — nothing is updated and the head is
+    # read under lock as before. The hash is part of the condition: a rolled-back sequence number
+    # may have been reused by another writer.
+    last = getattr(connection, _LAST_HEAD_ATTR, None)
+    if last is None or not _advance_head(event, *last):
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            AuditChainHead.objects.get_or_create(pk=1)
+            head = AuditChainHead.objects.select_for_update().get(pk=1)
+        _link(event, head.last_sequence, head.last_hash)
+        AuditChainHead.objects.filter(pk=1).update(last_sequence=event.sequence, last_hash=event.hash)
     event.save()
-    head.last_sequence = event.sequence
-    head.last_hash = event.hash
-    head.save(update_fields=["last_sequence", "last_hash"])
+    setattr(connection, _LAST_HEAD_ATTR, (event.sequence, event.hash))
     return event
 
 

@@ -9,17 +9,19 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import secrets
 import time
 from collections.abc import Iterator
+from email.utils import make_msgid
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from post_office import mail
-from post_office.models import Email
+from post_office.models import PRIORITY, STATUS, Email
+from post_office.settings import get_message_id_enabled, get_message_id_fqdn
+from post_office.signals import email_queued
+from post_office.utils import parse_emails
 
 logger = logging.getLogger(__name__)
 
@@ -99,33 +101,61 @@ def backoffice_url(reclamation: Any) -> str:
     return f"{settings.SITE_URL}/backoffice/reclamations/{reclamation.pk}/"
 
 
-def _literal(rendered: str) -> str:
-    """``rendered`` protected from post_office, which renders subject and bodies *again* as Django
-    templates (``post_office.mail.create``): text a client typed, such as ``{{ 7*7 }}`` or
-    ``{% include ... %}``, would be interpreted (or fail with a 500). A ``verbatim`` block with an
-    unguessable name keeps it as it is: no typed text can close it."""
-    if not rendered:
-        return rendered
-    block = f"verbatim{secrets.token_hex(16)}"
-    return f"{{% verbatim {block} %}}{rendered}{{% endverbatim {block} %}}"
+def render_text(name: str, context: dict[str, Any]) -> str:
+    """The text part only (the copy of an e-mail kept on a record)."""
+    return render_to_string(f"emails/{name}.txt", context)
 
 
-def queue(*, name: str, to: list[str], context: dict[str, Any]) -> Email:
-    """Store one message in the outbox within the current transaction."""
-    subject, text, html = render(name, context)
-    reference = getattr(context.get("reclamation"), "reference", "")
-    email = mail.send(
-        recipients=to,
-        sender=settings.DEFAULT_FROM_EMAIL,
-        subject=_literal(subject),
-        message=_literal(text),
-        html_message=_literal(html),
-        priority="medium",
+def _row(*, to: list[str], subject: str, text: str, html: str, reference: str) -> Email:
+    """One outbox row, as ``post_office.mail.create`` builds it, from parts already rendered.
+
+    Not through ``mail.send``: it would render subject and bodies *again* as Django templates,
+    where text a client typed (``{{ 7*7 }}``, ``{% include ... %}``) would be interpreted, and
+    that second pass cost as much as the first. The addresses get post_office's own check, the
+    row its model's validation (``Email.save`` runs ``full_clean``).
+    """
+    email = Email(
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=parse_emails(to),
+        subject=subject,
+        message=text,
+        html_message=html,
+        priority=PRIORITY.medium,
+        status=STATUS.queued,
         headers={RECORD_HEADER: reference} if reference else None,
+        message_id=make_msgid(domain=get_message_id_fqdn()) if get_message_id_enabled() else None,
     )
+    return email
+
+
+def _queued(created: list[Email]) -> None:
+    email_queued.send(sender=Email, emails=created)
     deferred = _deferred.get()
     if deferred is not None:
         deferred.append(True)
     else:
         request_send()
+
+
+def queue(*, name: str, to: list[str], context: dict[str, Any]) -> Email:
+    """Store one message (to every address of ``to``) in the outbox within the current transaction."""
+    subject, text, html = render(name, context)
+    email = _row(to=to, subject=subject, text=text, html=html,
+                 reference=getattr(context.get("reclamation"), "reference", ""))
+    email.save()
+    _queued([email])
     return email
+
+
+def queue_each(*, name: str, addresses: list[str], context: dict[str, Any]) -> list[Email]:
+    """One message per address, same content (staff notices): rendered once, stored in one insert."""
+    if not addresses:
+        return []
+    subject, text, html = render(name, context)
+    reference = getattr(context.get("reclamation"), "reference", "")
+    rows = [_row(to=[address], subject=subject, text=text, html=html, reference=reference) for address in addresses]
+    for row in rows:
+        row.full_clean()  # what Email.save() does, which bulk_create skips
+    created = Email.objects.bulk_create(rows)
+    _queued(created)
+    return created

@@ -79,6 +79,41 @@ def _raw_update(sql: str, params: list) -> None:
         cursor.execute(sql, params)
 
 
+def test_an_event_rolled_back_with_its_savepoint_leaves_no_gap_in_the_chain(handler):
+    reclamation = ReclamationFactory()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # e.g. a refused step whose event was already written
+                services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "Annulé"})
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "Gardé"})
+
+    report = verify_chain()
+    assert report.intact, report.message
+    assert not Event.objects.filter(summary__contains="Annulé").exists()
+
+
+def test_events_written_by_another_connection_in_between_keep_the_chain_whole(handler):
+    # Another process appends to the chain between two of ours: ours must link after its event.
+    reclamation = ReclamationFactory()
+    services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "Un"})
+    head = AuditChainHead.objects.get(pk=1)
+    other = Event(sequence=head.last_sequence + 1, created_at=timezone.now(), kind=EventKind.UPDATED,
+                  actor_label="Autre processus", summary="Écrit ailleurs", data={}, prev_hash=head.last_hash)
+    other.content_hash = other.compute_content_hash()
+    other.hash = other.compute_hash()
+    other.save()
+    AuditChainHead.objects.filter(pk=1).update(last_sequence=other.sequence, last_hash=other.hash)
+
+    services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "Deux"})
+
+    report = verify_chain()
+    assert report.intact, report.message
+    assert Event.objects.order_by("-sequence").first().prev_hash == other.hash
+
+
 def test_verify_audit_log_names_the_first_modified_event(handler):
     advance(ReclamationFactory(), "reformulation", handler)
     target = Event.objects.order_by("sequence")[2]

@@ -206,6 +206,33 @@ def test_folded_forms_come_with_the_page_only_when_asked_for(login, handler):
         detail_url(reclamation), {"formulaire": f"action-{action.pk}"}).content.decode()
 
 
+def test_the_add_action_form_is_open_at_step_4_and_folded_afterwards(login, handler):
+    proposal = advance(ReclamationFactory(), Step.ACTION_PROPOSAL, handler)
+    later = advance(ReclamationFactory(), Step.ACTION, handler)
+    client = login(handler)
+
+    at_step_4 = client.get(detail_url(proposal)).content.decode()
+    at_step_6 = client.get(detail_url(later)).content.decode()
+    asked = client.get(detail_url(later), {"formulaire": "action_add"}).content.decode()
+
+    assert re.search(r'<details class="bo-more" open>\s*<summary>Ajouter une action au plan', at_step_4)
+    assert 'name="action_add-description"' in at_step_4
+    assert 'name="action_add-description"' not in at_step_6
+    assert 'href="?formulaire=action_add#formulaire-action_add"' in at_step_6
+    assert 'id="formulaire-action_add"' in asked and 'name="action_add-description"' in asked
+
+
+def test_an_action_refused_at_step_6_comes_back_open_with_its_errors(login, handler, bo_post):
+    reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
+
+    response = bo_post(login(handler), reclamation, "action_add", {"description": "", "kind": "corrective"})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r'<details class="bo-more" open>\s*<summary>Ajouter une action au plan', page)
+    assert 'name="action_add-description"' in page
+
+
 def test_a_folded_form_refused_comes_back_open_with_its_errors(login, handler, bo_post):
     reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
 

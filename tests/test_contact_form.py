@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core import mail
+from django.contrib.sessions.models import Session
+from django.core import mail, signing
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +17,7 @@ from post_office.models import Email
 
 from reclamations.forms.public import started_token
 from reclamations.models import Attachment, Communication, Event, EventKind, Reclamation, Service
+from reclamations.views.public import DONE_COOKIE
 from reclamations.workflow import Step
 from tests.factories import ReclamationFactory, ServiceFactory, contact_form_data, upload
 
@@ -131,6 +133,34 @@ def test_the_confirmation_page_shows_the_reference_and_the_link_once(client, ser
     assert reclamation.reference not in again
 
 
+def test_a_submission_keeps_nothing_about_the_client_in_a_server_session(client, service,
+                                                                          django_capture_on_commit_callbacks):
+    _post(client, django_capture_on_commit_callbacks, service=service.pk)
+    client.get("/contact/merci/")
+
+    # The confirmation travels in a signed cookie read once: no session row per visitor to purge.
+    assert Session.objects.count() == 0
+
+
+def test_a_forged_or_expired_confirmation_cookie_shows_no_record(client, service, django_capture_on_commit_callbacks):
+    _post(client, django_capture_on_commit_callbacks, service=service.pk)
+    reclamation = Reclamation.objects.get()
+    client.cookies.pop(DONE_COOKIE)
+
+    client.cookies[DONE_COOKIE] = signing.dumps(
+        {"reference": reclamation.reference, "token": "x" * 43, "email": "intrus@example.org"}, salt="autre")
+    forged = client.get("/contact/merci/").content.decode()
+    _post(client, django_capture_on_commit_callbacks, service=service.pk, complainant_email="b@example.org")
+    second = Reclamation.objects.get(complainant_email="b@example.org")
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        expired = client.get("/contact/merci/")
+
+    assert reclamation.reference not in forged and "intrus@example.org" not in forged
+    assert expired.status_code == 200
+    assert second.reference not in expired.content.decode()
+    assert "/suivi/" not in expired.content.decode().replace("/suivi/lien-perdu/", "")
+
+
 def test_a_difficulty_is_registered_as_such(client, service, django_capture_on_commit_callbacks):
     _post(client, django_capture_on_commit_callbacks, service=service.pk, kind="difficulty")
     assert Reclamation.objects.get().kind == "difficulty"
@@ -154,6 +184,31 @@ def test_it_offers_only_active_services_and_requires_one(client, service, django
     response = _post(client, django_capture_on_commit_callbacks)
     assert "Choisissez le service concerné." in response.content.decode()
     assert_nothing_stored_or_sent()
+
+
+def test_a_service_added_or_renamed_shows_on_the_form_at_once(client, service):
+    # The blank form's fields are rendered once per process and shape (blank_form_tags): a change
+    # of the services is a new shape, never the form an earlier visitor saw.
+    assert "Formation inter-entreprises" in client.get(CONTACT).content.decode()
+
+    ServiceFactory(name="Bilan de compétences")
+    Service.objects.filter(pk=service.pk).update(name="Formation intra-entreprise")
+    html = client.get(CONTACT).content.decode()
+
+    assert "Bilan de compétences" in html
+    assert "Formation intra-entreprise" in html
+    assert "Formation inter-entreprises" not in html
+
+
+def test_every_visitor_gets_their_own_timestamp_and_csrf_token_on_the_same_form(service):
+    pages = [Client(enforce_csrf_checks=True).get(CONTACT).content.decode() for _ in range(2)]
+
+    started = [re.search(r'name="started" value="([^"]+)"', page).group(1) for page in pages]
+    csrf = [re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1) for page in pages]
+    assert started[0] != started[1]
+    assert csrf[0] != csrf[1]
+    # Everything else is the same form.
+    assert re.sub(r'value="[^"]+"', "", pages[0]) == re.sub(r'value="[^"]+"', "", pages[1])
 
 
 def test_without_configured_services_the_question_is_not_asked(client, django_capture_on_commit_callbacks):

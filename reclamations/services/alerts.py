@@ -121,7 +121,8 @@ def reclamation_send_sla_alert(
             "time_left": format_hours_left(clock.hours_left(due_at, now)),
             "backoffice_url": emails.backoffice_url(r),
         }
-        email_ids = [emails.queue(name="sla_alert", to=[address], context=context).pk for _name, address in recipients]
+        email_ids = [e.pk for e in emails.queue_each(
+            name="sla_alert", addresses=[address for _name, address in recipients], context=context)]
         names = [name for name, _address in recipients]
         local_due = timezone.localtime(due_at)
         record_event(

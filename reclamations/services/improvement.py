@@ -361,8 +361,8 @@ def improvement_remind(*, improvement_id: int, reminder: str, now: datetime) -> 
         context = {"improvement": item, "reminder": reminder, "url": improvement_url(item),
                    "organisation": Organisation.current(), "reclamations": records,
                    "overdue": reminder == "due" and item.due_date is not None and item.due_date < today}
-        email_ids = [emails.queue(name="improvement_reminder", to=[address], context=context).pk
-                     for _name, address in recipients]
+        email_ids = [e.pk for e in emails.queue_each(
+            name="improvement_reminder", addresses=[address for _name, address in recipients], context=context)]
         names = [name for name, _address in recipients]
         if reminder == "due":
             what = f"action d'amélioration « {item.title} » à réaliser pour le {item.due_date:%d/%m/%Y}"

@@ -93,7 +93,7 @@ def _email_client(
         to=[reclamation.complainant_email],
         context={**context, "follow_up_url": emails.follow_up_url(token)},
     )
-    _subject, kept_text, _html = emails.render(name, {**context, "follow_up_url": LINK_PLACEHOLDER})
+    kept_text = emails.render_text(name, {**context, "follow_up_url": LINK_PLACEHOLDER})
     communication = Communication.objects.create(
         reclamation=reclamation,
         kind=CommunicationKind.EMAIL,
@@ -123,7 +123,7 @@ def _notify_staff(*, reclamation: Reclamation, name: str, addresses: list[str], 
         return 0
     context = {**context, "reclamation": reclamation, "organisation": Organisation.current(),
                "backoffice_url": emails.backoffice_url(reclamation)}
-    email_ids = [emails.queue(name=name, to=[address], context=context).pk for address in addresses]
+    email_ids = [email.pk for email in emails.queue_each(name=name, addresses=addresses, context=context)]
     record_event(
         kind=EventKind.EMAIL_QUEUED,
         reclamation=reclamation,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,9 +22,17 @@ from .public_common import private_page, rate
 
 logger = logging.getLogger(__name__)
 
-# The confirmation page reads the reference and the clear token from the session once, then drops
-# them: the token never travels in a URL the browser could leak (history, Referer, logs).
-DONE_SESSION_KEY = "public_contact_done"
+# The confirmation page reads the reference and the clear token from a short-lived signed cookie
+# once, then drops it: the token never travels in a URL the browser could leak (history, Referer,
+# logs), and a client gets no server-side session — a submission was two write transactions (the
+# record, then a session row that nobody would ever clean), it is one.
+DONE_COOKIE = "demande_envoyee"
+DONE_COOKIE_SALT = "reclamations.views.public.contact_done"
+DONE_COOKIE_SECONDS = 15 * 60
+
+
+def _done_cookie_path() -> str:
+    return reverse("public:contact_done")
 
 
 @require_GET
@@ -54,12 +63,14 @@ def contact(request: HttpRequest) -> HttpResponse:
             form.release_claim()
             raise
         else:
-            request.session[DONE_SESSION_KEY] = {
-                "reference": created.reclamation.reference,
-                "token": created.token,
-                "email": created.reclamation.complainant_email,
-            }
-            return redirect("public:contact_done")
+            response = redirect("public:contact_done")
+            done = {"reference": created.reclamation.reference, "token": created.token,
+                    "email": created.reclamation.complainant_email}
+            response.set_cookie(
+                DONE_COOKIE, signing.dumps(done, salt=DONE_COOKIE_SALT), max_age=DONE_COOKIE_SECONDS,
+                path=_done_cookie_path(), secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Strict",
+            )
+            return response
     files_lost = bool(request.FILES)  # a browser never sends files back with a re-shown form
     return render(request, "public/contact.html", {"form": form, "files_lost": files_lost})
 
@@ -67,9 +78,12 @@ def contact(request: HttpRequest) -> HttpResponse:
 @require_GET
 @private_page()
 def contact_done(request: HttpRequest) -> HttpResponse:
-    done = request.session.pop(DONE_SESSION_KEY, None)
+    try:
+        done = signing.loads(request.COOKIES.get(DONE_COOKIE, ""), salt=DONE_COOKIE_SALT, max_age=DONE_COOKIE_SECONDS)
+    except signing.BadSignature:
+        done = None  # none, expired or forged: the page says the request was sent, nothing more
     context = {}
-    if done:
+    if isinstance(done, dict) and {"reference", "token", "email"} <= done.keys():
         path = reverse("public:follow_up", args=[done["token"]])
         context = {
             "reclamation": Reclamation.objects.filter(reference=done["reference"]).first(),
@@ -78,7 +92,9 @@ def contact_done(request: HttpRequest) -> HttpResponse:
             "follow_up_path": path,
             "follow_up_url": request.build_absolute_uri(path),
         }
-    return render(request, "public/contact_done.html", context)
+    response = render(request, "public/contact_done.html", context)
+    response.delete_cookie(DONE_COOKIE, path=_done_cookie_path(), samesite="Strict")
+    return response
 
 
 @require_GET

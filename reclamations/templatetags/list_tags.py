@@ -1,0 +1,67 @@
+"""``{% list_rows page.object_list %}``: the ``<tr>`` of the staff list (``backoffice/list.html``).
+
+Built in Python (see ``reclamations.markup``): 25 rows of eight cells were two thirds of the
+list's rendering time through the template engine. The SLA badges are ``sla_tags.sla_badge``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django import template
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
+
+from ..markup import esc, local
+from ..models import Reclamation
+from .sla_tags import sla_badge
+
+register = template.Library()
+
+# The same badges as ``backoffice/_priority.html`` (the header and the step pages include it).
+PRIORITY_BADGES = {
+    "critical": '<span class="badge text-bg-danger bo-priority">● Critique</span>',
+    "high": '<span class="badge text-bg-warning bo-priority">● Haute</span>',
+    "normal": '<span class="badge text-bg-primary bo-priority">● Normale</span>',
+    "low": '<span class="badge text-bg-secondary bo-priority">● Basse</span>',
+}
+NOT_ASSESSED = '<span class="text-body-secondary small">Non évaluée</span>'
+ANONYMISED = ' <span class="badge text-bg-dark">anonymisée</span>'
+
+
+def _handler(r: Reclamation) -> str:
+    if r.handler is None:
+        return '<span class="text-body-secondary">Non attribuée</span>'
+    return esc(r.handler.get_full_name() or r.handler.get_username())
+
+
+def _row(context: template.Context, r: Reclamation) -> str:
+    url = esc(reverse("backoffice:detail", args=[r.pk]))
+    anonymised = r.anonymised_at is not None
+    who = "Données personnelles effacées" if anonymised else (r.complainant_name or "Sans réclamant")
+    service = f" · {esc(r.service)}" if r.service_id else ""
+    step = f'<span class="badge text-bg-light border">{r.step_number}/9</span> ' if r.is_open else ""
+    ack = str(sla_badge(context, r, "ack")) if r.is_open or r.acknowledged_at else "—"
+    answer = str(sla_badge(context, r, "answer")) if r.is_open or r.answered_at else "—"
+    return (
+        "<tr>\n"
+        f'<td data-label="Référence"><div><a href="{url}" class="fw-semibold">{esc(r.reference)}</a><br>'
+        f'<small class="text-body-secondary">{esc(r.get_kind_display())} · {esc(r.get_channel_display())}</small>'
+        "</div></td>\n"
+        f'<td data-label="Reçue le"><div>{esc(local(r.received_at))}</div></td>\n'
+        f'<td data-label="Objet"><div>{esc(Truncator(r.subject).chars(80))}'
+        f'{ANONYMISED if anonymised else ""}<br>'
+        f'<small class="text-body-secondary">{esc(who)}{service}</small></div></td>\n'
+        f'<td data-label="Étape"><div>{step}{esc(r.get_state_display())}</div></td>\n'
+        f'<td data-label="Priorité"><div>{PRIORITY_BADGES.get(r.priority, NOT_ASSESSED)}</div></td>\n'
+        f'<td data-label="Responsable"><div>{_handler(r)}</div></td>\n'
+        f'<td data-label="Accusé de réception"><div>{ack}</div></td>\n'
+        f'<td data-label="Réponse"><div>{answer}</div></td>\n'
+        "</tr>"
+    )
+
+
+@register.simple_tag(takes_context=True)
+def list_rows(context: template.Context, reclamations: Iterable[Reclamation]) -> SafeString:
+    # Safe: every value went through markup.esc, the badges are format_html's; the rest is ours.
+    return mark_safe("\n".join(_row(context, r) for r in reclamations))  # noqa: S308

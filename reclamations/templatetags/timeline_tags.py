@@ -1,0 +1,73 @@
+"""``{% timeline_items timeline %}``: the ``<li>`` of a record's history (``backoffice/_timeline.html``).
+
+Written in Python rather than as a template loop: a long case has a hundred entries and more, and
+the template engine's per-entry cost (lookups, filters, ``{% if %}``) was a fifth of the record
+page's time. Each entry is one f-string whose every value goes through ``markup.esc``; the whole
+list is marked safe once, here, where it is built.
+"""
+from __future__ import annotations
+
+from django import template
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+
+from ..markup import esc, lines
+from ..models import Attachment, Communication
+from ..selectors import TimelineEntry
+
+register = template.Library()
+
+PUBLIC_BADGE = '<span class="badge bo-badge-public">Visible par le client</span>'
+INTERNAL_BADGE = '<span class="badge bo-badge-internal">Interne</span>'
+EMPTY = '<li class="bo-entry">Aucun événement.</li>'
+# post_office's STATUS: 0 sent, 1 failed, anything else still waiting.
+EMAIL_STATUS = {0: "envoyé", 1: '<span class="text-danger">échec de l\'envoi</span>'}
+EMAIL_WAITING = "en attente d'envoi"
+
+
+def _communication(c: Communication) -> str:
+    heading = [c.get_kind_display(), c.get_direction_display().lower()]
+    if c.purpose != "general":
+        heading.append(c.get_purpose_display().lower())
+    if c.duration_minutes:
+        heading.append(f"{c.duration_minutes} min")
+    parts = [f'<p class="mb-1 fw-semibold">{esc(" · ".join(str(h) for h in heading))}</p>']
+    if c.subject:
+        parts.append(f'<p class="mb-1">{esc(c.subject)}</p>')
+    parts.append(f'<div class="bo-entry-body">{lines(c.body)}</div>')
+    if c.email_id:
+        status = EMAIL_STATUS.get(c.email.status, EMAIL_WAITING)
+        parts.append(f'<p class="small mb-0 mt-1 text-body-secondary">Courriel : {status}</p>')
+    return "\n".join(parts)
+
+
+def _attachment(a: Attachment) -> str:
+    name = esc(a.original_name)
+    if a.file:
+        name = f'<a href="{esc(reverse("backoffice:attachment", args=[a.pk]))}">{name}</a>'
+    size = esc(filesizeformat(a.size))
+    return f'<p class="mb-0">Pièce jointe : {name} <span class="small text-body-secondary">({size})</span></p>'
+
+
+def _entry(entry: TimelineEntry) -> str:
+    if entry.kind == "event":
+        body = f'<p class="mb-0">{esc(entry.obj.summary)}</p>'
+    elif entry.kind == "communication":
+        body = _communication(entry.obj)
+    else:
+        body = _attachment(entry.obj)
+    return (
+        f'<li class="bo-entry {"bo-entry-public" if entry.public else "bo-entry-internal"}">\n'
+        '<div class="d-flex flex-wrap justify-content-between gap-1 small">\n'
+        f'<span>{PUBLIC_BADGE if entry.public else INTERNAL_BADGE} '
+        f'<span class="text-body-secondary">{esc(entry.author or "Système")}</span></span>\n'
+        f'<time datetime="{esc(entry.at_iso)}" class="text-body-secondary">{esc(entry.at_shown)}</time>\n'
+        f"</div>\n{body}\n</li>"
+    )
+
+
+@register.simple_tag
+def timeline_items(timeline: list[TimelineEntry]) -> SafeString:
+    # Safe: every value above went through markup.esc; the rest is this module's own markup.
+    return mark_safe("\n".join(_entry(entry) for entry in timeline) if timeline else EMPTY)  # noqa: S308
