@@ -95,7 +95,9 @@ class ReclamationFilter(django_filters.FilterSet):
             field.widget.attrs.setdefault("class", css)
             if type(field.widget) is forms.Select:
                 widget = FilterSelect(attrs=field.widget.attrs)
-                widget.choices = field.widget.choices
+                # A list, read once (the services: one query), for the select and for the line
+                # that names the filters applied (``views.backoffice.records._active_filters``).
+                widget.choices = [choice for choice in field.widget.choices]  # not list(): its len() is a COUNT
                 field.widget = widget
 
     # --- methods ---------------------------------------------------------------------------------

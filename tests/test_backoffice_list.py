@@ -95,6 +95,20 @@ def test_a_filtered_searched_and_sorted_list_costs_the_same_number_of_queries_fo
     assert "1000 réclamations" in text(response).replace("\u202f", "").replace(" 000", "000")
 
 
+def test_the_services_offered_by_the_filter_are_read_once(login, handler):
+    service = ServiceFactory(name="Formation inter-entreprises")
+    client = login(handler)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(URL, {"service": service.pk})
+
+    # The select and the "filters applied" line share one list (a second read was a query per page).
+    listed = [q["sql"] for q in queries.captured_queries
+              if 'FROM "reclamations_service"' in q["sql"] and "ORDER BY" in q["sql"]]
+    assert len(listed) == 1
+    assert "Service concerné : Formation inter-entreprises" in text(response)
+
+
 # --- Filters -------------------------------------------------------------------------------------
 @pytest.fixture
 def variety(handler, other_handler):

@@ -164,6 +164,7 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
     service = models.ForeignKey(
         "reclamations.Service", on_delete=models.PROTECT, null=True, blank=True,
         verbose_name="service concerné",
+        db_index=False,  # led by "rec_service_state" (service, state), which serves both
     )
     training_action = models.CharField("action de formation concernée", max_length=300, blank=True)
     subject = models.CharField("objet", max_length=300)
@@ -257,6 +258,9 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "ack_due_at"], name="rec_state_ack_due"),
             models.Index(fields=["state", "answer_due_at"], name="rec_state_answer_due"),
             models.Index(fields=["handler", "state"], name="rec_handler_state"),
+            # The list filtered by service and step: the search's LIKE then reads a service's open
+            # records, not all of its history.
+            models.Index(fields=["service", "state"], name="rec_service_state"),
             # The retention sweep: "closed before the cut-off and not yet anonymised".
             models.Index(fields=["anonymised_at", "closed_at"], name="rec_retention"),
         ]

@@ -65,7 +65,8 @@ def _active_filters(filterset: ReclamationFilter) -> list[tuple[str, str]]:
         if not value:
             continue
         field = form.fields[name]
-        shown = dict((str(k), v) for k, v in getattr(field, "choices", [])).get(str(value), value)
+        # The widget's list: the field's own choices would read the services again.
+        shown = dict((str(k), v) for k, v in getattr(field.widget, "choices", [])).get(str(value), value)
         active.append((str(field.label), str(shown)))
     return active
 
