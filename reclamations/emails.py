@@ -114,7 +114,7 @@ def _row(*, to: list[str], subject: str, text: str, html: str, reference: str) -
     that second pass cost as much as the first. The addresses get post_office's own check, the
     row its model's validation (``Email.save`` runs ``full_clean``).
     """
-    email = Email(
+    return Email(
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=parse_emails(to),
         subject=subject,
@@ -125,7 +125,6 @@ def _row(*, to: list[str], subject: str, text: str, html: str, reference: str) -
         headers={RECORD_HEADER: reference} if reference else None,
         message_id=make_msgid(domain=get_message_id_fqdn()) if get_message_id_enabled() else None,
     )
-    return email
 
 
 def _queued(created: list[Email]) -> None:

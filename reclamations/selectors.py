@@ -14,6 +14,7 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from . import roles, workflow
+from .markup import local
 from .models import (
     Action,
     ActionStatus,
@@ -202,7 +203,7 @@ class TimelineEntry:
 
     @property
     def at_shown(self) -> str:
-        return timezone.localtime(self.at).strftime("%d/%m/%Y %H:%M")
+        return local(self.at)
 
 
 # Only the columns the history shows: a long case has a hundred events and as many exchanges.

@@ -18,7 +18,7 @@ from .sla_tags import sla_badge
 
 register = template.Library()
 
-# The same badges as ``backoffice/_priority.html`` (the header and the step pages include it).
+# Also ``{% priority_badge reclamation %}``, which ``backoffice/_priority.html`` is.
 PRIORITY_BADGES = {
     "critical": '<span class="badge text-bg-danger bo-priority">● Critique</span>',
     "high": '<span class="badge text-bg-warning bo-priority">● Haute</span>',
@@ -27,6 +27,10 @@ PRIORITY_BADGES = {
 }
 NOT_ASSESSED = '<span class="text-body-secondary small">Non évaluée</span>'
 ANONYMISED = ' <span class="badge text-bg-dark">anonymisée</span>'
+
+
+def _priority(r: Reclamation) -> str:
+    return PRIORITY_BADGES.get(r.priority, NOT_ASSESSED)
 
 
 def _handler(r: Reclamation) -> str:
@@ -53,12 +57,17 @@ def _row(context: template.Context, r: Reclamation) -> str:
         f'{ANONYMISED if anonymised else ""}<br>'
         f'<small class="text-body-secondary">{esc(who)}{service}</small></div></td>\n'
         f'<td data-label="Étape"><div>{step}{esc(r.get_state_display())}</div></td>\n'
-        f'<td data-label="Priorité"><div>{PRIORITY_BADGES.get(r.priority, NOT_ASSESSED)}</div></td>\n'
+        f'<td data-label="Priorité"><div>{_priority(r)}</div></td>\n'
         f'<td data-label="Responsable"><div>{_handler(r)}</div></td>\n'
         f'<td data-label="Accusé de réception"><div>{ack}</div></td>\n'
         f'<td data-label="Réponse"><div>{answer}</div></td>\n'
         "</tr>"
     )
+
+
+@register.simple_tag
+def priority_badge(reclamation: Reclamation) -> SafeString:
+    return mark_safe(_priority(reclamation))  # noqa: S308 - one of this module's constants
 
 
 @register.simple_tag(takes_context=True)

@@ -5,12 +5,11 @@ The clock (organisation settings and opening hours) is read once per request, no
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from ..markup import local
 from ..models import Reclamation
 from ..sla import Clock, SlaStatus, format_hours_left
 
@@ -34,12 +33,6 @@ def _clock(context: template.Context) -> Clock:
     return request._sla_clock
 
 
-def _local(moment: datetime) -> str:
-    # What ``|date:"d/m/Y H:i"`` prints, without the template filter's machinery: the list shows
-    # two badges a row, 25 rows a page.
-    return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M")
-
-
 @register.simple_tag(takes_context=True)
 def sla_badge(context: template.Context, reclamation: Reclamation, which: str) -> str:
     """A coloured badge (on time / at risk / late / done) with the due time and the time left.
@@ -53,14 +46,12 @@ def sla_badge(context: template.Context, reclamation: Reclamation, which: str) -
     else:
         due, status, done = reclamation.answer_due_at, reclamation.answer_status(now), reclamation.answered_at
         title = "Réponse"
-    if done:
-        when = f"le {_local(done)}"
-    else:
-        when = f"{_local(due)} · {format_hours_left(_clock(context).hours_left(due, now))}"
+    when = (f"le {local(done)}" if done
+            else f"{local(due)} · {format_hours_left(_clock(context).hours_left(due, now))}")
     return format_html(
         '<span class="badge {}" title="{} : échéance le {}">{}</span>\n'
         '<small class="text-body-secondary">{}</small>',
-        _BADGE_CLASSES[status], title, _local(due), SlaStatus.LABELS[status], when,
+        _BADGE_CLASSES[status], title, local(due), SlaStatus.LABELS[status], when,
     )
 
 

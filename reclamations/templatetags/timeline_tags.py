@@ -11,6 +11,7 @@ from django import template
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from post_office.models import STATUS
 
 from ..markup import esc, lines
 from ..models import Attachment, Communication
@@ -21,8 +22,8 @@ register = template.Library()
 PUBLIC_BADGE = '<span class="badge bo-badge-public">Visible par le client</span>'
 INTERNAL_BADGE = '<span class="badge bo-badge-internal">Interne</span>'
 EMPTY = '<li class="bo-entry">Aucun événement.</li>'
-# post_office's STATUS: 0 sent, 1 failed, anything else still waiting.
-EMAIL_STATUS = {0: "envoyé", 1: '<span class="text-danger">échec de l\'envoi</span>'}
+# Anything else is still waiting.
+EMAIL_STATUS = {STATUS.sent: "envoyé", STATUS.failed: '<span class="text-danger">échec de l\'envoi</span>'}
 EMAIL_WAITING = "en attente d'envoi"
 
 
