@@ -24,6 +24,7 @@ from .models import (
     OpeningHours,
     Organisation,
     Reclamation,
+    RecordEmail,
     ReferenceCounter,
     RootCauseCategory,
     Service,
@@ -271,6 +272,13 @@ class AttachmentAdmin(ReadOnlyAdmin):
 
 
 # --- Technical state, shown for diagnosis -----------------------------------------------------------
+@admin.register(RecordEmail)
+class RecordEmailAdmin(ReadOnlyAdmin):
+    list_display = ["email", "reclamation"]
+    search_fields = ["reclamation__reference"]
+    list_select_related = ["email", "reclamation"]
+
+
 @admin.register(ExportJob)
 class ExportJobAdmin(ReadOnlyAdmin):
     list_display = ["pk", "kind", "period_start", "period_end", "requested_by", "status", "progress", "created_at"]

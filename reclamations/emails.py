@@ -23,10 +23,13 @@ from post_office.settings import get_message_id_enabled, get_message_id_fqdn
 from post_office.signals import email_queued
 from post_office.utils import parse_emails
 
+from .models import RecordEmail
+
 logger = logging.getLogger(__name__)
 
-# Every e-mail about a record carries its reference in this header, so that staff find a failed
-# or stuck e-mail on the record's page, whoever it was sent to (reclamations.outbox).
+# Every e-mail about a record carries its reference in this header (for whoever reads it), and a
+# ``RecordEmail`` row links it to the record, so that staff find a failed or stuck e-mail on the
+# record's page, whoever it was sent to (reclamations.outbox).
 RECORD_HEADER = "X-Reclamation-Reference"
 
 # After a failed publish, this process stops trying for a few seconds: a web request that queues
@@ -127,6 +130,12 @@ def _row(*, to: list[str], subject: str, text: str, html: str, reference: str) -
     )
 
 
+def _link(created: list[Email], reclamation: Any) -> None:
+    """Tie the e-mails to the record they are about (``RecordEmail``)."""
+    if getattr(reclamation, "pk", None) is not None:
+        RecordEmail.objects.bulk_create([RecordEmail(email=email, reclamation=reclamation) for email in created])
+
+
 def _queued(created: list[Email]) -> None:
     email_queued.send(sender=Email, emails=created)
     deferred = _deferred.get()
@@ -139,9 +148,10 @@ def _queued(created: list[Email]) -> None:
 def queue(*, name: str, to: list[str], context: dict[str, Any]) -> Email:
     """Store one message (to every address of ``to``) in the outbox within the current transaction."""
     subject, text, html = render(name, context)
-    email = _row(to=to, subject=subject, text=text, html=html,
-                 reference=getattr(context.get("reclamation"), "reference", ""))
+    reclamation = context.get("reclamation")
+    email = _row(to=to, subject=subject, text=text, html=html, reference=getattr(reclamation, "reference", ""))
     email.save()
+    _link([email], reclamation)
     _queued([email])
     return email
 
@@ -151,10 +161,12 @@ def queue_each(*, name: str, addresses: list[str], context: dict[str, Any]) -> l
     if not addresses:
         return []
     subject, text, html = render(name, context)
-    reference = getattr(context.get("reclamation"), "reference", "")
+    reclamation = context.get("reclamation")
+    reference = getattr(reclamation, "reference", "")
     rows = [_row(to=[address], subject=subject, text=text, html=html, reference=reference) for address in addresses]
     for row in rows:
         row.full_clean()  # what Email.save() does, which bulk_create skips
     created = Email.objects.bulk_create(rows)
+    _link(created, reclamation)
     _queued(created)
     return created

@@ -168,6 +168,11 @@ def dashboard(*, user: Any, now: datetime, today: date) -> Dashboard:
     )
 
 
+def submissions_to_announce() -> QuerySet[Reclamation]:
+    """Contact submissions whose notice to staff no worker has written yet (partial index)."""
+    return Reclamation.objects.filter(staff_notice_pending=True)
+
+
 # --- One record ----------------------------------------------------------------------------------
 def reclamation_for_detail(pk: int) -> Reclamation:
     """The record with its header's relations; raises ``Reclamation.DoesNotExist``."""

@@ -43,6 +43,8 @@ DEFAULT_OPENING: dict[int, Periods] = {weekday: _DEFAULT_DAY for weekday in rang
 # more than a few consecutive days, so a year without any opening time means the configuration
 # can never produce a deadline: stop there rather than loop for ever.
 _MAX_CLOSED_DAYS = 366
+# Days whose periods one clock keeps (a year and a half of walking is more than any page needs).
+_MAX_KEPT_DAYS = 550
 
 # Below this many minutes either side of the deadline, "reste 0 min" would only be noise.
 _DUE_NOW_MINUTES = 1
@@ -94,6 +96,10 @@ class Clock:
     opening: dict[int, Periods] = field(default_factory=dict)  # weekday (0=Monday) -> periods
     alsace_moselle: bool = False
     tz: ZoneInfo = PARIS
+    # Each day's opening periods as UTC instants, worked out once per clock: the four deadlines of
+    # a new record, or the fifty badges of a list page (one clock per request), walk the same days.
+    _periods: dict[date, list[tuple[datetime, datetime]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.mode not in (CALENDAR, BUSINESS):
@@ -114,6 +120,9 @@ class Clock:
 
         if organisation is None:
             organisation = OrganisationModel.current()
+        if organisation.clock_mode == CALENDAR:
+            # Calendar hours never look at the opening hours: no need to read them.
+            return cls(mode=CALENDAR, alsace_moselle=organisation.alsace_moselle)
         opening: dict[int, list[tuple[time, time]]] = {}
         for weekday, opens_at, closes_at in OpeningHours.objects.order_by(
             "weekday", "opens_at"
@@ -140,18 +149,25 @@ class Clock:
 
     def _day_periods(self, day: date) -> list[tuple[datetime, datetime]]:
         """The opening periods of ``day`` as UTC instants; none on closed days and holidays."""
+        known = self._periods.get(day)
+        if known is not None:
+            return known
         periods = self.opening.get(day.weekday(), ())
         if not periods or self.is_holiday(day):
-            return []
-        # Place the wall-clock times on the local day first, then convert: this is what keeps
-        # 09:00 at 09:00 local across a daylight-saving change.
-        return [
-            (
-                datetime.combine(day, opens_at, tzinfo=self.tz).astimezone(UTC),
-                datetime.combine(day, closes_at, tzinfo=self.tz).astimezone(UTC),
-            )
-            for opens_at, closes_at in periods
-        ]
+            found: list[tuple[datetime, datetime]] = []
+        else:
+            # Place the wall-clock times on the local day first, then convert: this is what keeps
+            # 09:00 at 09:00 local across a daylight-saving change.
+            found = [
+                (
+                    datetime.combine(day, opens_at, tzinfo=self.tz).astimezone(UTC),
+                    datetime.combine(day, closes_at, tzinfo=self.tz).astimezone(UTC),
+                )
+                for opens_at, closes_at in periods
+            ]
+        if len(self._periods) < _MAX_KEPT_DAYS:
+            self._periods[day] = found
+        return found
 
     def _check_business_hours(self) -> None:
         if not self.opening:

@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from . import outbox, services, sweep
+from . import outbox, selectors, services, sweep
 from .services import digest
 
 logger = logging.getLogger(__name__)
@@ -19,10 +19,13 @@ logger = logging.getLogger(__name__)
 def send_outbox() -> None:
     """Send what the e-mail outbox holds and is due.
 
-    Published after each commit that queues an e-mail, and by ``requeue_outbox``. Each e-mail is
-    claimed by a conditional UPDATE (``outbox.claim``), so two runs at once, on one host or
-    several, never send the same e-mail twice. Then record what was sent (acknowledgement times).
+    Published after each commit that queues an e-mail, and by ``requeue_outbox``. First write the
+    staff notices of new Contact submissions (each claimed by a conditional UPDATE), so they leave
+    in this run. Each e-mail is claimed by a conditional UPDATE (``outbox.claim``), so two runs at
+    once, on one host or several, never send the same e-mail twice. Then record what was sent
+    (acknowledgement times).
     """
+    services.reclamation_announce_submissions()
     outbox.send_due()
     services.reclamation_sync_sent_emails()
 
@@ -32,9 +35,9 @@ def requeue_outbox() -> None:
     """Beat: put back to work what the outbox holds but nobody sent.
 
     Catches e-mails queued while the broker was down, claims left by a dead worker (their lease
-    has expired) and retries whose time has come.
+    has expired), retries whose time has come, and submissions whose staff notice is not written.
     """
-    if outbox.requeue_stuck():
+    if outbox.requeue_stuck() or selectors.submissions_to_announce().exists():
         send_outbox.delay()
 
 

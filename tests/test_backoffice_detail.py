@@ -222,6 +222,22 @@ def test_the_add_action_form_is_open_at_step_4_and_folded_afterwards(login, hand
     assert 'id="formulaire-action_add"' in asked and 'name="action_add-description"' in asked
 
 
+def test_the_sans_objet_form_is_folded_until_opened_and_comes_back_open_when_refused(login, handler, bo_post):
+    reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
+    client = login(handler)
+
+    page = client.get(detail_url(reclamation)).content.decode()
+    asked = client.get(detail_url(reclamation), {"formulaire": "not_applicable"}).content.decode()
+    refused = bo_post(client, reclamation, "not_applicable", {"reason": "  "}).content.decode()
+
+    assert "Déclarer l&#x27;envoi de la réponse au réclamant sans objet" in page
+    assert 'name="not_applicable-reason"' not in page
+    assert 'href="?formulaire=not_applicable#formulaire-not_applicable"' in page
+    for shown in (asked, refused):
+        assert re.search(r'<details class="bo-more mt-3" open>\s*<summary>Impossible \? Déclarer', shown)
+        assert 'id="formulaire-not_applicable"' in shown and 'name="not_applicable-reason"' in shown
+
+
 def test_an_action_refused_at_step_6_comes_back_open_with_its_errors(login, handler, bo_post):
     reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
 
@@ -249,6 +265,9 @@ def test_the_record_page_costs_the_same_number_of_queries_with_a_short_or_a_long
     reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
     client = login(handler)
     client.get(detail_url(reclamation))
+    services.reclamation_send_message(  # an e-mail in the outbox, as every real case has
+        reclamation=reclamation, actor=handler, purpose=Communication.Purpose.PROGRESS,
+        subject="Premier point", body="Nous avons bien reçu votre demande.")
     with CaptureQueriesContext(connection) as short:
         assert client.get(detail_url(reclamation)).status_code == 200
     for n in range(30):  # messages with their e-mails, calls, notes, edits: a long case

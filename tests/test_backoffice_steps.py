@@ -303,6 +303,23 @@ def test_it_saves_the_argued_answer_as_a_draft_without_sending_it(login, handler
     assert reclamation.answered_at is None
 
 
+def test_the_answer_form_shows_each_saved_draft_at_once(login, handler, bo_post):
+    # The form's fields are kept per content (blank_form_tags): a saved change is a new content.
+    reclamation = _at_step_6_with_actions_done(handler)
+    client = login(handler)
+    page = client.get(f"/backoffice/reclamations/{reclamation.pk}/").content.decode()
+    assert 'name="answer-compensation_amount"' in page and "120.00" not in page
+
+    for amount, words in (("120.00", "Nous reportons votre session"), ("80.00", "Nouvelle version <b>gras</b>")):
+        bo_post(client, reclamation, "answer", {**ANSWER, "answer": words, "compensation_amount": amount}, send="0")
+        page = client.get(f"/backoffice/reclamations/{reclamation.pk}/").content.decode()
+        assert f'value="{amount}"' in page
+        assert html.escape(words, quote=False) in page
+
+    assert "Nous reportons votre session" not in page
+    assert "<b>gras</b>" not in page
+
+
 def test_it_sends_the_argued_answer_by_email_and_completes_step_6(
     login, handler, bo_post, django_capture_on_commit_callbacks
 ):

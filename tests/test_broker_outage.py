@@ -26,7 +26,7 @@ from post_office.models import STATUS, Email
 from config.celery import app as celery_app
 from reclamations import tasks
 from reclamations.models import Communication, Reclamation
-from tests.factories import contact_form_data
+from tests.factories import UserFactory, contact_form_data
 
 REDIS_SERVER = shutil.which("redis-server")
 # The promise: with the broker down, the Contact page still answers within two seconds.
@@ -149,6 +149,7 @@ def _publish_until_accepted(task) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_broker_outage_loses_nothing_and_sends_each_acknowledgement_once(redis_broker):
+    quality_lead = UserFactory(role="quality_lead")
     client = Client()
     with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=15):
         # The broker is up: acknowledgements leave right after each submission.
@@ -183,6 +184,10 @@ def test_a_broker_outage_loses_nothing_and_sends_each_acknowledgement_once(redis
         time.sleep(1)
 
     assert _acknowledgements_sent() == {f"client{number}@example.org": 1 for number in range(1, 7)}
+    # The staff notices, written by the workers, are not lost either: one per submission.
+    notices = sorted(m.subject.split()[2] for m in mail.outbox if m.to == [quality_lead.email])
+    assert notices == sorted(Reclamation.objects.values_list("reference", flat=True))
+    assert not Reclamation.objects.filter(staff_notice_pending=True).exists()
     assert client.get("/healthz").status_code == 200
     for reclamation in Reclamation.objects.all():
         ack = Communication.objects.get(reclamation=reclamation, purpose=Communication.Purpose.ACKNOWLEDGEMENT)

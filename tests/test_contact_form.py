@@ -441,14 +441,18 @@ def test_the_form_works_with_its_csrf_token(service, django_capture_on_commit_ca
 
 def test_a_failure_while_storing_leaves_no_half_record(client, service, monkeypatch,
                                                        django_capture_on_commit_callbacks):
-    # The staff notice is the last thing written: if it fails, the record, its file, its events and
-    # the acknowledgement go with it.
+    # The acknowledgement's event is the last thing written: if it fails, the record, its file, its
+    # events and the acknowledgement go with it.
     from reclamations.services import intake
 
-    def broken(**kwargs):
-        raise RuntimeError("disque plein")
+    real_record_event = intake.record_event
 
-    monkeypatch.setattr(intake, "_notify_staff", broken)
+    def broken(**kwargs):
+        if kwargs["kind"] == EventKind.EMAIL_QUEUED:
+            raise RuntimeError("disque plein")
+        return real_record_event(**kwargs)
+
+    monkeypatch.setattr(intake, "record_event", broken)
     client.raise_request_exception = False
     response = _post(client, django_capture_on_commit_callbacks, service=service.pk, attachments=[upload()])
 

@@ -193,6 +193,59 @@ def test_the_quality_leads_and_the_handlers_on_duty_are_told_of_a_new_record(
     assert len(event.data["emails"]) == 3
 
 
+def test_the_client_does_not_wait_for_the_staff_notice_the_worker_writes_it_once(
+        quality_lead, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reclamation = submit().reclamation
+
+    # Committed with the record: the acknowledgement, and a flag; no staff e-mail yet.
+    assert Email.objects.filter(to=[quality_lead.email]).count() == 0
+    assert Reclamation.objects.get(pk=reclamation.pk).staff_notice_pending
+    for callback in callbacks:  # the worker, woken by the commit, writes and sends it
+        callback()
+    assert [m.subject.startswith("Nouvelle réclamation") for m in to(quality_lead.email)] == [True]
+    assert not Reclamation.objects.get(pk=reclamation.pk).staff_notice_pending
+    # A second worker (or a re-delivered task) finds it claimed.
+    assert services.reclamation_announce_submission(reclamation_id=reclamation.pk) == 0
+    assert services.reclamation_announce_submissions() == 0
+    assert Email.objects.filter(to=[quality_lead.email]).count() == 1
+    assert Event.objects.filter(reclamation=reclamation, data__template="new_reclamation_staff").count() == 1
+
+
+def test_a_notice_that_fails_stays_pending_and_the_next_run_writes_it(
+        quality_lead, monkeypatch, django_capture_on_commit_callbacks):
+    from reclamations import outbox, tasks
+    from reclamations.services import intake
+
+    with django_capture_on_commit_callbacks(execute=False):
+        first = submit().reclamation
+        second = submit(complainant_email="autre@example.org").reclamation
+    real_notify = intake._notify_staff
+
+    def broken_for_first(**kwargs):
+        if kwargs["reclamation"].pk == first.pk:
+            raise RuntimeError("modèle introuvable")
+        return real_notify(**kwargs)
+
+    monkeypatch.setattr(intake, "_notify_staff", broken_for_first)
+    assert services.reclamation_announce_submissions() == 1  # the other one is not held up
+
+    # Nothing half-written for the failed one: still pending, no e-mail, no event.
+    assert Reclamation.objects.get(pk=first.pk).staff_notice_pending
+    assert not Event.objects.filter(reclamation=first, data__template="new_reclamation_staff").exists()
+    assert not Reclamation.objects.get(pk=second.pk).staff_notice_pending
+
+    # Fixed; beat's periodic outbox re-queue finds the pending notice, even with no e-mail due.
+    monkeypatch.setattr(intake, "_notify_staff", real_notify)
+    outbox.send_due()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.requeue_outbox()
+    notice, = to(quality_lead.email)
+    assert first.reference in notice.subject
+    assert not Reclamation.objects.get(pk=first.pk).staff_notice_pending
+
+
 def test_with_no_staff_yet_the_notice_goes_to_the_organisation_address(organisation,
                                                                       django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):

@@ -32,7 +32,7 @@ from .reclamation import (
     Solved,
     StakeholderType,
 )
-from .related import Action, ActionKind, ActionStatus, Attachment, Communication, CommunicationKind
+from .related import Action, ActionKind, ActionStatus, Attachment, Communication, CommunicationKind, RecordEmail
 
 __all__ = [
     "Action",
@@ -62,6 +62,7 @@ __all__ = [
     "Organisation",
     "Priority",
     "Reclamation",
+    "RecordEmail",
     "ReferenceCounter",
     "RootCauseCategory",
     "Service",

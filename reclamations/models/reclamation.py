@@ -187,6 +187,10 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
     ack_late_alert_at = models.DateTimeField("alerte AR en retard", null=True, blank=True, editable=False)
     answer_risk_alert_at = models.DateTimeField("alerte réponse à risque", null=True, blank=True, editable=False)
     answer_late_alert_at = models.DateTimeField("alerte réponse en retard", null=True, blank=True, editable=False)
+    # A Contact submission's notice to staff is written by a worker after the client's request
+    # (services.intake.reclamation_announce_submissions): set at submission, cleared by the one
+    # worker whose conditional UPDATE claims it.
+    staff_notice_pending = models.BooleanField(default=False, editable=False)
 
     # --- Handling
     handler = models.ForeignKey(
@@ -263,6 +267,8 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["service", "state"], name="rec_service_state"),
             # The retention sweep: "closed before the cut-off and not yet anonymised".
             models.Index(fields=["anonymised_at", "closed_at"], name="rec_retention"),
+            # The few submissions whose staff notice a worker has yet to write.
+            models.Index(fields=["id"], condition=models.Q(staff_notice_pending=True), name="rec_staff_notice_pending"),
         ]
         permissions = [
             ("handle_reclamation", "Traiter les réclamations (back-office)"),

@@ -1,4 +1,4 @@
-"""What hangs off a record: action-plan items, communications, attachments."""
+"""What hangs off a record: action-plan items, communications, attachments, its e-mails."""
 from __future__ import annotations
 
 import uuid
@@ -152,3 +152,23 @@ class Attachment(models.Model):
     @property
     def extension(self) -> str:
         return PurePath(self.original_name).suffix.lower()
+
+
+class RecordEmail(models.Model):
+    """The record an outbox e-mail is about: to the client, or a staff notice or alert about it.
+
+    Written with the e-mail (``reclamations.emails``). The record's page lists its failed or stuck
+    e-mails through this index instead of reading the headers of every e-mail still waiting.
+    """
+
+    email = models.OneToOneField(
+        "post_office.Email", on_delete=models.CASCADE, primary_key=True, related_name="record_link"
+    )
+    reclamation = models.ForeignKey("reclamations.Reclamation", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = "courriel d'un dossier"
+        verbose_name_plural = "courriels des dossiers"
+
+    def __str__(self) -> str:
+        return f"courriel {self.email_id} → dossier {self.reclamation_id}"

@@ -49,6 +49,8 @@ from .improvement import (
 )
 from .intake import (
     reclamation_add_client_message,
+    reclamation_announce_submission,
+    reclamation_announce_submissions,
     reclamation_resend_follow_up_link,
     reclamation_submit_contact,
 )
@@ -113,6 +115,8 @@ __all__ = [
     "reclamation_add_action",
     "reclamation_add_attachments",
     "reclamation_add_client_message",
+    "reclamation_announce_submission",
+    "reclamation_announce_submissions",
     "reclamation_anonymise",
     "reclamation_anonymise_expired",
     "reclamation_answer_survey",

@@ -2,9 +2,16 @@
 page, a request for a lost follow-up link.
 
 Each is one transaction: the record (or message), its files, its events and the e-mails it causes
-(acknowledgement to the client, notices to staff) are stored together or not at all. The e-mails
-wait in the outbox and leave after commit; the acknowledgement counts as done only once its e-mail
-is actually sent (``reclamation_sync_sent_emails``), never at submission.
+are stored together or not at all. The e-mails wait in the outbox and leave after commit; the
+acknowledgement counts as done only once its e-mail is actually sent
+(``reclamation_sync_sent_emails``), never at submission.
+
+A Contact submission's notice to staff is the one thing written after the client's request: the
+record is stored with ``staff_notice_pending`` set, and the worker that sends the acknowledgement
+writes the notices first (``reclamation_announce_submissions``, claimed by a conditional UPDATE so
+that one worker writes them, once). The client does not wait for the staff list to be read and
+three more e-mails to be rendered; if the broker is down, the beat's outbox re-queue finds the
+pending record, as it finds the waiting acknowledgement.
 """
 from __future__ import annotations
 
@@ -19,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from post_office.models import Email
 
-from .. import emails, roles
+from .. import emails, roles, selectors
 from ..audit import CLIENT_LABEL, record_event
 from ..models import (
     Attachment,
@@ -35,7 +42,7 @@ from ..uploads import CheckedUpload
 from .attachments import reclamation_add_attachments
 from .base import CreatedReclamation, WorkflowError, lock
 from .communications import reclamation_log_communication
-from .records import reclamation_create, reclamation_rotate_token
+from .records import insert_reclamation, prepare_reclamation, reclamation_rotate_token
 
 logger = logging.getLogger(__name__)
 
@@ -88,12 +95,15 @@ def _email_client(
     The communication's body is the e-mail's text with the link replaced by a placeholder, so
     the record shows what the client received without keeping the secret token.
     """
+    follow_up_url = emails.follow_up_url(token)
     email: Email = emails.queue(
         name=name,
         to=[reclamation.complainant_email],
-        context={**context, "follow_up_url": emails.follow_up_url(token)},
+        context={**context, "follow_up_url": follow_up_url},
     )
-    kept_text = emails.render_text(name, {**context, "follow_up_url": LINK_PLACEHOLDER})
+    kept_text = email.message.replace(follow_up_url, LINK_PLACEHOLDER)
+    if token in kept_text:  # the link was written differently (escaped...): render the copy instead
+        kept_text = emails.render_text(name, {**context, "follow_up_url": LINK_PLACEHOLDER})
     communication = Communication.objects.create(
         reclamation=reclamation,
         kind=CommunicationKind.EMAIL,
@@ -145,8 +155,9 @@ def reclamation_submit_contact(
     uploads: Sequence[CheckedUpload] = (),
     **fields: Any,
 ) -> CreatedReclamation:
-    """Register a Contact-form submission in step 1, with its files, the acknowledgement e-mail and
-    the notice to the quality lead(s) and the handlers on duty, all in one transaction.
+    """Register a Contact-form submission in step 1, with its files and the acknowledgement e-mail,
+    in one transaction; the notice to the quality lead(s) and the handlers on duty is left to the
+    worker (``reclamation_announce_submissions``), which the commit wakes up.
 
     ``uploads`` must come from ``uploads.check_uploads``. ``fields`` are the other form fields
     (``CONTACT_FIELDS``). The returned token is the only clear copy: it is in the queued e-mail and
@@ -161,25 +172,29 @@ def reclamation_submit_contact(
         raise WorkflowError("Votre accord pour le traitement de vos données personnelles est nécessaire.")
     if not complainant_email.strip():
         raise WorkflowError("Indiquez votre adresse électronique.")
+    # Built and checked before the transaction: submissions wait for one another's write lock (the
+    # reference counter's row on PostgreSQL, the database on SQLite) only while they write.
+    new = prepare_reclamation(
+        actor=None,
+        label=WEB_FORM_LABEL,
+        kind=kind,
+        channel=Channel.WEB_FORM,
+        subject=subject,
+        description=description,
+        complainant_email=complainant_email,
+        consent=True,
+        staff_notice_pending=True,
+        **fields,
+    )
+    organisation = Organisation.current()
     with transaction.atomic():
-        created = reclamation_create(
-            actor=None,
-            label=WEB_FORM_LABEL,
-            kind=kind,
-            channel=Channel.WEB_FORM,
-            subject=subject,
-            description=description,
-            complainant_email=complainant_email,
-            consent=True,
-            **fields,
-        )
+        created = insert_reclamation(new)
         reclamation = created.reclamation
         attachments: list[Attachment] = []
         if uploads:
             attachments = reclamation_add_attachments(
                 reclamation=reclamation, actor=None, uploads=list(uploads), label=WEB_FORM_LABEL
             )
-        organisation = Organisation.current()
         _email_client(
             reclamation=reclamation,
             name="acknowledgement",
@@ -187,14 +202,48 @@ def reclamation_submit_contact(
             purpose=Communication.Purpose.ACKNOWLEDGEMENT,
             token=created.token,
         )
-        _notify_staff(
+    return created
+
+
+def reclamation_announce_submission(*, reclamation_id: int) -> int:
+    """Write the staff notice of one Contact submission, if still pending; how many were queued.
+
+    The conditional UPDATE is the claim: of two workers, the second changes no row and does
+    nothing (on PostgreSQL it waits for the first to commit, then finds the flag cleared). Claim,
+    e-mails and event commit together, so a worker dying half-way leaves the notice pending.
+    """
+    with transaction.atomic():
+        if not Reclamation.objects.filter(pk=reclamation_id, staff_notice_pending=True).update(
+                staff_notice_pending=False):
+            return 0
+        reclamation = Reclamation.objects.select_related("service").get(pk=reclamation_id)
+        # The files sent with the form (a later message's files belong to that message).
+        attachments = list(Attachment.objects.filter(reclamation=reclamation, communication__isnull=True,
+                                                     uploaded_by__isnull=True).order_by("pk"))
+        return _notify_staff(
             reclamation=reclamation,
             name="new_reclamation_staff",
             addresses=_staff_addresses([*roles.quality_leads(), *roles.handlers_on_duty()]),
             context={"attachments": attachments},
             summary="Nouvelle demande signalée à l'équipe",
         )
-    return created
+
+
+def reclamation_announce_submissions(*, limit: int = 200) -> int:
+    """Worker side: the staff notices of the submissions still waiting for one, oldest first.
+
+    One record's failure (logged) leaves its notice pending for the next run and does not stop
+    the others.
+    """
+    pending = list(selectors.submissions_to_announce().order_by("pk").values_list("pk", flat=True)[:limit])
+    queued = 0
+    for reclamation_id in pending:
+        try:
+            queued += reclamation_announce_submission(reclamation_id=reclamation_id)
+        except Exception:
+            logger.exception("staff notice of reclamation %s not written; left pending for the next run",
+                             reclamation_id)
+    return queued
 
 
 # --- Follow-up page ------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from post_office.models import Email
 
 from .. import emails, selectors, tokens, workflow
 from ..audit import record_event, redact_events
-from ..models import Attachment, Communication, Event, EventKind, ExportJob, Organisation, Reclamation
+from ..models import Attachment, Communication, Event, EventKind, ExportJob, Organisation, Reclamation, RecordEmail
 from ..models.related import Action
 from ..uploads import ALLOWED_TYPES
 from .base import Actor, WorkflowError, lock
@@ -150,7 +150,9 @@ def reclamation_anonymise(
         files = [name for name in attachments.values_list("file", flat=True) if name]
         attachment_count = attachments.update(original_name=ERASED_FILE_NAME, file="")
 
-        # Every e-mail about the record carries its reference in a header, staff notices included.
+        # Every e-mail about the record is linked to it and carries its reference in a header, staff
+        # notices included; both are read, so that an e-mail missing either is still erased.
+        email_ids |= set(RecordEmail.objects.filter(reclamation=r).values_list("email_id", flat=True))
         email_ids |= set(Email.objects.filter(**{f"headers__{emails.RECORD_HEADER}": r.reference})
                          .values_list("pk", flat=True))
         _deleted, per_model = Email.objects.filter(pk__in=email_ids).delete()

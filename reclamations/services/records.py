@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,89 @@ def _next_reference(year: int) -> str:
 
 
 # --- Creation ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewReclamation:
+    """A record built and checked, not yet written (``prepare_reclamation``)."""
+
+    reclamation: Reclamation
+    token: str
+    actor: Actor
+    label: str | None
+
+
+def prepare_reclamation(
+    *,
+    actor: Actor,
+    kind: str,
+    channel: str,
+    subject: str,
+    description: str,
+    received_at: datetime | None = None,
+    label: str | None = None,
+    consent: bool = False,
+    staff_notice_pending: bool = False,
+    **fields: Any,
+) -> NewReclamation:
+    """The record's values, deadlines and token, checked, without writing anything.
+
+    Separate from ``insert_reclamation`` so that a caller holding a transaction (the Contact form)
+    does this work before it: the deadlines walk the opening hours, the checks read the database,
+    and neither needs the write lock that the reference counter takes.
+    """
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"unexpected fields: {sorted(unknown)}")
+    now = timezone.now()
+    received_at = received_at or now
+    if received_at > now:
+        raise WorkflowError("La date de réception ne peut pas être dans le futur.")
+    token, token_hash = tokens.new_token()
+    deadlines = sla.compute_deadline_set(received_at)
+    reclamation = Reclamation(
+        kind=kind,
+        channel=channel,
+        subject=subject,
+        description=description,
+        received_at=received_at,
+        ack_due_at=deadlines.ack_due_at,
+        answer_due_at=deadlines.answer_due_at,
+        ack_risk_at=deadlines.ack_risk_at,
+        answer_risk_at=deadlines.answer_risk_at,
+        token_hash=token_hash,
+        consent_at=received_at if consent else None,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        staff_notice_pending=staff_notice_pending,
+        **fields,
+    )
+    reclamation.full_clean(exclude=["token_hash", "reference", "state"])
+    return NewReclamation(reclamation=reclamation, token=token, actor=actor, label=label)
+
+
+def insert_reclamation(new: NewReclamation) -> CreatedReclamation:
+    """Write a prepared record: its reference, the row, its creation event. Inside a transaction."""
+    reclamation = new.reclamation
+    # No savepoint inside a caller's transaction (the Contact submission): only a database error
+    # can fail from here, and it fails the caller's transaction anyway; two round trips saved.
+    with transaction.atomic(savepoint=False):
+        reclamation.reference = _next_reference(timezone.localtime(reclamation.received_at).year)
+        reclamation.save()
+        record_event(
+            kind=EventKind.CREATED,
+            reclamation=reclamation,
+            actor=new.actor,
+            label=new.label,
+            summary=f"{reclamation.get_kind_display()} enregistrée ({reclamation.get_channel_display()}).",
+            data={
+                "channel": reclamation.channel,
+                "received_at": reclamation.received_at,
+                "ack_due_at": reclamation.ack_due_at,
+                "answer_due_at": reclamation.answer_due_at,
+            },
+            public=True,
+        )
+    return CreatedReclamation(reclamation=reclamation, token=new.token)
+
+
 def reclamation_create(
     *,
     actor: Actor,
@@ -50,6 +134,7 @@ def reclamation_create(
     received_at: datetime | None = None,
     label: str | None = None,
     consent: bool = False,
+    staff_notice_pending: bool = False,
     **fields: Any,
 ) -> CreatedReclamation:
     """Register a record in step 1 with its reference, secret token and stored deadlines.
@@ -58,50 +143,14 @@ def reclamation_create(
     ``received_at`` is the real reception date for complaints received by letter, phone...
     ``consent``: the complainant agreed to the processing of their data when sending it (Contact
     form); ``consent_at`` is set once, here, to the reception time (it is not editable later).
+    ``staff_notice_pending``: a worker is to tell staff (``intake.reclamation_announce_submission``).
+    A refused value raises before anything is written, leaving a caller's transaction usable.
     """
-    unknown = set(fields) - EDITABLE_FIELDS
-    if unknown:
-        raise TypeError(f"unexpected fields: {sorted(unknown)}")
-    now = timezone.now()
-    received_at = received_at or now
-    if received_at > now:
-        raise WorkflowError("La date de réception ne peut pas être dans le futur.")
-    token, token_hash = tokens.new_token()
-    with transaction.atomic():
-        deadlines = sla.compute_deadline_set(received_at)
-        reclamation = Reclamation(
-            reference=_next_reference(timezone.localtime(received_at).year),
-            kind=kind,
-            channel=channel,
-            subject=subject,
-            description=description,
-            received_at=received_at,
-            ack_due_at=deadlines.ack_due_at,
-            answer_due_at=deadlines.answer_due_at,
-            ack_risk_at=deadlines.ack_risk_at,
-            answer_risk_at=deadlines.answer_risk_at,
-            token_hash=token_hash,
-            consent_at=received_at if consent else None,
-            created_by=actor if actor is not None and actor.is_authenticated else None,
-            **fields,
-        )
-        reclamation.full_clean(exclude=["token_hash", "reference", "state"])
-        reclamation.save()
-        record_event(
-            kind=EventKind.CREATED,
-            reclamation=reclamation,
-            actor=actor,
-            label=label,
-            summary=f"{reclamation.get_kind_display()} enregistrée ({reclamation.get_channel_display()}).",
-            data={
-                "channel": channel,
-                "received_at": received_at,
-                "ack_due_at": deadlines.ack_due_at,
-                "answer_due_at": deadlines.answer_due_at,
-            },
-            public=True,
-        )
-    return CreatedReclamation(reclamation=reclamation, token=token)
+    return insert_reclamation(prepare_reclamation(
+        actor=actor, kind=kind, channel=channel, subject=subject, description=description,
+        received_at=received_at, label=label, consent=consent, staff_notice_pending=staff_notice_pending,
+        **fields,
+    ))
 
 
 def reclamation_rotate_token(*, reclamation: Reclamation, actor: Actor = None, label: str | None = None) -> str:

@@ -39,6 +39,12 @@ def _handler(r: Reclamation) -> str:
     return esc(r.handler.get_full_name() or r.handler.get_username())
 
 
+# The choices' labels, read once (``get_FOO_display`` costs a lookup through the field each time).
+_KIND = dict(Reclamation._meta.get_field("kind").flatchoices)
+_CHANNEL = dict(Reclamation._meta.get_field("channel").flatchoices)
+_STATE = dict(Reclamation._meta.get_field("state").flatchoices)
+
+
 def _row(context: template.Context, r: Reclamation) -> str:
     url = esc(reverse("backoffice:detail", args=[r.pk]))
     anonymised = r.anonymised_at is not None
@@ -50,13 +56,14 @@ def _row(context: template.Context, r: Reclamation) -> str:
     return (
         "<tr>\n"
         f'<td data-label="Référence"><div><a href="{url}" class="fw-semibold">{esc(r.reference)}</a><br>'
-        f'<small class="text-body-secondary">{esc(r.get_kind_display())} · {esc(r.get_channel_display())}</small>'
+        f'<small class="text-body-secondary">{esc(_KIND.get(r.kind, r.kind))} · '
+        f'{esc(_CHANNEL.get(r.channel, r.channel))}</small>'
         "</div></td>\n"
         f'<td data-label="Reçue le"><div>{esc(local(r.received_at))}</div></td>\n'
         f'<td data-label="Objet"><div>{esc(Truncator(r.subject).chars(80))}'
         f'{ANONYMISED if anonymised else ""}<br>'
         f'<small class="text-body-secondary">{esc(who)}{service}</small></div></td>\n'
-        f'<td data-label="Étape"><div>{step}{esc(r.get_state_display())}</div></td>\n'
+        f'<td data-label="Étape"><div>{step}{esc(_STATE.get(r.state, r.state))}</div></td>\n'
         f'<td data-label="Priorité"><div>{_priority(r)}</div></td>\n'
         f'<td data-label="Responsable"><div>{_handler(r)}</div></td>\n'
         f'<td data-label="Accusé de réception"><div>{ack}</div></td>\n'
