@@ -25,7 +25,10 @@ def send_outbox() -> None:
     once, on one host or several, never send the same e-mail twice. Then record what was sent
     (acknowledgement times).
     """
-    services.reclamation_announce_submissions()
+    try:
+        services.reclamation_announce_submissions()
+    except Exception:  # never let the notices hold up the e-mails already waiting (acknowledgements)
+        logger.exception("staff notices not written in this run; the next run tries again")
     outbox.send_due()
     services.reclamation_sync_sent_emails()
 

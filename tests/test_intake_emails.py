@@ -246,6 +246,35 @@ def test_a_notice_that_fails_stays_pending_and_the_next_run_writes_it(
     assert not Reclamation.objects.get(pk=first.pk).staff_notice_pending
 
 
+def test_a_failure_to_write_notices_does_not_hold_up_the_acknowledgements(
+        quality_lead, monkeypatch, django_capture_on_commit_callbacks):
+    from reclamations import tasks
+
+    with django_capture_on_commit_callbacks(execute=False):
+        submit()
+
+    def database_locked():
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(services, "reclamation_announce_submissions", database_locked)
+    tasks.send_outbox()
+
+    assert [m.to for m in mail.outbox] == [["claire.dupont@example.org"]]  # the client's, still sent
+    assert Reclamation.objects.get().staff_notice_pending  # the notice, for the next run
+
+
+def test_a_submission_erased_before_any_worker_ran_tells_staff_nothing(
+        quality_lead, handler, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        reclamation = submit().reclamation
+    services.reclamation_discard(reclamation=reclamation, actor=handler, reason="Message publicitaire.")
+    services.reclamation_anonymise(reclamation=reclamation.pk, actor=quality_lead, reason="Spam effacé.")
+
+    assert services.reclamation_announce_submissions() == 0
+    assert not Email.objects.filter(to=[quality_lead.email]).exists()
+    assert not Reclamation.objects.get(pk=reclamation.pk).staff_notice_pending
+
+
 def test_with_no_staff_yet_the_notice_goes_to_the_organisation_address(organisation,
                                                                       django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):

@@ -24,7 +24,7 @@ def link_existing_emails(apps, schema_editor):
         batch.clear()
 
     for email_id, headers in Email.objects.filter(headers__isnull=False).values_list("pk", "headers").iterator(2000):
-        reference = (headers or {}).get(RECORD_HEADER)
+        reference = headers.get(RECORD_HEADER) if isinstance(headers, dict) else None
         if reference:
             batch.append((email_id, reference))
             if len(batch) >= 2000:

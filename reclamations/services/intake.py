@@ -217,6 +217,8 @@ def reclamation_announce_submission(*, reclamation_id: int) -> int:
                 staff_notice_pending=False):
             return 0
         reclamation = Reclamation.objects.select_related("service").get(pk=reclamation_id)
+        if reclamation.anonymised_at is not None:
+            return 0  # erased before any worker ran (workers down for long): nothing left to tell
         # The files sent with the form (a later message's files belong to that message).
         attachments = list(Attachment.objects.filter(reclamation=reclamation, communication__isnull=True,
                                                      uploaded_by__isnull=True).order_by("pk"))

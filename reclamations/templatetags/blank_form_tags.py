@@ -16,6 +16,7 @@ time.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -26,11 +27,37 @@ from django.utils.safestring import SafeString
 
 register = template.Library()
 
-# The public forms (a shape per service list) and the answer blocks of the records being worked
-# on; the oldest is dropped beyond this, so a process never grows with the number of records.
-MAX_SHAPES = 64
-_rendered: OrderedDict[str, SafeString] = OrderedDict()
-_lock = threading.Lock()
+class _Memo:
+    """A small least-recently-used store of rendered HTML, shared by a process's threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, SafeString] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> SafeString | None:
+        with self._lock:
+            html = self._items.get(key)
+            if html is not None:
+                self._items.move_to_end(key)
+            return html
+
+    def put(self, key: Any, html: SafeString) -> None:
+        with self._lock:
+            self._items[key] = html
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+# The public forms: a shape per form and service list, a handful at most.
+_blank = _Memo(32)
+# The answer blocks of the records being worked on, apart, so that they never push the public
+# form out; the least recently shown is dropped, so a process never grows with the records. An
+# erased record's block can no longer be asked for (its content, hence its key, changed) and
+# leaves as others come in.
+_blocks = _Memo(64)
+_block_numbers = itertools.count()
 
 
 def form_shape(form: forms.BaseForm) -> str:
@@ -46,13 +73,6 @@ def form_shape(form: forms.BaseForm) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _remember(key: str, html: SafeString) -> None:
-    with _lock:
-        _rendered[key] = html
-        while len(_rendered) > MAX_SHAPES:
-            _rendered.popitem(last=False)
-
-
 def _cacheable(form: Any) -> bool:
     if not isinstance(form, forms.BaseForm) or form.is_bound:
         return False
@@ -65,10 +85,10 @@ def render_blank(form: forms.BaseForm) -> SafeString:
     if not _cacheable(form):
         return render_crispy_form(form)
     key = form_shape(form)
-    html = _rendered.get(key)
+    html = _blank.get(key)
     if html is None:
         html = render_crispy_form(form)
-        _remember(key, html)
+        _blank.put(key, html)
     return html
 
 
@@ -80,18 +100,21 @@ def crispy_blank(form: forms.BaseForm) -> SafeString:
 class UnboundFieldsNode(template.Node):
     """The block's HTML, kept per block and per form shape; the block must show only ``form``."""
 
-    def __init__(self, form: template.base.FilterExpression, nodelist: template.NodeList, where: str) -> None:
-        self.form, self.nodelist, self.where = form, nodelist, where
+    def __init__(self, form: template.base.FilterExpression, nodelist: template.NodeList) -> None:
+        self.form, self.nodelist = form, nodelist
+        # Each parsed block is its own: two blocks of one template, or a template edited and
+        # parsed again, never share an entry.
+        self.number = next(_block_numbers)
 
     def render(self, context: template.Context) -> str:
         form = self.form.resolve(context)
         if not _cacheable(form):
             return self.nodelist.render(context)
-        key = f"{self.where}:{form_shape(form)}"
-        html = _rendered.get(key)
+        key = (self.number, form_shape(form))
+        html = _blocks.get(key)
         if html is None:
             html = self.nodelist.render(context)  # a SafeString: the block's own output, escaped by it
-            _remember(key, html)
+            _blocks.put(key, html)
         return html
 
 
@@ -102,6 +125,4 @@ def unbound_fields(parser: template.base.Parser, token: template.base.Token) -> 
         raise template.TemplateSyntaxError("usage: {% unbound_fields form %}...{% end_unbound_fields %}")
     nodelist = parser.parse(("end_unbound_fields",))
     parser.delete_first_token()
-    origin = getattr(parser, "origin", None)
-    where = f"{getattr(origin, 'template_name', '')}@{token.position}"
-    return UnboundFieldsNode(parser.compile_filter(bits[1]), nodelist, where)
+    return UnboundFieldsNode(parser.compile_filter(bits[1]), nodelist)
