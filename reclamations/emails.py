@@ -130,30 +130,29 @@ def _row(*, to: list[str], subject: str, text: str, html: str, reference: str) -
     )
 
 
-def _link(created: list[Email], reclamation: Any) -> None:
-    """Tie the e-mails to the record they are about (``RecordEmail``)."""
+def _store(rows: list[Email], reclamation: Any) -> list[Email]:
+    """Insert the rows, tie them to the record they are about (``RecordEmail``) and have them sent
+    after commit (or at the end of ``deferred_dispatch``)."""
+    for row in rows:
+        row.full_clean()  # what Email.save() does, which bulk_create skips
+    created = Email.objects.bulk_create(rows)
     if getattr(reclamation, "pk", None) is not None:
         RecordEmail.objects.bulk_create([RecordEmail(email=email, reclamation=reclamation) for email in created])
-
-
-def _queued(created: list[Email]) -> None:
     email_queued.send(sender=Email, emails=created)
     deferred = _deferred.get()
     if deferred is not None:
         deferred.append(True)
     else:
         request_send()
+    return created
 
 
 def queue(*, name: str, to: list[str], context: dict[str, Any]) -> Email:
     """Store one message (to every address of ``to``) in the outbox within the current transaction."""
     subject, text, html = render(name, context)
     reclamation = context.get("reclamation")
-    email = _row(to=to, subject=subject, text=text, html=html, reference=getattr(reclamation, "reference", ""))
-    email.save()
-    _link([email], reclamation)
-    _queued([email])
-    return email
+    row = _row(to=to, subject=subject, text=text, html=html, reference=getattr(reclamation, "reference", ""))
+    return _store([row], reclamation)[0]
 
 
 def queue_each(*, name: str, addresses: list[str], context: dict[str, Any]) -> list[Email]:
@@ -164,9 +163,4 @@ def queue_each(*, name: str, addresses: list[str], context: dict[str, Any]) -> l
     reclamation = context.get("reclamation")
     reference = getattr(reclamation, "reference", "")
     rows = [_row(to=[address], subject=subject, text=text, html=html, reference=reference) for address in addresses]
-    for row in rows:
-        row.full_clean()  # what Email.save() does, which bulk_create skips
-    created = Email.objects.bulk_create(rows)
-    _link(created, reclamation)
-    _queued(created)
-    return created
+    return _store(rows, reclamation)

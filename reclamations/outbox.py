@@ -110,6 +110,14 @@ def _record_email_ids(reclamation: Reclamation) -> list[int]:
     return [email_id for email_id, in carried.union(linked)]
 
 
+def _emails_about(reclamation: Reclamation | None) -> QuerySet[Email] | None:
+    """Every e-mail, or one record's; None when that record has none (no query needed)."""
+    if reclamation is None:
+        return Email.objects.all()
+    ids = _record_email_ids(reclamation)
+    return Email.objects.filter(pk__in=ids) if ids else None
+
+
 def record_of(email: Email) -> Reclamation | None:
     """The record an e-mail is about, if any."""
     communication = Communication.objects.filter(email=email).select_related("reclamation").first()
@@ -340,12 +348,9 @@ def problems(*, reclamation: Reclamation | None = None, now: datetime | None = N
              limit: int = 50) -> list[OutboxProblem]:
     """Failed, stuck and retrying e-mails, newest first; only one record's when given."""
     now = now or timezone.now()
-    queryset = Email.objects.all()
-    if reclamation is not None:
-        ids = _record_email_ids(reclamation)
-        if not ids:
-            return []
-        queryset = queryset.filter(pk__in=ids)
+    queryset = _emails_about(reclamation)
+    if queryset is None:
+        return []
     queryset = queryset.filter(_problem_q(now))
     failures = Log.objects.filter(status=STATUS.failed).order_by("-date", "-pk")
     found = list(
@@ -379,12 +384,9 @@ def _records_of(found: list[Email]) -> dict[int, Reclamation]:
 
 
 def problem_count(*, reclamation: Reclamation | None = None, now: datetime | None = None) -> int:
-    queryset = Email.objects.all()
-    if reclamation is not None:
-        ids = _record_email_ids(reclamation)
-        if not ids:
-            return 0
-        queryset = queryset.filter(pk__in=ids)
+    queryset = _emails_about(reclamation)
+    if queryset is None:
+        return 0
     return queryset.filter(_problem_q(now or timezone.now())).count()
 
 
