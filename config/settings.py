@@ -68,7 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Organisation.current() reads the database once per request (reclamations.middleware).
+    # Organisation.current() reads the configuration once per request, from the cache if kept there
+    # (reclamations.middleware, models.configuration).
     "reclamations.middleware.ConfigurationReadOnceMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -38,6 +38,9 @@ RECORD_HEADER = "X-Reclamation-Reference"
 _broker_down_until = 0.0
 # Inside ``deferred_dispatch()`` (the SLA sweep), queued e-mails are dispatched once at the end.
 _deferred: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar("outbox_deferred", default=None)
+# Inside ``sent_by_this_run()`` (the outbox run writing staff notices), nothing is dispatched: the
+# run itself sends what was queued, right after.
+_sent_by_this_run: contextvars.ContextVar[bool] = contextvars.ContextVar("outbox_sent_by_this_run", default=False)
 
 
 def render(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -94,6 +97,17 @@ def deferred_dispatch() -> Iterator[None]:
             transaction.on_commit(_dispatch_after_commit)
 
 
+@contextlib.contextmanager
+def sent_by_this_run() -> Iterator[None]:
+    """Queue e-mails that the caller, an outbox run, sends next: no task published for them (it
+    would find nothing left to send). Should the run die first, beat's re-queue finds them."""
+    token = _sent_by_this_run.set(True)
+    try:
+        yield
+    finally:
+        _sent_by_this_run.reset(token)
+
+
 def follow_up_url(token: str) -> str:
     """The client's follow-up link, absolute: e-mails are read far from any request."""
     return settings.SITE_URL + reverse("public:follow_up", args=[token])
@@ -140,7 +154,9 @@ def _store(rows: list[Email], reclamation: Any) -> list[Email]:
         RecordEmail.objects.bulk_create([RecordEmail(email=email, reclamation=reclamation) for email in created])
     email_queued.send(sender=Email, emails=created)
     deferred = _deferred.get()
-    if deferred is not None:
+    if _sent_by_this_run.get():
+        pass
+    elif deferred is not None:
         deferred.append(True)
     else:
         request_send()

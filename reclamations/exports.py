@@ -27,7 +27,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .models import Reclamation
-from .statistics import DelayOutcome, Period, ack_outcome, answer_outcome, received_in
+from .statistics import DelayLabels, Period, ack_outcome, answer_outcome, received_in
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,7 +42,7 @@ def neutralise(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class RegisterRow:
+class RegisterRow(DelayLabels):
     reference: str
     received_at: datetime
     kind: str
@@ -64,14 +64,6 @@ class RegisterRow:
     root_cause: str
     closed_at: datetime | None
     satisfaction: int | None
-
-    @property
-    def ack_label(self) -> str:
-        return DelayOutcome.LABELS[self.ack_outcome]
-
-    @property
-    def answer_label(self) -> str:
-        return DelayOutcome.LABELS[self.answer_outcome]
 
 
 # (header, attribute, column width, kind) — the kind says how each format writes the value.

@@ -10,11 +10,13 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from django.forms.models import ModelChoiceIteratorValue
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from . import selectors, workflow
+from .forms.fields import OfferedFilterField
 from .models import Channel, Kind, Priority, Reclamation, Service, StakeholderType
 
 OPEN = "ouvertes"
@@ -56,6 +58,10 @@ class FilterSelect(forms.Select):
                            options)
 
 
+class OfferedChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = OfferedFilterField
+
+
 class ReclamationFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search", label="Rechercher",
@@ -64,8 +70,7 @@ class ReclamationFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=STATE_CHOICES, method="filter_state", label="Étape",
                                         empty_label="Toutes")
     kind = django_filters.ChoiceFilter(choices=Kind.choices, label="Nature", empty_label="Toutes")
-    service = django_filters.ModelChoiceFilter(queryset=Service.objects.all(), label="Service concerné",
-                                               empty_label="Tous")
+    service = OfferedChoiceFilter(queryset=Service.objects.all(), label="Service concerné", empty_label="Tous")
     channel = django_filters.ChoiceFilter(choices=Channel.choices, label="Canal", empty_label="Tous")
     stakeholder_type = django_filters.ChoiceFilter(choices=StakeholderType.choices, label="Partie prenante",
                                                    empty_label="Toutes")
@@ -88,7 +93,11 @@ class ReclamationFilter(django_filters.FilterSet):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Choices read when the form is built (one query), so a new colleague appears at once.
-        handlers = [(str(u.pk), u.get_full_name() or u.get_username()) for u in selectors.staff_handlers()]
+        handlers = [
+            (str(pk), f"{first} {last}".strip() or username)  # as User.get_full_name() or get_username()
+            for pk, first, last, username in selectors.staff_handlers().values_list(
+                "pk", "first_name", "last_name", "username")
+        ]
         self.filters["handler"].extra["choices"] = [(ME, "Moi"), (UNASSIGNED, "Non attribuées"), *handlers]
         for field in self.form.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
@@ -99,6 +108,10 @@ class ReclamationFilter(django_filters.FilterSet):
                 # that names the filters applied (``views.backoffice.records._active_filters``).
                 widget.choices = [choice for choice in field.widget.choices]  # not list(): its len() is a COUNT
                 field.widget = widget
+                if isinstance(field, OfferedFilterField):
+                    # The service chosen is one of those just read: no query to fetch it again.
+                    field.offered = {str(value): value.instance for value, _label in widget.choices
+                                     if isinstance(value, ModelChoiceIteratorValue)}
 
     # --- methods ---------------------------------------------------------------------------------
     def search(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:

@@ -41,7 +41,8 @@ def _to_login(request: HttpRequest) -> HttpResponse:
 
 
 class ConfigurationReadOnceMiddleware:
-    """Each request reads the organisation's configuration at most once (``Organisation.current``)."""
+    """Each request reads the organisation's configuration at most once (``Organisation.current``),
+    from the cache when another request of the last minute kept it there."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response

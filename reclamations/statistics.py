@@ -59,6 +59,22 @@ class DelayOutcome:
     LABELS = {ON_TIME: "Dans le délai", LATE: "Hors délai", PENDING: "En cours", NOT_APPLICABLE: "Sans objet"}
 
 
+class DelayLabels:
+    """``ack_label`` and ``answer_label`` of a row holding ``ack_outcome`` and ``answer_outcome``
+    (the register's rows, the evidence pack's record sheets)."""
+
+    ack_outcome: str
+    answer_outcome: str
+
+    @property
+    def ack_label(self) -> str:
+        return DelayOutcome.LABELS[self.ack_outcome]
+
+    @property
+    def answer_label(self) -> str:
+        return DelayOutcome.LABELS[self.answer_outcome]
+
+
 # --- The period ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Period:

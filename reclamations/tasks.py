@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from . import outbox, selectors, services, sweep
+from . import emails, outbox, selectors, services, sweep
 from .services import digest
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,8 @@ def send_outbox() -> None:
     (acknowledgement times).
     """
     try:
-        services.reclamation_announce_submissions()
+        with emails.sent_by_this_run():  # sent just below, not by another task
+            services.reclamation_announce_submissions()
     except Exception:  # never let the notices hold up the e-mails already waiting (acknowledgements)
         logger.exception("staff notices not written in this run; the next run tries again")
     outbox.send_due()

@@ -153,6 +153,29 @@ def test_the_timeline_shows_a_message_once_with_its_content(login, handler):
     assert "Courriel : en attente d'envoi" in timeline or "Courriel : envoyé" in timeline
 
 
+def test_each_message_in_the_timeline_says_who_wrote_it_and_whether_its_email_left(login, handler):
+    from post_office.models import STATUS
+
+    handler.first_name, handler.last_name = "Léa", "Martin"
+    handler.save()
+    reclamation = ReclamationFactory()
+    for subject, status in (("Envoyé", STATUS.sent), ("Refusé", STATUS.failed)):
+        services.reclamation_send_message(
+            reclamation=reclamation, actor=handler, purpose=Communication.Purpose.INFORMATION_REQUEST,
+            subject=subject, body=f"Message {subject.lower()}")
+        email = reclamation.communications.get(subject=subject).email
+        email.status = status
+        email.save(update_fields=["status"])
+
+    page = text(login(handler).get(detail_url(reclamation)))
+
+    timeline = page[page.index('id="historique"'):]
+    sent = re.search(r'<li class="bo-entry[^"]*">(?:(?!</li>).)*Message envoyé.*?</li>', timeline).group(0)
+    failed = re.search(r'<li class="bo-entry[^"]*">(?:(?!</li>).)*Message refusé.*?</li>', timeline).group(0)
+    assert "Léa Martin" in sent and "Courriel : envoyé" in sent
+    assert "Léa Martin" in failed and "échec de l'envoi" in failed
+
+
 def test_user_text_is_escaped(login, handler):
     reclamation = ReclamationFactory(subject="<script>alert(1)</script>", description="<b>gras</b>")
 

@@ -107,6 +107,9 @@ def test_the_services_offered_by_the_filter_are_read_once(login, handler):
               if 'FROM "reclamations_service"' in q["sql"] and "ORDER BY" in q["sql"]]
     assert len(listed) == 1
     assert "Service concerné : Formation inter-entreprises" in text(response)
+    # ... and the one chosen is taken from that list, not fetched again to check it.
+    assert not [q for q in queries.captured_queries if 'FROM "reclamations_service"' in q["sql"]
+                and "ORDER BY" not in q["sql"]]
 
 
 # --- Filters -------------------------------------------------------------------------------------
@@ -223,6 +226,15 @@ def test_an_invalid_filter_value_is_reported_not_a_500(login, handler, variety):
     page = text(response)
     assert "Sélectionnez un choix valide" in page
     assert "Saisissez une date valide" in page
+    assert len(references(response)) == 3
+
+
+@pytest.mark.parametrize("service", ["abc", "999999", "1 OR 1=1"])
+def test_an_unknown_service_is_reported_not_a_500(login, handler, variety, service):
+    response = login(handler).get(URL, {"service": service})
+
+    assert response.status_code == 200
+    assert "Sélectionnez un choix valide" in text(response)
     assert len(references(response)) == 3
 
 

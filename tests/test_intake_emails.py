@@ -212,6 +212,21 @@ def test_the_client_does_not_wait_for_the_staff_notice_the_worker_writes_it_once
     assert Event.objects.filter(reclamation=reclamation, data__template="new_reclamation_staff").count() == 1
 
 
+def test_the_run_that_writes_a_notice_sends_it_without_waking_another_worker(
+        quality_lead, django_capture_on_commit_callbacks):
+    from reclamations import tasks
+
+    with django_capture_on_commit_callbacks(execute=False):
+        reclamation = submit().reclamation
+
+    with django_capture_on_commit_callbacks(execute=False) as published:
+        tasks.send_outbox()
+
+    assert [m.subject.startswith("Nouvelle réclamation") for m in to(quality_lead.email)] == [True]
+    assert reclamation.reference in to(quality_lead.email)[0].subject
+    assert published == []  # no second send task for what this run has just sent
+
+
 def test_a_notice_that_fails_stays_pending_and_the_next_run_writes_it(
         quality_lead, monkeypatch, django_capture_on_commit_callbacks):
     from reclamations import outbox, tasks

@@ -23,6 +23,7 @@ from django.utils.html import format_html
 
 from .. import uploads
 from ..models import Kind, Service, StakeholderType
+from .fields import OfferedChoiceField
 
 # --- Fields --------------------------------------------------------------------------------------
 _LINE_BREAKS = frozenset("\r\n\x0b\x0c\x85\u2028\u2029")
@@ -231,7 +232,7 @@ class ContactForm(RobotCheckMixin, forms.Form):
     complainant_address = LongTextField(
         label="Adresse postale", max_length=1000, rows=2, required=False, help_text="Facultatif.",
     )
-    service = forms.ModelChoiceField(
+    service = OfferedChoiceField(
         label="Service concerné", queryset=Service.objects.none(), empty_label="Choisissez un service",
         error_messages={"required": "Choisissez le service concerné.",
                         "invalid_choice": "Choisissez un service de la liste."},
@@ -266,8 +267,8 @@ class ContactForm(RobotCheckMixin, forms.Form):
         offered = list(services)  # one query: whether to ask, and the list shown
         if offered:
             field = self.fields["service"]
-            field.queryset = services  # what a posted form accepts: checked against the database
-            field.choices = [("", field.empty_label)] + [(s.pk, field.label_from_instance(s)) for s in offered]
+            field.queryset = services
+            field.offer(offered)
         else:
             # Nothing configured yet: the question is not asked, the handler fills it in later.
             del self.fields["service"]

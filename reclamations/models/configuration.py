@@ -1,6 +1,7 @@
 """What the quality lead configures in the admin without a redeploy, with the procedure's defaults."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -8,8 +9,11 @@ from datetime import time
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
+
+logger = logging.getLogger(__name__)
 
 
 class ClockMode(models.TextChoices):
@@ -18,8 +22,9 @@ class ClockMode(models.TextChoices):
 
 
 # A web request reads the configuration once (``read_configuration_once``, opened by a middleware):
-# a record's page asked for it three times (header, badges' clock, message texts). Outside a request
-# (workers, commands) every read goes to the database, so a change is seen at once.
+# a record's page asked for it three times (header, badges' clock, message texts); and between
+# requests it is kept in the cache (``Organisation.current``). Outside a request (workers, commands)
+# every read goes to the database, so a change is seen at once.
 _per_request: ContextVar[dict[str, Any] | None] = ContextVar("configuration_per_request", default=None)
 
 
@@ -103,16 +108,64 @@ class Organisation(models.Model):
         super().save(*args, **kwargs)
         if (scope := _per_request.get()) is not None:
             scope.pop("organisation", None)  # the rest of this request reads what was just saved
+        forget_organisation()
+        # Again once committed: a request of another process may have read and kept the old row
+        # while this transaction was open.
+        transaction.on_commit(forget_organisation, using=kwargs.get("using"))
+
+    def delete(self, *args, **kwargs) -> Any:
+        deleted = super().delete(*args, **kwargs)
+        forget_organisation()
+        return deleted
 
     @classmethod
     def current(cls) -> Organisation:
+        """The configuration: once per web request, from the cache between requests (every page
+        shows the organisation's name); straight from the database outside a request, so that a
+        worker always sees the latest change."""
         scope = _per_request.get()
-        if scope is not None and "organisation" in scope:
+        if scope is None:
+            return cls.objects.get_or_create(pk=1)[0]
+        if "organisation" in scope:
             return scope["organisation"]
-        organisation, _ = cls.objects.get_or_create(pk=1)
-        if scope is not None:
-            scope["organisation"] = organisation
+        organisation = _cached()
+        if organisation is None:
+            organisation = cls.objects.get_or_create(pk=1)[0]
+            _keep(organisation)
+        scope["organisation"] = organisation
         return organisation
+
+
+# Shared by the web processes through the cache (Redis in production); emptied when the row is
+# saved. The time limit bounds how long a change made outside ``save`` (a restored backup, a
+# per-process cache with several web processes) can go unseen.
+ORGANISATION_CACHE_KEY = "reclamations:organisation:v1"
+ORGANISATION_CACHE_SECONDS = 60
+
+
+# The cache is a shortcut, never a dependency of the staff pages: when it does not answer (Redis
+# down), the row is read from the database as before, and the failure is logged.
+def _cached() -> Organisation | None:
+    try:
+        return cache.get(ORGANISATION_CACHE_KEY)
+    except Exception:
+        logger.warning("cache unavailable: organisation read from the database", exc_info=True)
+        return None
+
+
+def _keep(organisation: Organisation) -> None:
+    try:
+        cache.set(ORGANISATION_CACHE_KEY, organisation, ORGANISATION_CACHE_SECONDS)
+    except Exception:
+        logger.warning("cache unavailable: organisation not kept", exc_info=True)
+
+
+def forget_organisation() -> None:
+    try:
+        cache.delete(ORGANISATION_CACHE_KEY)
+    except Exception:
+        # Not kept either while the cache is down; what it held expires by itself.
+        logger.warning("cache unavailable: organisation not forgotten", exc_info=True)
 
 
 class OpeningHours(models.Model):

@@ -278,6 +278,12 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.reference} — {self.subject}"
 
+    @property
+    def state_fields(self) -> tuple[models.Field, ...]:
+        # django-fsm finds the state field by testing all seventy fields, on every instance built
+        # (its concurrency check keeps each one's initial state): 25 times per list page.
+        return (self._meta.get_field("state"),)
+
     # --- Derived values --------------------------------------------------------------------
     @property
     def step_number(self) -> int:

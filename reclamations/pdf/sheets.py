@@ -13,7 +13,7 @@ from django.db.models import Prefetch, QuerySet
 
 from .. import workflow
 from ..models import Action, Attachment, Communication, Event, EventKind, Reclamation
-from ..statistics import DelayOutcome, ack_outcome, answer_outcome
+from ..statistics import DelayLabels, ack_outcome, answer_outcome
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class StepLine:
 
 
 @dataclass(frozen=True)
-class Sheet:
+class Sheet(DelayLabels):
     reclamation: Reclamation
     steps: tuple[StepLine, ...]
     events: tuple[Event, ...]
@@ -41,14 +41,6 @@ class Sheet:
     attachments: tuple[Attachment, ...]
     ack_outcome: str
     answer_outcome: str
-
-    @property
-    def ack_label(self) -> str:
-        return DelayOutcome.LABELS[self.ack_outcome]
-
-    @property
-    def answer_label(self) -> str:
-        return DelayOutcome.LABELS[self.answer_outcome]
 
 
 def with_sheet_data(records: QuerySet[Reclamation]) -> QuerySet[Reclamation]:

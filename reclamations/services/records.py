@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from .. import sla, tokens, workflow
@@ -30,10 +31,20 @@ from .base import (
     lock,
 )
 
+_INCREMENT = "UPDATE {table} SET last_number = last_number + 1 WHERE year = %s RETURNING last_number"
+
 
 def _next_reference(year: int) -> str:
-    # The counter row is locked until commit, so two concurrent creations get two numbers; a
-    # rolled-back creation rolls its number back with it, so no issued reference is ever reused.
+    # One statement takes the number and locks the counter's row until commit, so two concurrent
+    # creations get two numbers; a rolled-back creation rolls its number back with it, so no issued
+    # reference is ever reused. (A read then a write was two round trips inside the write lock.)
+    with connection.cursor() as cursor:
+        cursor.execute(_INCREMENT.format(table=connection.ops.quote_name(ReferenceCounter._meta.db_table)), [year])
+        row = cursor.fetchone()
+    if row is not None:
+        return f"R-{year}-{row[0]:04d}"
+    # The year's first record: create its counter (a concurrent first creation waits on the row or
+    # fails the unique key and is retried by get_or_create), then take the number under the lock.
     counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(year=year)
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
@@ -95,7 +106,11 @@ def prepare_reclamation(
         staff_notice_pending=staff_notice_pending,
         **fields,
     )
-    reclamation.full_clean(exclude=["token_hash", "reference", "state"])
+    # A related object passed as an instance was read from the database by the caller (a form's
+    # choice): Django would check that it exists with one more query; the foreign key's constraint
+    # still guards the insert. An id passed as such is checked.
+    read = [name for name, value in fields.items() if isinstance(value, Model) and value.pk is not None]
+    reclamation.full_clean(exclude=["token_hash", "reference", "state", *read])
     return NewReclamation(reclamation=reclamation, token=token, actor=actor, label=label)
 
 

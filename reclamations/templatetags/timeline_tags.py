@@ -15,7 +15,7 @@ from post_office.models import STATUS
 
 from ..markup import esc, lines
 from ..models import Attachment, Communication
-from ..selectors import TimelineEntry
+from ..selectors import CommunicationLine, TimelineEntry
 
 register = template.Library()
 
@@ -27,10 +27,16 @@ EMAIL_STATUS = {STATUS.sent: "envoyé", STATUS.failed: '<span class="text-danger
 EMAIL_WAITING = "en attente d'envoi"
 
 
-def _communication(c: Communication) -> str:
-    heading = [c.get_kind_display(), c.get_direction_display().lower()]
+# The choices' labels, read once (``get_FOO_display`` looks each one up through the field).
+_KIND = {k: str(v) for k, v in Communication._meta.get_field("kind").flatchoices}
+_DIRECTION = {k: str(v).lower() for k, v in Communication._meta.get_field("direction").flatchoices}
+_PURPOSE = {k: str(v).lower() for k, v in Communication._meta.get_field("purpose").flatchoices}
+
+
+def _communication(c: CommunicationLine) -> str:
+    heading = [_KIND.get(c.kind, c.kind), _DIRECTION.get(c.direction, c.direction)]
     if c.purpose != "general":
-        heading.append(c.get_purpose_display().lower())
+        heading.append(_PURPOSE.get(c.purpose, c.purpose))
     if c.duration_minutes:
         heading.append(f"{c.duration_minutes} min")
     parts = [f'<p class="mb-1 fw-semibold">{esc(" · ".join(str(h) for h in heading))}</p>']
@@ -38,7 +44,7 @@ def _communication(c: Communication) -> str:
         parts.append(f'<p class="mb-1">{esc(c.subject)}</p>')
     parts.append(f'<div class="bo-entry-body">{lines(c.body)}</div>')
     if c.email_id:
-        status = EMAIL_STATUS.get(c.email.status, EMAIL_WAITING)
+        status = EMAIL_STATUS.get(c.email_status, EMAIL_WAITING)
         parts.append(f'<p class="small mb-0 mt-1 text-body-secondary">Courriel : {status}</p>')
     return "\n".join(parts)
 

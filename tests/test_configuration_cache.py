@@ -1,0 +1,80 @@
+"""The organisation's configuration, shown on every staff page, is kept in the cache between
+requests: read once, forgotten when saved, never needed (a cache that does not answer is skipped),
+and never used by the workers, which must see a change at once."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from reclamations.models import Organisation
+from reclamations.models.configuration import ORGANISATION_CACHE_KEY
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "/backoffice/"
+
+
+def _organisation_reads(queries: CaptureQueriesContext) -> int:
+    return sum('FROM "reclamations_organisation"' in q["sql"] for q in queries.captured_queries)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_staff_pages_read_the_organisation_once_then_from_the_cache(login, handler):
+    Organisation.objects.update_or_create(pk=1, defaults={"name": "Formations Dupont"})
+    browser = login(handler)
+    browser.get(DASHBOARD)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = browser.get(reverse("backoffice:list"))
+
+    assert "Formations Dupont" in page.content.decode()
+    assert _organisation_reads(queries) == 0
+
+
+def test_a_change_saved_in_the_admin_shows_on_the_next_page(login, handler, admin_client):
+    Organisation.objects.update_or_create(pk=1, defaults={"name": "Formations Dupont"})
+    browser = login(handler)
+    assert "Formations Dupont" in browser.get(DASHBOARD).content.decode()  # now in the cache
+
+    form = admin_client.get(reverse("admin:reclamations_organisation_change", args=[1])).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "logo"}
+    data |= {"name": "Formations Durand", "responsible_user": "", "alsace_moselle": ""}
+    saved = admin_client.post(reverse("admin:reclamations_organisation_change", args=[1]), data)
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+
+    html = browser.get(DASHBOARD).content.decode()
+    assert "Formations Durand" in html
+    assert "Formations Dupont" not in html
+
+
+def test_staff_pages_still_work_when_the_cache_does_not_answer(login, handler, settings, caplog):
+    Organisation.objects.update_or_create(pk=1, defaults={"name": "Formations Dupont"})
+    browser = login(handler)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0"}}
+
+    page = browser.get(reverse("backoffice:list"))
+
+    assert page.status_code == 200
+    assert "Formations Dupont" in page.content.decode()
+    assert "cache unavailable" in caplog.text
+
+
+def test_a_worker_reads_the_database_not_the_cache():
+    organisation = Organisation.current()
+    organisation.name = "Formations Durand"
+    organisation.save()
+    stale = Organisation(pk=1, name="Formations Dupont")
+    cache.set(ORGANISATION_CACHE_KEY, stale)  # as another process might have left it
+
+    assert Organisation.current().name == "Formations Durand"  # outside a web request
