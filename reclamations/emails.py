@@ -27,9 +27,10 @@ from .models import RecordEmail
 
 logger = logging.getLogger(__name__)
 
-# Every e-mail about a record carries its reference in this header (for whoever reads it), and a
-# ``RecordEmail`` row links it to the record, so that staff find a failed or stuck e-mail on the
-# record's page, whoever it was sent to (reclamations.outbox).
+# Every e-mail about a record carries its reference in this header (for whoever reads it), and is
+# linked to the record, by the ``Communication`` that keeps it there (messages to the client) or by
+# a ``RecordEmail`` row (staff notices and alerts), so that staff find a failed or stuck e-mail on
+# the record's page, whoever it was sent to (reclamations.outbox).
 RECORD_HEADER = "X-Reclamation-Reference"
 
 # After a failed publish, this process stops trying for a few seconds: a web request that queues
@@ -144,13 +145,14 @@ def _row(*, to: list[str], subject: str, text: str, html: str, reference: str) -
     )
 
 
-def _store(rows: list[Email], reclamation: Any) -> list[Email]:
-    """Insert the rows, tie them to the record they are about (``RecordEmail``) and have them sent
-    after commit (or at the end of ``deferred_dispatch``)."""
+def _store(rows: list[Email], reclamation: Any, *, carried: bool = False) -> list[Email]:
+    """Insert the rows, tie them to the record they are about (``RecordEmail``, unless the caller
+    keeps them on it as communications: ``carried``) and have them sent after commit (or at the
+    end of ``deferred_dispatch``)."""
     for row in rows:
         row.full_clean()  # what Email.save() does, which bulk_create skips
     created = Email.objects.bulk_create(rows)
-    if getattr(reclamation, "pk", None) is not None:
+    if getattr(reclamation, "pk", None) is not None and not carried:
         RecordEmail.objects.bulk_create([RecordEmail(email=email, reclamation=reclamation) for email in created])
     email_queued.send(sender=Email, emails=created)
     deferred = _deferred.get()
@@ -163,12 +165,16 @@ def _store(rows: list[Email], reclamation: Any) -> list[Email]:
     return created
 
 
-def queue(*, name: str, to: list[str], context: dict[str, Any]) -> Email:
-    """Store one message (to every address of ``to``) in the outbox within the current transaction."""
+def queue(*, name: str, to: list[str], context: dict[str, Any], carried: bool = False) -> Email:
+    """Store one message (to every address of ``to``) in the outbox within the current transaction.
+
+    ``carried``: the caller keeps the e-mail on its record as a ``Communication`` (messages to the
+    client), which already links the two; no ``RecordEmail`` row is written for it.
+    """
     subject, text, html = render(name, context)
     reclamation = context.get("reclamation")
     row = _row(to=to, subject=subject, text=text, html=html, reference=getattr(reclamation, "reference", ""))
-    return _store([row], reclamation)[0]
+    return _store([row], reclamation, carried=carried)[0]
 
 
 def queue_each(*, name: str, addresses: list[str], context: dict[str, Any]) -> list[Email]:

@@ -155,10 +155,11 @@ class Attachment(models.Model):
 
 
 class RecordEmail(models.Model):
-    """The record an outbox e-mail is about: to the client, or a staff notice or alert about it.
+    """The record an outbox e-mail is about, when the record does not keep that e-mail as a
+    communication (whose ``email`` is the link for messages to the client): staff notices, alerts.
 
     Written with the e-mail (``reclamations.emails``). The record's page lists its failed or stuck
-    e-mails through this index instead of reading the headers of every e-mail still waiting.
+    e-mails through both links instead of reading the headers of every e-mail still waiting.
     """
 
     email = models.OneToOneField(

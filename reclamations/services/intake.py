@@ -100,6 +100,7 @@ def _email_client(
         name=name,
         to=[reclamation.complainant_email],
         context={**context, "follow_up_url": follow_up_url},
+        carried=True,  # by the communication below
     )
     kept_text = email.message.replace(follow_up_url, LINK_PLACEHOLDER)
     if token in kept_text:  # the link was written differently (escaped...): render the copy instead

@@ -146,7 +146,8 @@ def prefilled_message(reclamation: Reclamation, purpose: str) -> tuple[str, str]
 def queue_client_email(
     *, reclamation: Reclamation, subject: str, body: str, extra: dict[str, Any] | None = None
 ) -> Email:
-    """Put one message to the complainant in the outbox (inside the caller's transaction)."""
+    """Put one message to the complainant in the outbox (inside the caller's transaction); the
+    caller keeps it on the record as the communication's ``email``."""
     context = {
         "reclamation": reclamation,
         "organisation": Organisation.current(),
@@ -154,7 +155,7 @@ def queue_client_email(
         "body": body,
         **(extra or {}),
     }
-    return emails.queue(name="client_message", to=[reclamation.complainant_email], context=context)
+    return emails.queue(name="client_message", to=[reclamation.complainant_email], context=context, carried=True)
 
 
 def answer_email_extra(reclamation: Reclamation) -> dict[str, Any]:

@@ -150,8 +150,9 @@ def reclamation_anonymise(
         files = [name for name in attachments.values_list("file", flat=True) if name]
         attachment_count = attachments.update(original_name=ERASED_FILE_NAME, file="")
 
-        # Every e-mail about the record is linked to it and carries its reference in a header, staff
-        # notices included; both are read, so that an e-mail missing either is still erased.
+        # Every e-mail about the record is linked to it (by a communication, above, or a RecordEmail)
+        # and carries its reference in a header, staff notices included; both are read, so that an
+        # e-mail missing either is still erased.
         email_ids |= set(RecordEmail.objects.filter(reclamation=r).values_list("email_id", flat=True))
         email_ids |= set(Email.objects.filter(**{f"headers__{emails.RECORD_HEADER}": r.reference})
                          .values_list("pk", flat=True))

@@ -119,7 +119,8 @@ def _queue_survey_email(r: Reclamation, organisation: Organisation, token: str |
         "expires_at": r.survey_expires_at,
         "reminder": reminder,
     }
-    email = emails.queue(name="survey_invitation", to=[r.complainant_email], context=context)
+    email = emails.queue(name="survey_invitation", to=[r.complainant_email], context=context,
+                         carried=True)  # by the communication below
     # The text without the secret link: the follow-up page and the back-office show this body.
     body = email.message.replace(context["survey_url"], "[lien personnel vers l'enquête]") if token else email.message
     communication = Communication.objects.create(
