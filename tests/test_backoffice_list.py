@@ -176,6 +176,25 @@ def test_it_searches_by_reference(login, handler, variety):
     assert references(response) == [variety["incident"].reference]
 
 
+def test_on_postgresql_the_search_is_answered_by_the_trigram_indexes(variety):
+    # On a national network's hundred thousand records, a search that reads every row takes a
+    # tenth of a second and more: the four searched columns each have an index matching Django's SQL.
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes exist on PostgreSQL only (migration 0006)")
+    from reclamations import selectors
+    from reclamations.filters import ReclamationFilter
+
+    searched = ReclamationFilter({"q": "convocation"}, queryset=selectors.reclamations_for_list()).qs
+    with connection.cursor() as cursor:
+        # A test table is too small for the planner to want them: leave it bitmap scans only.
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+    plan = searched.explain()
+
+    for index in ("rec_search_reference", "rec_search_name", "rec_search_email", "rec_search_subject"):
+        assert index in plan, plan
+    assert [r.reference for r in searched] == [variety["web"].reference]
+
+
 def test_it_filters_by_sla_status_and_shows_the_badges(login, handler):
     now = timezone.now()
     on_time = ReclamationFactory(subject="À l'heure")
