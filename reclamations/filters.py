@@ -10,7 +10,6 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
-from django.forms.models import ModelChoiceIteratorValue
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -99,19 +98,19 @@ class ReclamationFilter(django_filters.FilterSet):
                 "pk", "first_name", "last_name", "username")
         ]
         self.filters["handler"].extra["choices"] = [(ME, "Moi"), (UNASSIGNED, "Non attribuées"), *handlers]
+        # The services, retired ones too (old records name them), as kept between requests
+        # (``Service.listed``); the one chosen is taken from them, not fetched again.
+        service = self.form.fields["service"]
+        service.offer(Service.listed())
         for field in self.form.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
             if type(field.widget) is forms.Select:
                 widget = FilterSelect(attrs=field.widget.attrs)
-                # A list, read once (the services: one query), for the select and for the line
-                # that names the filters applied (``views.backoffice.records._active_filters``).
-                widget.choices = [choice for choice in field.widget.choices]  # not list(): its len() is a COUNT
+                # A list, for the select and for the line that names the filters applied
+                # (``views.backoffice.records._active_filters``).
+                widget.choices = list(field.choices)
                 field.widget = widget
-                if isinstance(field, OfferedFilterField):
-                    # The service chosen is one of those just read: no query to fetch it again.
-                    field.offered = {str(value): value.instance for value, _label in widget.choices
-                                     if isinstance(value, ModelChoiceIteratorValue)}
 
     # --- methods ---------------------------------------------------------------------------------
     def search(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:

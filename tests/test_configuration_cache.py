@@ -1,6 +1,7 @@
-"""The organisation's configuration, shown on every staff page, is kept in the cache between
-requests: read once, forgotten when saved, never needed (a cache that does not answer is skipped),
-and never used by the workers, which must see a change at once."""
+"""The organisation's configuration, shown on every page, and its services (the Contact form, the
+list's filter) are kept in the cache between requests: read once, forgotten when saved, never
+needed (a cache that does not answer is skipped), and never used by the workers, which must see a
+change at once."""
 from __future__ import annotations
 
 import socket
@@ -11,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from reclamations.models import Organisation
-from reclamations.models.configuration import ORGANISATION_CACHE_KEY
+from reclamations.models import Organisation, Service
+from reclamations.models.configuration import ORGANISATION_CACHE_KEY, SERVICES_CACHE_KEY
+from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +80,40 @@ def test_a_worker_reads_the_database_not_the_cache():
     cache.set(ORGANISATION_CACHE_KEY, stale)  # as another process might have left it
 
     assert Organisation.current().name == "Formations Durand"  # outside a web request
+
+
+def _service_reads(queries: CaptureQueriesContext) -> int:
+    return sum('FROM "reclamations_service"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_contact_form_reads_the_services_once_then_from_the_cache(client):
+    ServiceFactory(name="Formation inter-entreprises")
+    client.get("/contact/")
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/contact/")
+
+    assert "Formation inter-entreprises" in page.content.decode()
+    assert _service_reads(queries) == 0
+
+
+def test_services_deleted_from_the_admin_list_leave_the_list_filter_at_once(login, handler, admin_client):
+    kept, gone = ServiceFactory(name="Formation inter-entreprises"), ServiceFactory(name="Accompagnement VAE")
+    browser = login(handler)
+    assert "Accompagnement VAE" in browser.get(reverse("backoffice:list")).content.decode()
+
+    # The admin's "delete selected" action deletes through a queryset, not each row's delete().
+    admin_client.post(reverse("admin:reclamations_service_changelist"),
+                      {"action": "delete_selected", "_selected_action": [gone.pk], "post": "yes"})
+
+    assert not Service.objects.filter(pk=gone.pk).exists()
+    html = browser.get(reverse("backoffice:list")).content.decode()
+    assert "Accompagnement VAE" not in html
+    assert kept.name in html
+
+
+def test_a_worker_reads_the_services_from_the_database():
+    ServiceFactory(name="Formation inter-entreprises")
+    cache.set(SERVICES_CACHE_KEY, [])  # as another process might have left it
+
+    assert [s.name for s in Service.listed()] == ["Formation inter-entreprises"]

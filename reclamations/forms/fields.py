@@ -27,11 +27,18 @@ class OfferedChoiceMixin:
             ) from None
 
 
-class OfferedChoiceField(OfferedChoiceMixin, forms.ModelChoiceField):
     def offer(self, objects: list[Model]) -> None:
         """List ``objects`` (with the empty choice first) and accept only them."""
         self.offered = {str(obj.pk): obj for obj in objects}
-        self.choices = [("", self.empty_label)] + [(obj.pk, self.label_from_instance(obj)) for obj in objects]
+        listed = [("", self.empty_label)] + [  # type: ignore[attr-defined]
+            (obj.pk, self.label_from_instance(obj)) for obj in objects  # type: ignore[attr-defined]
+        ]
+        # Set as ChoiceField's setter does; django-filter's would wrap the list in a queryset iterator.
+        self._choices = self.widget.choices = listed  # type: ignore[attr-defined]
+
+
+class OfferedChoiceField(OfferedChoiceMixin, forms.ModelChoiceField):
+    pass
 
 
 class OfferedFilterField(OfferedChoiceMixin, django_filters.fields.ModelChoiceField):

@@ -263,11 +263,10 @@ class ContactForm(RobotCheckMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        services = Service.objects.filter(active=True)
-        offered = list(services)  # one query: whether to ask, and the list shown
+        offered = Service.offered()  # whether to ask, and the list shown (kept between requests)
         if offered:
             field = self.fields["service"]
-            field.queryset = services
+            field.queryset = Service.objects.filter(active=True)
             field.offer(offered)
         else:
             # Nothing configured yet: the question is not asked, the handler fills it in later.

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 logger = logging.getLogger(__name__)
 
@@ -128,44 +130,49 @@ class Organisation(models.Model):
             return cls.objects.get_or_create(pk=1)[0]
         if "organisation" in scope:
             return scope["organisation"]
-        organisation = _cached()
+        organisation = _cached(ORGANISATION_CACHE_KEY)
         if organisation is None:
             organisation = cls.objects.get_or_create(pk=1)[0]
-            _keep(organisation)
+            _keep(ORGANISATION_CACHE_KEY, organisation)
         scope["organisation"] = organisation
         return organisation
 
 
-# Shared by the web processes through the cache (Redis in production); emptied when the row is
-# saved. The time limit bounds how long a change made outside ``save`` (a restored backup, a
+# Shared by the web processes through the cache (Redis in production); emptied when a row is
+# saved. The time limit bounds how long a change made outside the ORM (a restored backup, a
 # per-process cache with several web processes) can go unseen.
 ORGANISATION_CACHE_KEY = "reclamations:organisation:v1"
-ORGANISATION_CACHE_SECONDS = 60
+SERVICES_CACHE_KEY = "reclamations:services:v1"
+CONFIGURATION_CACHE_SECONDS = 60
 
 
-# The cache is a shortcut, never a dependency of the staff pages: when it does not answer (Redis
-# down), the row is read from the database as before, and the failure is logged.
-def _cached() -> Organisation | None:
+# The cache is a shortcut, never a dependency of the pages: when it does not answer (Redis down),
+# the rows are read from the database as before, and the failure is logged.
+def _cached(key: str) -> Any:
     try:
-        return cache.get(ORGANISATION_CACHE_KEY)
+        return cache.get(key)
     except Exception:
-        logger.warning("cache unavailable: organisation read from the database", exc_info=True)
+        logger.warning("cache unavailable: %s read from the database", key, exc_info=True)
         return None
 
 
-def _keep(organisation: Organisation) -> None:
+def _keep(key: str, value: Any) -> None:
     try:
-        cache.set(ORGANISATION_CACHE_KEY, organisation, ORGANISATION_CACHE_SECONDS)
+        cache.set(key, value, CONFIGURATION_CACHE_SECONDS)
     except Exception:
-        logger.warning("cache unavailable: organisation not kept", exc_info=True)
+        logger.warning("cache unavailable: %s not kept", key, exc_info=True)
+
+
+def forget(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception:
+        # Not kept either while the cache is down; what it held expires by itself.
+        logger.warning("cache unavailable: %s not forgotten", key, exc_info=True)
 
 
 def forget_organisation() -> None:
-    try:
-        cache.delete(ORGANISATION_CACHE_KEY)
-    except Exception:
-        # Not kept either while the cache is down; what it held expires by itself.
-        logger.warning("cache unavailable: organisation not forgotten", exc_info=True)
+    forget(ORGANISATION_CACHE_KEY)
 
 
 class OpeningHours(models.Model):
@@ -206,6 +213,37 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def listed(cls) -> list[Service]:
+        """Every service, offered or not, in their order: the list filter's choices, and (those
+        ``active``) the Contact form's. Kept like the organisation (``Organisation.current``), and
+        forgotten whenever a service is saved or deleted, so a change shows on the next page."""
+        scope = _per_request.get()
+        if scope is None:
+            return list(cls.objects.all())
+        if "services" in scope:
+            return scope["services"]
+        services = _cached(SERVICES_CACHE_KEY)
+        if services is None:
+            services = list(cls.objects.all())
+            _keep(SERVICES_CACHE_KEY, services)
+        scope["services"] = services
+        return services
+
+    @classmethod
+    def offered(cls) -> list[Service]:
+        """The services the Contact form offers (``active``), in their order."""
+        return [service for service in cls.listed() if service.active]
+
+
+@receiver([post_save, post_delete], sender=Service)
+def _service_changed(**kwargs: Any) -> None:
+    # Signals rather than save(): the admin's "delete selected" deletes through a queryset.
+    if (scope := _per_request.get()) is not None:
+        scope.pop("services", None)
+    forget(SERVICES_CACHE_KEY)
+    transaction.on_commit(lambda: forget(SERVICES_CACHE_KEY), using=kwargs.get("using"))
 
 
 class RootCauseCategory(models.Model):
