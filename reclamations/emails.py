@@ -165,13 +165,15 @@ def _store(rows: list[Email], reclamation: Any, *, carried: bool = False) -> lis
     return created
 
 
-def queue(*, name: str, to: list[str], context: dict[str, Any], carried: bool = False) -> Email:
+def queue(*, name: str, to: list[str], context: dict[str, Any], carried: bool = False,
+          rendered: tuple[str, str, str] | None = None) -> Email:
     """Store one message (to every address of ``to``) in the outbox within the current transaction.
 
     ``carried``: the caller keeps the e-mail on its record as a ``Communication`` (messages to the
-    client), which already links the two; no ``RecordEmail`` row is written for it.
+    client), which already links the two; no ``RecordEmail`` row is written for it. ``rendered``:
+    the message's (subject, text, html), already rendered by the caller from ``name`` and ``context``.
     """
-    subject, text, html = render(name, context)
+    subject, text, html = rendered or render(name, context)
     reclamation = context.get("reclamation")
     row = _row(to=to, subject=subject, text=text, html=html, reference=getattr(reclamation, "reference", ""))
     return _store([row], reclamation, carried=carried)[0]

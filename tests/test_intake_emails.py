@@ -121,6 +121,9 @@ def test_the_acknowledgement_says_what_was_received_what_comes_next_and_how_to_f
         assert "Le responsable du traitement prend contact avec vous" in body
         assert "réponse argumentée au plus tard le" in body
         assert "admin@securiconsult.fr" in body and "06 76 16 35 60" in body
+        # Rendered before the reference was taken (intake._render_acknowledgement): no stand-in left.
+        assert not re.search(r"R-[0-9a-f]{24}", body)
+    assert reclamation.reference in message.extra_headers.get("X-Reclamation-Reference", "")
     link = f"http://127.0.0.1:8000/suivi/{created.token}/"
     assert link in message.body
     assert f'href="{link}"' in html

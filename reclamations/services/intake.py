@@ -16,6 +16,7 @@ pending record, as it finds the waiting acknowledgement.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -42,7 +43,7 @@ from ..uploads import CheckedUpload
 from .attachments import reclamation_add_attachments
 from .base import CreatedReclamation, WorkflowError, lock
 from .communications import reclamation_log_communication
-from .records import insert_reclamation, prepare_reclamation, reclamation_rotate_token
+from .records import NewReclamation, insert_reclamation, prepare_reclamation, reclamation_rotate_token
 
 logger = logging.getLogger(__name__)
 
@@ -88,12 +89,14 @@ def _staff_addresses(users: Iterable[AbstractBaseUser]) -> list[str]:
 
 # --- Shared steps --------------------------------------------------------------------------------
 def _email_client(
-    *, reclamation: Reclamation, name: str, context: dict[str, Any], purpose: str, token: str
+    *, reclamation: Reclamation, name: str, context: dict[str, Any], purpose: str, token: str,
+    rendered: tuple[str, str, str] | None = None,
 ) -> Communication:
     """Queue an e-mail to the complainant and keep it on the record as a public communication.
 
     The communication's body is the e-mail's text with the link replaced by a placeholder, so
-    the record shows what the client received without keeping the secret token.
+    the record shows what the client received without keeping the secret token. ``rendered``:
+    the e-mail already rendered from ``name`` and the same context (``_render_acknowledgement``).
     """
     follow_up_url = emails.follow_up_url(token)
     email: Email = emails.queue(
@@ -101,6 +104,7 @@ def _email_client(
         to=[reclamation.complainant_email],
         context={**context, "follow_up_url": follow_up_url},
         carried=True,  # by the communication below
+        rendered=rendered,
     )
     kept_text = email.message.replace(follow_up_url, LINK_PLACEHOLDER)
     if token in kept_text:  # the link was written differently (escaped...): render the copy instead
@@ -188,22 +192,41 @@ def reclamation_submit_contact(
         **fields,
     )
     organisation = Organisation.current()
+    context = {"reclamation": new.reclamation, "organisation": organisation, "attachments": list(uploads)}
+    marker, rendered = _render_acknowledgement(new, context)
     with transaction.atomic():
         created = insert_reclamation(new)
         reclamation = created.reclamation
-        attachments: list[Attachment] = []
         if uploads:
-            attachments = reclamation_add_attachments(
+            reclamation_add_attachments(
                 reclamation=reclamation, actor=None, uploads=list(uploads), label=WEB_FORM_LABEL
             )
         _email_client(
             reclamation=reclamation,
             name="acknowledgement",
-            context={"reclamation": reclamation, "organisation": organisation, "attachments": attachments},
+            context=context,
             purpose=Communication.Purpose.ACKNOWLEDGEMENT,
             token=created.token,
+            rendered=tuple(part.replace(marker, reclamation.reference) for part in rendered),  # type: ignore[arg-type]
         )
     return created
+
+
+def _render_acknowledgement(new: NewReclamation, context: dict[str, Any]) -> tuple[str, tuple[str, str, str]]:
+    """The acknowledgement rendered before the transaction, with an unguessable marker standing for
+    the reference (taken inside it, with the write lock): concurrent submissions wait for one
+    another only while they write, not while an e-mail is rendered. Returns (marker, parts).
+
+    Everything else the e-mail shows is known before the insert (the files: their names as checked).
+    """
+    marker = f"R-{secrets.token_hex(12)}"  # no client text can hold it: 96 random bits
+    new.reclamation.reference = marker
+    try:
+        return marker, emails.render(
+            "acknowledgement", {**context, "follow_up_url": emails.follow_up_url(new.token)}
+        )
+    finally:
+        new.reclamation.reference = ""
 
 
 def reclamation_announce_submission(*, reclamation_id: int) -> int:
