@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When, prefetch_related_objects
 from django.utils import timezone
 
 from . import roles, workflow
@@ -184,7 +184,14 @@ def reclamation_for_detail(pk: int) -> Reclamation:
 
 
 def actions_of(reclamation: Reclamation) -> list[Action]:
-    return list(reclamation.actions.select_related("owner").order_by("created_at", "id"))
+    """The record's action plan, in order, kept on it as ``reclamation.actions.all()``: the step's
+    checks (``workflow``) read the same list instead of asking the database again."""
+    # Read afresh each time: a list kept from before a change would be stale.
+    getattr(reclamation, "_prefetched_objects_cache", {}).pop("actions", None)
+    prefetch_related_objects(
+        [reclamation], Prefetch("actions", queryset=Action.objects.select_related("owner").order_by("created_at", "id"))
+    )
+    return list(reclamation.actions.all())
 
 
 @dataclass(frozen=True)

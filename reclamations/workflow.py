@@ -10,7 +10,7 @@ This module does not import the models: guards read the record's fields and rela
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
@@ -135,11 +135,17 @@ def _missing_reformulation(r: Reclamation) -> list[str]:
     return missing
 
 
+def _plan(r: Reclamation) -> list[Any]:
+    """The actions not cancelled: from the list the record's page already read
+    (``selectors.actions_of``), else from the database (one query)."""
+    return [a for a in r.actions.all() if a.status != "cancelled"]
+
+
 def _missing_action_proposal(r: Reclamation) -> list[str]:
     missing = []
     if not (r.severity and r.complexity and r.repercussions):
         missing.append("l'évaluation (gravité, complexité, répercussions)")
-    kinds = set(r.actions.exclude(status="cancelled").values_list("kind", flat=True))
+    kinds = {a.kind for a in _plan(r)}
     if "immediate" not in kinds:
         missing.append("une action immédiate pour rechercher la cause")
     if not kinds & {"corrective", "preventive"}:
@@ -148,10 +154,7 @@ def _missing_action_proposal(r: Reclamation) -> list[str]:
 
 
 def _missing_scheduling(r: Reclamation) -> list[str]:
-    unscheduled = r.actions.exclude(status="cancelled").filter(
-        models.Q(owner__isnull=True) | models.Q(due_date__isnull=True)
-    )
-    if unscheduled.exists():
+    if any(a.owner_id is None or a.due_date is None for a in _plan(r)):
         return ["un responsable et une échéance pour chaque action du plan"]
     return []
 
@@ -167,7 +170,7 @@ def since_reopening(r: Reclamation, moment: datetime | None) -> bool:
 
 def _missing_action(r: Reclamation) -> list[str]:
     missing = []
-    if r.actions.exclude(status__in=("done", "cancelled")).exists():
+    if any(a.status != "done" for a in _plan(r)):
         missing.append("la réalisation de toutes les actions du plan")
     if _not_applicable(r, Step.ACTION):
         # An incident with nobody to answer: the outcome is still written down.
@@ -197,7 +200,7 @@ def _missing_conclusion(r: Reclamation) -> list[str]:
         missing.append("la conclusion")
     if not r.root_cause_category_id or not r.root_cause_analysis.strip():
         missing.append("la cause racine (catégorie et analyse)")
-    if not r.actions.filter(kind__in=("corrective", "preventive")).exclude(status="cancelled").exists():
+    if not any(a.kind in ("corrective", "preventive") for a in _plan(r)):
         missing.append("l'action corrective ou préventive retenue")
     return missing
 

@@ -326,3 +326,21 @@ def test_a_record_page_reads_the_configuration_once_and_a_saved_change_is_seen_a
     reads = [q["sql"] for q in page.captured_queries if "reclamations_organisation" in q["sql"]]
     assert len(reads) == 1, reads  # the header, the badges' clock and the message texts share it
     assert "Organisme renommé" in client.get(detail_url(reclamation)).content.decode()
+
+
+def test_the_action_plan_is_read_once_for_the_plan_and_the_steps_checklist(login, handler):
+    from reclamations import workflow
+
+    reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
+    client = login(handler)
+    client.get(detail_url(reclamation))
+
+    with CaptureQueriesContext(connection) as queries:
+        page = text(client.get(detail_url(reclamation)))
+
+    assert sum('FROM "reclamations_action"' in q["sql"] for q in queries.captured_queries) == 1
+    # The checklist computed from that list is the one the step's completion checks against.
+    missing = workflow.missing_for(reclamation.__class__.objects.get(pk=reclamation.pk))
+    assert "la réalisation de toutes les actions du plan" in missing
+    for item in missing:
+        assert item in page
