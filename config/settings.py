@@ -130,6 +130,15 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Two installations sharing one Redis database never read each other's keys.
+CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="reclamations"))
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # Every page reads the cache (the configuration kept between requests): a Redis that does not
+    # answer must cost a fraction of a second, not redis-py's default of seconds per call.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.5),
+         "socket_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.5)}
+    )
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # The embedded set-up runs a single web process, so a per-process cache is shared enough for
     # the rate limits. Production sets CACHE_URL to Redis (see README).

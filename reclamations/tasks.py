@@ -26,7 +26,9 @@ def send_outbox() -> None:
     (acknowledgement times).
     """
     try:
-        with emails.sent_by_this_run():  # sent just below, not by another task
+        # Sent just below, not by another task. Should this run stop before reaching them (SMTP
+        # down, a batch full of older e-mails), beat's requeue_outbox finds them still queued.
+        with emails.sent_by_this_run():
             services.reclamation_announce_submissions()
     except Exception:  # never let the notices hold up the e-mails already waiting (acknowledgements)
         logger.exception("staff notices not written in this run; the next run tries again")

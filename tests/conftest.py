@@ -37,10 +37,14 @@ def _test_settings(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    # The rate limits count in the cache: each test starts with none used.
+def _empty_cache(monkeypatch):
+    # The rate limits count in the cache, the configuration is kept there: each test starts with
+    # none used, and with a cache not marked down by an earlier test's failure.
     from django.core.cache import cache
 
+    from reclamations.models import configuration
+
+    monkeypatch.setattr(configuration, "_cache_down_until", 0.0)
     cache.clear()
     yield
     cache.clear()

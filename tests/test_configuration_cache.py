@@ -117,3 +117,65 @@ def test_a_worker_reads_the_services_from_the_database():
     cache.set(SERVICES_CACHE_KEY, [])  # as another process might have left it
 
     assert [s.name for s in Service.listed()] == ["Formation inter-entreprises"]
+
+
+class _DeadCache:
+    """A Redis that does not answer, counting how often it is asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _fail(self, *args, **kwargs):
+        self.calls += 1
+        raise ConnectionError("Timeout connecting to server")
+
+    get = set = delete = _fail
+
+
+def test_after_a_cache_failure_the_pages_leave_it_alone_for_a_while(login, handler, monkeypatch):
+    from reclamations.models import configuration
+
+    Organisation.objects.update_or_create(pk=1, defaults={"name": "Formations Dupont"})
+    dead = _DeadCache()
+    monkeypatch.setattr(configuration, "cache", dead)
+    browser = login(handler)
+
+    assert "Formations Dupont" in browser.get(reverse("backoffice:list")).content.decode()
+    asked = dead.calls
+    assert asked == 1  # one timeout, then the database answers
+    for _ in range(3):
+        assert "Formations Dupont" in browser.get(reverse("backoffice:list")).content.decode()
+    assert dead.calls == asked
+
+
+def test_a_change_read_inside_its_own_transaction_is_not_kept_for_others(login, handler):
+    from django.db import transaction
+
+    Organisation.objects.update_or_create(pk=1, defaults={"name": "Formations Dupont"})
+    try:
+        with transaction.atomic():
+            organisation = Organisation.current()
+            organisation.name = "Nom jamais validé"
+            organisation.save()
+            from reclamations.models.configuration import read_configuration_once
+            with read_configuration_once():
+                assert Organisation.current().name == "Nom jamais validé"  # this transaction sees it
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+
+    assert cache.get(ORGANISATION_CACHE_KEY) is None
+    assert "Formations Dupont" in login(handler).get(DASHBOARD).content.decode()
+
+
+def test_deleting_the_responsible_account_never_leaves_a_kept_organisation_pointing_at_it(
+        login, handler, quality_lead):
+    Organisation.objects.update_or_create(pk=1, defaults={"responsible_user": quality_lead})
+    browser = login(handler)
+    browser.get(DASHBOARD)  # kept, naming the account
+    assert cache.get(ORGANISATION_CACHE_KEY).responsible_user_id == quality_lead.pk
+
+    quality_lead.delete()
+
+    assert cache.get(ORGANISATION_CACHE_KEY) is None
+    assert browser.get(DASHBOARD).status_code == 200

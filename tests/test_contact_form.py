@@ -188,6 +188,22 @@ def test_it_offers_only_active_services_and_requires_one(client, service, django
     assert_nothing_stored_or_sent()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_service_deleted_while_the_client_filled_the_form_in_gets_a_message_not_a_500(client):
+    # Real commits: the foreign key is checked when the submission commits.
+    service = ServiceFactory(name="Formation inter-entreprises")
+    client.get(CONTACT)  # the services are now kept in the cache
+    with connection.cursor() as cursor:  # deleted by another process, the kept list not yet forgotten
+        cursor.execute("DELETE FROM reclamations_service WHERE id = %s", [service.pk])
+
+    response = client.post(CONTACT, contact_form_data(service=service.pk))
+
+    assert response.status_code == 200
+    assert "le service choisi vient d&#x27;être retiré" in response.content.decode()
+    assert_nothing_stored_or_sent()
+    assert "Formation inter-entreprises" not in client.get(CONTACT).content.decode()
+
+
 def test_a_service_added_or_renamed_shows_on_the_form_at_once(client, service):
     # The blank form's fields are rendered once per process and shape (blank_form_tags): a change
     # of the services is a new shape, never the form an earlier visitor saw.

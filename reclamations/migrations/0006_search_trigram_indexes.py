@@ -6,6 +6,8 @@ machine, ten times that for a network's 100,000). A GIN trigram index on each of
 expressions answers it by bitmap scans (3 ms). SQLite has no such index: nothing is done there.
 
 ``pg_trgm`` is a trusted extension (PostgreSQL 13 and later): the database's owner may create it.
+The indexes are built ``CONCURRENTLY`` (outside a transaction): an installation with many records
+keeps taking submissions while they are built.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ def create_indexes(apps, schema_editor) -> None:
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, column in SEARCHED:
         schema_editor.execute(
-            f'CREATE INDEX IF NOT EXISTS "{name}" ON "{TABLE}" USING gin (UPPER("{column}"::text) gin_trgm_ops)'
+            f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "{TABLE}" '
+            f'USING gin (UPPER("{column}"::text) gin_trgm_ops)'
         )
 
 
@@ -35,10 +38,12 @@ def drop_indexes(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     for name, _column in SEARCHED:
-        schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
+
     dependencies = [
         ("reclamations", "0005_record_email_and_staff_notice"),
     ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time as time_module
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -146,33 +147,65 @@ SERVICES_CACHE_KEY = "reclamations:services:v1"
 CONFIGURATION_CACHE_SECONDS = 60
 
 
+# After a failure, this process leaves the cache alone for a while (as emails.py does with the
+# broker): a Redis that does not answer costs one timeout (CACHE_TIMEOUT_SECONDS), not one per page.
+CACHE_RETRY_SECONDS = 30
+_cache_down_until = 0.0
+
+
+def _cache_failed(what: str, key: str) -> None:
+    global _cache_down_until
+    _cache_down_until = time_module.monotonic() + CACHE_RETRY_SECONDS
+    logger.warning("cache unavailable: %s %s; the database answers for %s s", key, what, CACHE_RETRY_SECONDS,
+                   exc_info=True)
+
+
 # The cache is a shortcut, never a dependency of the pages: when it does not answer (Redis down),
 # the rows are read from the database as before, and the failure is logged.
 def _cached(key: str) -> Any:
+    if time_module.monotonic() < _cache_down_until:
+        return None
     try:
         return cache.get(key)
     except Exception:
-        logger.warning("cache unavailable: %s read from the database", key, exc_info=True)
+        _cache_failed("not read", key)
         return None
 
 
 def _keep(key: str, value: Any) -> None:
+    # Not from inside a transaction: what it read may be its own uncommitted change, which other
+    # processes must not see (nor keep seeing if it is rolled back).
+    if time_module.monotonic() < _cache_down_until or _in_transaction():
+        return
     try:
         cache.set(key, value, CONFIGURATION_CACHE_SECONDS)
     except Exception:
-        logger.warning("cache unavailable: %s not kept", key, exc_info=True)
+        _cache_failed("not kept", key)
+
+
+def _in_transaction() -> bool:
+    # A test case's own wrapping transactions do not count (Django marks them, for ``durable``).
+    return any(not getattr(block, "_from_testcase", False) for block in transaction.get_connection().atomic_blocks)
 
 
 def forget(key: str) -> None:
+    # Tried even during a pause: a change must not stay unseen because of an earlier failure.
     try:
         cache.delete(key)
     except Exception:
         # Not kept either while the cache is down; what it held expires by itself.
-        logger.warning("cache unavailable: %s not forgotten", key, exc_info=True)
+        _cache_failed("not forgotten", key)
 
 
 def forget_organisation() -> None:
     forget(ORGANISATION_CACHE_KEY)
+
+
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL)
+def _user_deleted(**kwargs: Any) -> None:
+    # The organisation names a responsible account (SET_NULL when it is deleted, without save()):
+    # a kept copy would point at an account that no longer exists.
+    forget_organisation()
 
 
 class OpeningHours(models.Model):

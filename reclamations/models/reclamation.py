@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, FSMFieldMixin, transition
 
 from .. import sla, workflow
 from ..workflow import Step
@@ -280,9 +280,15 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
 
     @property
     def state_fields(self) -> tuple[models.Field, ...]:
-        # django-fsm finds the state field by testing all seventy fields, on every instance built
-        # (its concurrency check keeps each one's initial state): 25 times per list page.
-        return (self._meta.get_field("state"),)
+        # django-fsm finds the state fields by testing all seventy fields, on every instance built
+        # (its concurrency check keeps each one's initial state): 25 times per list page. Same
+        # test, once per class.
+        cls = type(self)
+        fields = cls.__dict__.get("_fsm_state_fields")
+        if fields is None:
+            fields = tuple(f for f in cls._meta.fields if isinstance(f, FSMFieldMixin))
+            cls._fsm_state_fields = fields  # type: ignore[attr-defined]
+        return fields
 
     # --- Derived values --------------------------------------------------------------------
     @property

@@ -38,13 +38,16 @@ def _next_reference(year: int) -> str:
     # One statement takes the number and locks the counter's row until commit, so two concurrent
     # creations get two numbers; a rolled-back creation rolls its number back with it, so no issued
     # reference is ever reused. (A read then a write was two round trips inside the write lock.)
-    with connection.cursor() as cursor:
-        cursor.execute(_INCREMENT.format(table=connection.ops.quote_name(ReferenceCounter._meta.db_table)), [year])
-        row = cursor.fetchone()
-    if row is not None:
-        return f"R-{year}-{row[0]:04d}"
-    # The year's first record: create its counter (a concurrent first creation waits on the row or
-    # fails the unique key and is retried by get_or_create), then take the number under the lock.
+    if connection.features.can_return_columns_from_insert:  # PostgreSQL; SQLite from 3.35
+        with connection.cursor() as cursor:
+            cursor.execute(_INCREMENT.format(table=connection.ops.quote_name(ReferenceCounter._meta.db_table)),
+                           [year])
+            row = cursor.fetchone()
+        if row is not None:
+            return f"R-{year}-{row[0]:04d}"
+    # The year's first record, or an older SQLite: create the counter if needed (a concurrent first
+    # creation waits on the row or fails the unique key and is retried by get_or_create), then take
+    # the number under the lock.
     counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(year=year)
     counter.last_number += 1
     counter.save(update_fields=["last_number"])

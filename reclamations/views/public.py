@@ -9,6 +9,7 @@ import logging
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from django_ratelimit.decorators import ratelimit
 from .. import services
 from ..forms.public import ContactForm
 from ..models import Reclamation
+from ..models.configuration import SERVICES_CACHE_KEY, forget
 from .public_common import private_page, rate
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,14 @@ def contact(request: HttpRequest) -> HttpResponse:
                 "Votre demande n'a pas pu être enregistrée. Vérifiez les informations saisies."
             )
             form.add_error(None, message)
+        except IntegrityError:
+            # A choice the form accepted from the list it had just read (the service) was deleted
+            # meanwhile: nothing was stored (the transaction rolled back); the form is shown again.
+            form.release_claim()
+            forget(SERVICES_CACHE_KEY)  # the next form lists the services as they now are
+            logger.warning("contact submission refused by the database", exc_info=True)
+            form.add_error(None, "Votre demande n'a pas pu être enregistrée : le service choisi vient d'être "
+                                 "retiré. Choisissez-en un autre dans la liste et envoyez-la à nouveau.")
         except Exception:
             form.release_claim()
             raise
