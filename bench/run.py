@@ -228,6 +228,7 @@ def child_sweep(url: str) -> dict[str, Any]:
         crossed = sweep.run()
     crossing = time.perf_counter() - started
     return {
+        **time_search(),
         "open_records": open_records,
         "open_actions": Action.objects.filter(reclamation__state__in=workflow.OPEN_STEPS).count(),
         "steady_seconds": round(statistics.median(steady), 4),
@@ -239,6 +240,27 @@ def child_sweep(url: str) -> dict[str, Any]:
         "crossing_queries": len(crossing_queries.captured_queries),
         "crossing_errors": crossed.errors,
     }
+
+
+SEARCHED = "4242"  # in a name, an address or a reference of a few records of every base
+
+
+def time_search() -> dict[str, Any]:
+    """The staff list's search alone, over every record (what its count and its first page ask the
+    database): the query that an index must answer once a base holds tens of thousands."""
+    from reclamations import selectors
+    from reclamations.filters import ReclamationFilter
+
+    searched, _sort = selectors.sort_reclamations(
+        ReclamationFilter({"q": SEARCHED}, queryset=selectors.reclamations_for_list()).qs, None)
+    searched.count(), list(searched[:25])  # warm-up
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        matches = searched.count()
+        list(searched[:25])
+        runs.append(time.perf_counter() - started)
+    return {"search_term": SEARCHED, "search_matches": matches, "search_seconds": round(statistics.median(runs), 4)}
 
 
 def child_build_sweep(url: str, count: int) -> dict[str, Any]:
@@ -656,7 +678,9 @@ def print_table(report: dict[str, Any]) -> None:
         steady = sweep["steady_seconds"] * 1000
         print(f"SLA sweep, {sweep['open_records']:,} open records: steady state {steady:.0f} ms "
               f"({sweep['steady_queries']} queries), {sweep['crossing_alerts']} records crossing: "
-              f"{sweep['crossing_seconds'] * 1000:.0f} ms ({sweep['crossing_queries']} queries)")
+              f"{sweep['crossing_seconds'] * 1000:.0f} ms ({sweep['crossing_queries']} queries); "
+              f"search for \"{sweep['search_term']}\" over every record ({sweep['search_matches']} found): "
+              f"{sweep['search_seconds'] * 1000:.1f} ms")
     for entry in report.get("pack", []):
         print(f"evidence pack, {entry['records']} records: {entry['pack_seconds']} s, plain layout of the same "
               f"{entry['pages']} pages {entry['plain_seconds']} s: {entry['ratio']}x")

@@ -15,7 +15,9 @@ from tests.factories import ReclamationFactory
 @pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "older-sqlite"])
 def test_references_count_per_year_of_reception(returning, monkeypatch):
     # One UPDATE … RETURNING where the database has it; a locked read then a write on SQLite < 3.35.
-    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", returning)
+    from reclamations.services import records
+
+    monkeypatch.setattr(records, "_update_returning", lambda: returning)
     first = ReclamationFactory()
     second = ReclamationFactory()
     late_2025 = ReclamationFactory(received_at=datetime(2025, 12, 31, 22, 30, tzinfo=UTC))  # 23:30 in Paris

@@ -34,11 +34,17 @@ from .base import (
 _INCREMENT = "UPDATE {table} SET last_number = last_number + 1 WHERE year = %s RETURNING last_number"
 
 
+def _update_returning() -> bool:
+    """Whether the database has UPDATE … RETURNING: PostgreSQL, SQLite from 3.35 (Django 5.2 runs
+    on SQLite from 3.31)."""
+    return connection.features.can_return_columns_from_insert
+
+
 def _next_reference(year: int) -> str:
     # One statement takes the number and locks the counter's row until commit, so two concurrent
     # creations get two numbers; a rolled-back creation rolls its number back with it, so no issued
     # reference is ever reused. (A read then a write was two round trips inside the write lock.)
-    if connection.features.can_return_columns_from_insert:  # PostgreSQL; SQLite from 3.35
+    if _update_returning():
         with connection.cursor() as cursor:
             cursor.execute(_INCREMENT.format(table=connection.ops.quote_name(ReferenceCounter._meta.db_table)),
                            [year])
