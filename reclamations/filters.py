@@ -93,7 +93,7 @@ class ReclamationFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         # Choices read when the form is built (one query), so a new colleague appears at once.
         handlers = [
-            (str(pk), f"{first} {last}".strip() or username)  # as User.get_full_name() or get_username()
+            (str(pk), selectors.display_name(first, last, username))
             for pk, first, last, username in selectors.staff_handlers().values_list(
                 "pk", "first_name", "last_name", "username")
         ]

@@ -260,7 +260,7 @@ def timeline(reclamation: Reclamation) -> list[TimelineEntry]:
     it (it is still in the audit log). Events stay for everything else (steps, edits, alerts...).
     """
     communications = [
-        CommunicationLine(*row[:11], f"{row[11] or ''} {row[12] or ''}".strip() or row[13] or "")
+        CommunicationLine(*row[:11], display_name(*row[11:14]))
         for row in Communication.objects.filter(reclamation=reclamation).values_list(*_TIMELINE_COMMUNICATION_FIELDS)
     ]
     attachments = list(Attachment.objects.filter(reclamation=reclamation).select_related("uploaded_by"))
@@ -287,6 +287,12 @@ def timeline(reclamation: Reclamation) -> list[TimelineEntry]:
         entries.append(TimelineEntry(attachment.created_at, "attachment", attachment.public, author, attachment))
     entries.sort(key=lambda entry: entry.order)
     return entries
+
+
+def display_name(first_name: str | None, last_name: str | None, username: str | None) -> str:
+    """What ``User.get_full_name() or get_username()`` shows, from the three columns read as values
+    ("" when there is no user)."""
+    return f"{first_name or ''} {last_name or ''}".strip() or username or ""
 
 
 def _person(user: Any) -> str:

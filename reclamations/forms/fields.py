@@ -26,7 +26,6 @@ class OfferedChoiceMixin:
                 self.error_messages["invalid_choice"], code="invalid_choice"  # type: ignore[attr-defined]
             ) from None
 
-
     def offer(self, objects: list[Model]) -> None:
         """List ``objects`` (with the empty choice first) and accept only them."""
         self.offered = {str(obj.pk): obj for obj in objects}

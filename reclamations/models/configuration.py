@@ -109,16 +109,11 @@ class Organisation(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.pk = 1  # a single row: the configuration of this installation
         super().save(*args, **kwargs)
-        if (scope := _per_request.get()) is not None:
-            scope.pop("organisation", None)  # the rest of this request reads what was just saved
-        forget_organisation()
-        # Again once committed: a request of another process may have read and kept the old row
-        # while this transaction was open.
-        transaction.on_commit(forget_organisation, using=kwargs.get("using"))
+        _changed("organisation", ORGANISATION_CACHE_KEY, using=kwargs.get("using"))
 
     def delete(self, *args, **kwargs) -> Any:
         deleted = super().delete(*args, **kwargs)
-        forget_organisation()
+        _changed("organisation", ORGANISATION_CACHE_KEY, using=kwargs.get("using"))
         return deleted
 
     @classmethod
@@ -201,6 +196,20 @@ def forget_organisation() -> None:
     forget(ORGANISATION_CACHE_KEY)
 
 
+def forget_services() -> None:
+    forget(SERVICES_CACHE_KEY)
+
+
+def _changed(scope_key: str, cache_key: str, *, using: str | None) -> None:
+    """A kept row was saved or deleted: the rest of this request reads it again, and so does every
+    process, now and once committed (a request of another process may have read and kept the old
+    row while this transaction was open)."""
+    if (scope := _per_request.get()) is not None:
+        scope.pop(scope_key, None)
+    forget(cache_key)
+    transaction.on_commit(lambda: forget(cache_key), using=using)
+
+
 @receiver(post_delete, sender=settings.AUTH_USER_MODEL)
 def _user_deleted(**kwargs: Any) -> None:
     # The organisation names a responsible account (SET_NULL when it is deleted, without save()):
@@ -273,10 +282,7 @@ class Service(models.Model):
 @receiver([post_save, post_delete], sender=Service)
 def _service_changed(**kwargs: Any) -> None:
     # Signals rather than save(): the admin's "delete selected" deletes through a queryset.
-    if (scope := _per_request.get()) is not None:
-        scope.pop("services", None)
-    forget(SERVICES_CACHE_KEY)
-    transaction.on_commit(lambda: forget(SERVICES_CACHE_KEY), using=kwargs.get("using"))
+    _changed("services", SERVICES_CACHE_KEY, using=kwargs.get("using"))
 
 
 class RootCauseCategory(models.Model):

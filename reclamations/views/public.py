@@ -19,7 +19,7 @@ from django_ratelimit.decorators import ratelimit
 from .. import services
 from ..forms.public import ContactForm
 from ..models import Reclamation
-from ..models.configuration import SERVICES_CACHE_KEY, forget
+from ..models.configuration import forget_services
 from .public_common import private_page, rate
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def contact(request: HttpRequest) -> HttpResponse:
             # A choice the form accepted from the list it had just read (the service) was deleted
             # meanwhile: nothing was stored (the transaction rolled back); the form is shown again.
             form.release_claim()
-            forget(SERVICES_CACHE_KEY)  # the next form lists the services as they now are
+            forget_services()  # the next form lists the services as they now are
             logger.warning("contact submission refused by the database", exc_info=True)
             form.add_error(None, "Votre demande n'a pas pu être enregistrée : le service choisi vient d'être "
                                  "retiré. Choisissez-en un autre dans la liste et envoyez-la à nouveau.")
