@@ -163,7 +163,15 @@ LOGIN_URL = "/backoffice/connexion/"
 LOGIN_REDIRECT_URL = "/backoffice/"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+# Locked per account *and* address (reclamations.client_ip): failures from one address never lock
+# the real person out from another. Failures from many addresses slow the account down instead
+# (SIGN_IN_SLOWDOWN_*, reclamations.sign_in_slowdown).
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "reclamations.client_ip.client_ip"
+# From this many failures on one account within AXES_COOLOFF_MINUTES, whatever the addresses, each
+# sign-in to it must wait 1 s, then 2, 4… up to SIGN_IN_SLOWDOWN_MAX_SECONDS after the last failure.
+SIGN_IN_SLOWDOWN_AFTER = env.int("SIGN_IN_SLOWDOWN_AFTER", default=10)
+SIGN_IN_SLOWDOWN_MAX_SECONDS = env.int("SIGN_IN_SLOWDOWN_MAX_SECONDS", default=30)
 AXES_RESET_ON_SUCCESS = True
 # The lock lifts AXES_COOLOFF_MINUTES after it started, as the lock-out page says, even if the person
 # tried again meanwhile (the lock is per account and address: waiting gives nobody more guesses).
@@ -387,8 +395,10 @@ FOLLOW_UP_RATE_LIMIT = env.str("FOLLOW_UP_RATE_LIMIT", default="20/10m")
 SURVEY_RATE_LIMIT = env.str("SURVEY_RATE_LIMIT", default="10/10m")
 RATELIMIT_VIEW = "reclamations.views.public_errors.ratelimited"
 # Behind a reverse proxy every client has the proxy's REMOTE_ADDR: name the header the proxy
-# sets with the real address (e.g. HTTP_X_REAL_IP), or all clients share one limit.
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+# sets with the real address (e.g. HTTP_X_REAL_IP), or all clients share one limit and one
+# sign-in lockout. RATELIMIT_IP_META_KEY is its former name, still read.
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="") or env.str("RATELIMIT_IP_META_KEY", default="")
+RATELIMIT_IP_META_KEY = "reclamations.client_ip.client_ip"
 # A form sent back faster than this after it was shown is a robot's.
 CONTACT_MIN_FILL_SECONDS = env.int("CONTACT_MIN_FILL_SECONDS", default=3)
 CONTACT_FORM_MAX_AGE_HOURS = env.int("CONTACT_FORM_MAX_AGE_HOURS", default=24)

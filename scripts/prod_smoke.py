@@ -13,7 +13,7 @@ database and the logs are left for inspection; the next run starts from scratch.
 
 The form is filled in as a browser does (CSRF token, signed "form shown at" time, minimal fill
 time). The abuse limits stay on: each client has its own address, passed as the reverse proxy
-would (``X-Real-IP``, ``RATELIMIT_IP_META_KEY``), and ``CONTACT_RATE_LIMIT`` is set to exactly each
+would (``X-Real-IP``, ``CLIENT_IP_HEADER``), and ``CONTACT_RATE_LIMIT`` is set to exactly each
 client's share, so that one more submission from a client must get the 429 page — which also shows
 that the limit is shared by the web processes (through Redis).
 
@@ -172,7 +172,7 @@ def prepare(run: Run) -> None:
         "DEFAULT_FROM_EMAIL": "Réclamations <reclamations@prod-smoke.example>",
         "VAR_DIR": str(VAR_DIR),
         "PRIVATE_MEDIA_ROOT": str(VAR_DIR / "private"),
-        "RATELIMIT_IP_META_KEY": "HTTP_X_REAL_IP",
+        "CLIENT_IP_HEADER": "HTTP_X_REAL_IP",
         "CONTACT_RATE_LIMIT": f"{run.per_client}/d",
         "CONTACT_MIN_FILL_SECONDS": str(args.fill_seconds),
         "OUTBOX_REQUEUE_SECONDS": str(OUTBOX_REQUEUE_SECONDS),

@@ -1,7 +1,7 @@
 """Clients that fill in the public Contact form the way a browser does.
 
 Each client has its own cookies and its own address, which the reverse proxy would pass in
-``X-Real-IP`` (the smoke's web processes run with ``RATELIMIT_IP_META_KEY=HTTP_X_REAL_IP``). For
+``X-Real-IP`` (the smoke's web processes run with ``CLIENT_IP_HEADER=HTTP_X_REAL_IP``). For
 each submission it loads the page, takes the CSRF token and the signed "form shown at" time, waits
 the minimal fill time, posts the form as multipart (as the page's ``enctype`` says) and reads the
 reference and the follow-up link on the confirmation page.

@@ -6,7 +6,8 @@ session holds only who is half signed in, for ``PENDING_SECONDS``; nobody is sig
 code is right.
 
 Repeated failures lock the account for this address (django-axes, ``AXES_*`` settings), wrong
-codes counting with wrong passwords; the lock-out page is ``registration/lockout.html``.
+codes counting with wrong passwords; the lock-out page is ``registration/lockout.html``. Failures
+from many addresses slow the account down instead (``sign_in_slowdown``).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from ... import roles, staff_sessions
+from ... import roles, sign_in_slowdown, staff_sessions
 from ... import two_factor as tf
 from ...forms.accounts import OneTimeCodeForm
 from ...forms.backoffice import StaffAuthenticationForm
@@ -53,6 +54,18 @@ class StaffLoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = StaffAuthenticationForm
     next_page = reverse_lazy("backoffice:dashboard")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Checked before the password is: a try refused here gives no guess away.
+        username = request.POST.get("username", "").strip()
+        wait = sign_in_slowdown.wait_seconds(username)
+        if wait:
+            # An unbound form (a bound one would check the password), the identifier kept.
+            form = self.get_form_class()(request, initial={"username": username})
+            form.cleaned_data = {}
+            form.add_error(None, sign_in_slowdown.MESSAGE.format(seconds=wait))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: StaffAuthenticationForm) -> HttpResponse:
         user = form.get_user()
