@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "reclamations.middleware.ConfigurationReadOnceMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # No-store and Permissions-Policy on every page built here (static files answered above).
+    "reclamations.privacy_headers.PrivacyHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -406,6 +408,8 @@ CONTACT_FORM_MAX_AGE_HOURS = env.int("CONTACT_FORM_MAX_AGE_HOURS", default=24)
 CONTACT_TEXT_MAX_CHARS = env.int("CONTACT_TEXT_MAX_CHARS", default=20_000)
 # A lost follow-up link is re-sent while the record is open or closed less than this many days ago.
 FOLLOW_UP_TOKEN_DAYS = env.int("FOLLOW_UP_TOKEN_DAYS", default=90)
+# A further link stays valid this many days too; a record gets at most this many further links a day.
+LOST_LINK_PER_RECORD_PER_DAY = env.int("LOST_LINK_PER_RECORD_PER_DAY", default=3)
 # Stated on the privacy page: how long a closed record's personal data is kept.
 PERSONAL_DATA_RETENTION_YEARS = env.int("PERSONAL_DATA_RETENTION_YEARS", default=3)
 CSRF_FAILURE_VIEW = "reclamations.views.public_errors.csrf_failure"

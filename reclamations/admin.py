@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import models
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
 from . import services
@@ -19,7 +20,9 @@ from .models import (
     DigestReceipt,
     Event,
     ExportJob,
+    FollowUpLink,
     ImprovementAction,
+    LinkRequest,
     MessageTemplate,
     OpeningHours,
     Organisation,
@@ -298,3 +301,49 @@ class AuditChainHeadAdmin(ReadOnlyAdmin):
 @admin.register(ReferenceCounter)
 class ReferenceCounterAdmin(ReadOnlyAdmin):
     list_display = ["year", "last_number"]
+
+
+@admin.register(FollowUpLink)
+class FollowUpLinkAdmin(ReadOnlyAdmin):
+    list_display = ["reclamation", "created_at", "expires_at"]
+    list_select_related = ["reclamation"]
+    exclude = ["token_hash"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return ["reclamation", "created_at", "expires_at"]
+
+
+@admin.register(LinkRequest)
+class LinkRequestAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "created_at"]
+
+
+# --- Filters from the address bar ----------------------------------------------------------------
+def _listed_lookup(model_admin: admin.ModelAdmin, lookup: str, request: HttpRequest | None) -> bool:
+    """Whether ``lookup`` belongs to a filter the page lists (or its date hierarchy)."""
+    allowed = {model_admin.date_hierarchy} if model_admin.date_hierarchy else set()
+    listed = model_admin.get_list_filter(request) if request is not None else model_admin.list_filter
+    for item in listed:
+        if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+            allowed.add(item.parameter_name)
+        else:
+            allowed.add((item[0] if isinstance(item, (list, tuple)) else item).split(LOOKUP_SEP)[0])
+    return lookup.split(LOOKUP_SEP)[0] in allowed
+
+
+def restrict_list_filters(site: admin.AdminSite) -> None:
+    """Every admin page, ours and the libraries' (users, outbox, sign-in attempts), filters only by
+    the filters it lists. Django's default also takes any field of the model from the address bar:
+    ``?token_hash__startswith=`` or ``?password__startswith=`` would let whoever reads a list guess
+    a stored secret one character at a time. Called once every admin module is loaded (apps.py)."""
+    for model_admin in site._registry.values():
+        if getattr(model_admin, "_lookups_restricted", False):
+            continue
+        default = model_admin.lookup_allowed
+
+        def lookup_allowed(lookup: str, value: str, request: HttpRequest | None = None, *,
+                           _admin: admin.ModelAdmin = model_admin, _default=default) -> bool:
+            return _listed_lookup(_admin, lookup, request) and _default(lookup, value, request)
+
+        model_admin.lookup_allowed = lookup_allowed
+        model_admin._lookups_restricted = True

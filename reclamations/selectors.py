@@ -6,14 +6,15 @@ Views never build these queries themselves, so the number of queries a page make
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When, prefetch_related_objects
 from django.utils import timezone
 
-from . import roles, workflow
+from . import roles, tokens, workflow
 from .markup import local
 from .models import (
     Action,
@@ -22,6 +23,8 @@ from .models import (
     Communication,
     Event,
     EventKind,
+    FollowUpLink,
+    LinkRequest,
     Priority,
     Reclamation,
     RootCauseCategory,
@@ -173,6 +176,51 @@ def dashboard(*, user: Any, now: datetime, today: date) -> Dashboard:
 def submissions_to_announce() -> QuerySet[Reclamation]:
     """Contact submissions whose notice to staff no worker has written yet (partial index)."""
     return Reclamation.objects.filter(staff_notice_pending=True)
+
+
+# --- The client's side ------------------------------------------------------------------------------
+# At most this many records get a link from one "lien perdu" request (one address, many records).
+LOST_LINK_MAX_RECORDS = 20
+
+
+def reclamation_for_follow_up_token(token: str) -> Reclamation | None:
+    """The record whose follow-up link this is (the first one, or a further one still valid), or
+    None: unknown, or expired (``token_expires_at``: the record was anonymised)."""
+    token_hash = tokens.hash_token(token)
+    now = timezone.now()
+    reclamation = Reclamation.objects.filter(token_hash=token_hash).first()
+    if reclamation is None:
+        link = (FollowUpLink.objects.select_related("reclamation")
+                .filter(token_hash=token_hash, expires_at__gt=now).first())
+        if link is None or not tokens.token_matches(token, link.token_hash):
+            return None
+        reclamation = link.reclamation
+    elif not tokens.token_matches(token, reclamation.token_hash):
+        return None
+    if reclamation.token_expires_at is not None and reclamation.token_expires_at <= now:
+        return None
+    return reclamation
+
+
+def lost_link_requests_waiting() -> bool:
+    return LinkRequest.objects.exists()
+
+
+def records_for_lost_link(*, email: str, reference: str = "") -> list[Reclamation]:
+    """The records a "lien perdu" request may get a link for: the address on file is ``email``
+    (whatever its case), the reference ``reference`` if one was given, and the record is open or
+    closed less than ``FOLLOW_UP_TOKEN_DAYS`` ago, its personal data still kept."""
+    email = email.strip()
+    if not email:
+        return []
+    now = timezone.now()
+    recent = now - timedelta(days=settings.FOLLOW_UP_TOKEN_DAYS)
+    records = Reclamation.objects.filter(complainant_email__iexact=email).filter(
+        Q(state__in=workflow.OPEN_STEPS) | Q(closed_at__gt=recent)
+    ).filter(Q(token_expires_at__isnull=True) | Q(token_expires_at__gt=now))
+    if reference:
+        records = records.filter(reference=reference.strip().upper())
+    return list(records.order_by("-received_at", "pk")[:LOST_LINK_MAX_RECORDS])
 
 
 # --- One record ----------------------------------------------------------------------------------

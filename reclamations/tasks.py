@@ -20,8 +20,9 @@ def send_outbox() -> None:
     """Send what the e-mail outbox holds and is due.
 
     Published after each commit that queues an e-mail, and by ``requeue_outbox``. First write the
-    staff notices of new Contact submissions (each claimed by a conditional UPDATE), so they leave
-    in this run. Each e-mail is claimed by a conditional UPDATE (``outbox.claim``), so two runs at
+    staff notices of new Contact submissions (each claimed by a conditional UPDATE) and the links
+    asked for on the "lien perdu" page (each request claimed by deleting it), so they leave in this
+    run. Each e-mail is claimed by a conditional UPDATE (``outbox.claim``), so two runs at
     once, on one host or several, never send the same e-mail twice. Then record what was sent
     (acknowledgement times).
     """
@@ -30,8 +31,9 @@ def send_outbox() -> None:
         # down, a batch full of older e-mails), beat's requeue_outbox finds them still queued.
         with emails.sent_by_this_run():
             services.reclamation_announce_submissions()
+            services.reclamation_send_requested_links()
     except Exception:  # never let the notices hold up the e-mails already waiting (acknowledgements)
-        logger.exception("staff notices not written in this run; the next run tries again")
+        logger.exception("staff notices or requested links not written in this run; the next run tries again")
     outbox.send_due()
     services.reclamation_sync_sent_emails()
 
@@ -41,9 +43,11 @@ def requeue_outbox() -> None:
     """Beat: put back to work what the outbox holds but nobody sent.
 
     Catches e-mails queued while the broker was down, claims left by a dead worker (their lease
-    has expired), retries whose time has come, and submissions whose staff notice is not written.
+    has expired), retries whose time has come, submissions whose staff notice is not written and lost-link
+    requests not handled.
     """
-    if outbox.requeue_stuck() or selectors.submissions_to_announce().exists():
+    if (outbox.requeue_stuck() or selectors.submissions_to_announce().exists()
+            or selectors.lost_link_requests_waiting()):
         send_outbox.delay()
 
 

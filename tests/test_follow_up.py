@@ -1,5 +1,5 @@
 """The client's follow-up page: what it shows (and never shows), adding a message, the secret link
-(hashed, compared in constant time, 404 like any unknown URL), and the lost-link page."""
+(hashed, compared in constant time, 404 like any unknown URL). The lost-link page: test_lost_link.py."""
 from __future__ import annotations
 
 import re
@@ -16,7 +16,7 @@ from reclamations import services, tokens, uploads
 from reclamations.audit import CLIENT_LABEL
 from reclamations.models import Communication, Event, EventKind, Reclamation
 from reclamations.workflow import Step
-from tests.factories import ReclamationFactory, advance, contact_form_data, pdf_bytes, upload
+from tests.factories import ReclamationFactory, advance, pdf_bytes, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -271,109 +271,3 @@ def test_a_message_without_csrf_token_is_refused():
 
     assert response.status_code == 403
     assert not Communication.objects.filter(reclamation=reclamation, direction="inbound").exists()
-
-
-# --- Lost link ------------------------------------------------------------------------------------
-LOST = "/suivi/lien-perdu/"
-
-
-def _lost(client, django_capture_on_commit_callbacks, **overrides):
-    data = contact_form_data()
-    data = {"reference": "", "email": "", "website": "", "started": data["started"], **overrides}
-    with django_capture_on_commit_callbacks(execute=True):
-        return client.post(LOST, data)
-
-
-def test_a_lost_link_is_sent_again_to_the_address_on_file_and_the_old_one_stops(client,
-                                                                                 django_capture_on_commit_callbacks):
-    reclamation = ReclamationFactory(complainant_email="Claire.Dupont@example.org")
-    old_link = url(reclamation)
-
-    response = _lost(client, django_capture_on_commit_callbacks, reference=reclamation.reference.lower(),
-                     email=" claire.dupont@EXAMPLE.org ")
-
-    assert response.status_code == 200
-    assert "un nouveau lien de suivi vient d'être envoyé" in response.content.decode()
-    sent, = mail.outbox
-    assert sent.to == ["Claire.Dupont@example.org"]
-    assert sent.subject == f"Votre nouveau lien de suivi — {reclamation.reference}"
-    new_link = re.search(r"http://127\.0\.0\.1:8000(/suivi/[A-Za-z0-9_-]{43}/)", sent.body).group(1)
-    assert new_link != old_link
-    assert client.get(new_link).status_code == 200
-    assert client.get(old_link).status_code == 404
-    communication = Communication.objects.get(reclamation=reclamation, email__isnull=False)
-    assert communication.direction == "outbound" and communication.public
-    assert new_link not in communication.body  # the record keeps the text, not the secret
-    assert "[lien de suivi personnel]" in communication.body
-    assert Event.objects.filter(reclamation=reclamation, summary="Nouveau lien de suivi envoyé au réclamant.").exists()
-
-
-@pytest.mark.parametrize(
-    ("reference", "email"),
-    [("R-2099-9999", "claire.dupont@example.org"), (None, "quelquun@example.org"), (None, "claire.dupont@example.or")],
-)
-def test_the_lost_link_page_answers_the_same_when_nothing_matches(client, reference, email,
-                                                                  django_capture_on_commit_callbacks):
-    reclamation = ReclamationFactory()
-    matching = _lost(client, django_capture_on_commit_callbacks, reference=reclamation.reference,
-                     email="claire.dupont@example.org")
-    mail.outbox.clear()
-    token_hash = Reclamation.objects.get(pk=reclamation.pk).token_hash
-
-    response = _lost(client, django_capture_on_commit_callbacks, reference=reference or reclamation.reference,
-                     email=email)
-
-    assert response.status_code == matching.status_code == 200
-    assert response.content == matching.content
-    assert mail.outbox == []
-    assert Reclamation.objects.get(pk=reclamation.pk).token_hash == token_hash
-
-
-def test_no_link_for_a_record_closed_long_ago(client, handler, settings, django_capture_on_commit_callbacks):
-    settings.FOLLOW_UP_TOKEN_DAYS = 30
-    reclamation = advanced(Step.CLOSED, handler)
-    Reclamation.objects.filter(pk=reclamation.pk).update(closed_at=timezone.now() - timedelta(days=31))
-    mail.outbox.clear()
-
-    def links_sent() -> int:
-        return sum("nouveau lien" in m.subject for m in mail.outbox)
-
-    _lost(client, django_capture_on_commit_callbacks, reference=reclamation.reference,
-          email="claire.dupont@example.org")
-    assert links_sent() == 0
-
-    Reclamation.objects.filter(pk=reclamation.pk).update(closed_at=timezone.now() - timedelta(days=29))
-    _lost(client, django_capture_on_commit_callbacks, reference=reclamation.reference,
-          email="claire.dupont@example.org")
-    assert links_sent() == 1
-
-
-def test_the_lost_link_form_checks_its_input_and_robots(client, django_capture_on_commit_callbacks):
-    reclamation = ReclamationFactory()
-
-    invalid = _lost(client, django_capture_on_commit_callbacks, reference="", email="pas-une-adresse")
-    robot = _lost(client, django_capture_on_commit_callbacks, reference=reclamation.reference,
-                  email="claire.dupont@example.org", website="http://spam.example")
-    injected = _lost(client, django_capture_on_commit_callbacks, reference=reclamation.reference,
-                     email="claire.dupont@example.org\r\nBcc: x@example.org")
-
-    assert "Indiquez la référence de votre demande." in invalid.content.decode()
-    assert "Saisissez une adresse électronique valide" in invalid.content.decode()
-    assert "Votre demande n&#x27;a pas pu être envoyée" in robot.content.decode()
-    assert "sans retour à la ligne" in injected.content.decode()
-    assert mail.outbox == []
-
-
-def test_lost_link_requests_are_rate_limited(
-    client, settings, django_capture_on_commit_callbacks, one_rate_limit_window
-):
-    settings.LOST_LINK_RATE_LIMIT = "2/10m"
-    reclamation = ReclamationFactory()
-    for _ in range(2):
-        _lost(client, django_capture_on_commit_callbacks, reference="R-2099-0001", email="x@example.org")
-
-    response = _lost(client, django_capture_on_commit_callbacks, reference=reclamation.reference,
-                     email="claire.dupont@example.org")
-
-    assert response.status_code == 429
-    assert mail.outbox == []

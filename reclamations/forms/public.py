@@ -319,9 +319,9 @@ class FollowUpMessageForm(forms.Form):
 # --- Lost link -----------------------------------------------------------------------------------
 class LostLinkForm(RobotCheckMixin, forms.Form):
     reference = SingleLineCharField(
-        label="Référence de votre demande", max_length=20,
-        help_text="Elle figure dans l'accusé de réception, par exemple R-2026-0042.",
-        error_messages={"required": "Indiquez la référence de votre demande."},
+        label="Référence de votre demande (facultatif)", max_length=20, required=False,
+        help_text="Par exemple R-2026-0042. Sans référence, vous recevez un lien pour chacune de vos "
+                  "demandes en cours.",
     )
     email = SingleLineEmailField(
         label="Adresse électronique", max_length=254,
@@ -333,7 +333,7 @@ class LostLinkForm(RobotCheckMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.helper = _helper("reference", "email")
+        self.helper = _helper("email", "reference")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -20,6 +20,7 @@ from .improvement import (
     ImprovementOrigin,
     ImprovementStatus,
 )
+from .links import FollowUpLink, LinkRequest
 from .reclamation import (
     Channel,
     Compensation,
@@ -52,11 +53,13 @@ __all__ = [
     "Event",
     "EventKind",
     "ExportJob",
+    "FollowUpLink",
     "ImprovementAction",
     "ImprovementOrigin",
     "ImprovementStatus",
     "Kind",
     "Level",
+    "LinkRequest",
     "MessageTemplate",
     "OpeningHours",
     "Organisation",

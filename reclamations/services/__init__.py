@@ -51,9 +51,9 @@ from .intake import (
     reclamation_add_client_message,
     reclamation_announce_submission,
     reclamation_announce_submissions,
-    reclamation_resend_follow_up_link,
     reclamation_submit_contact,
 )
+from .links import reclamation_request_lost_link, reclamation_send_follow_up_link, reclamation_send_requested_links
 from .messages import SentMessage, reclamation_send_message
 from .personal_data import (
     personal_data_erase,
@@ -133,10 +133,12 @@ __all__ = [
     "reclamation_record_no_feedback",
     "reclamation_remind_action",
     "reclamation_reopen",
-    "reclamation_resend_follow_up_link",
+    "reclamation_request_lost_link",
     "reclamation_rotate_token",
     "reclamation_send_answer",
+    "reclamation_send_follow_up_link",
     "reclamation_send_message",
+    "reclamation_send_requested_links",
     "reclamation_send_sla_alert",
     "reclamation_send_survey",
     "reclamation_submit_contact",

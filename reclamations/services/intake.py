@@ -1,5 +1,5 @@
 """What arrives from the public side: a Contact form submission, a client's message on the follow-up
-page, a request for a lost follow-up link.
+page (a request for a lost follow-up link: ``services.links``).
 
 Each is one transaction: the record (or message), its files, its events and the e-mails it causes
 are stored together or not at all. The e-mails wait in the outbox and leave after commit; the
@@ -18,10 +18,8 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -43,12 +41,11 @@ from ..uploads import CheckedUpload
 from .attachments import reclamation_add_attachments
 from .base import CreatedReclamation, WorkflowError, lock
 from .communications import reclamation_log_communication
-from .records import NewReclamation, insert_reclamation, prepare_reclamation, reclamation_rotate_token
+from .records import NewReclamation, insert_reclamation, prepare_reclamation
 
 logger = logging.getLogger(__name__)
 
 WEB_FORM_LABEL = "Client (formulaire Contact)"
-LOST_LINK_LABEL = "Client (demande d'un nouveau lien)"
 # Kinds a client may file; an aléa (incident) is logged by staff.
 PUBLIC_KINDS = (Kind.COMPLAINT.value, Kind.DIFFICULTY.value)
 # What the Contact form may set besides kind, subject, description and e-mail address.
@@ -88,7 +85,7 @@ def _staff_addresses(users: Iterable[AbstractBaseUser]) -> list[str]:
 
 
 # --- Shared steps --------------------------------------------------------------------------------
-def _email_client(
+def email_client_with_link(
     *, reclamation: Reclamation, name: str, context: dict[str, Any], purpose: str, token: str,
     rendered: tuple[str, str, str] | None = None,
 ) -> Communication:
@@ -201,7 +198,7 @@ def reclamation_submit_contact(
             reclamation_add_attachments(
                 reclamation=reclamation, actor=None, uploads=list(uploads), label=WEB_FORM_LABEL
             )
-        _email_client(
+        email_client_with_link(
             reclamation=reclamation,
             name="acknowledgement",
             context=context,
@@ -315,41 +312,3 @@ def reclamation_add_client_message(
             + ("au responsable du traitement" if handler else "au responsable qualité"),
         )
     return communication
-
-
-# --- Lost link -----------------------------------------------------------------------------------
-def _may_receive_link(reclamation: Reclamation) -> bool:
-    now = timezone.now()
-    if reclamation.token_expires_at is not None and reclamation.token_expires_at <= now:
-        return False
-    if reclamation.is_open:
-        return True
-    recent = now - timedelta(days=settings.FOLLOW_UP_TOKEN_DAYS)
-    return reclamation.closed_at is not None and reclamation.closed_at > recent
-
-
-def reclamation_resend_follow_up_link(*, reference: str, email: str) -> bool:
-    """Send a new follow-up link to the address on file, if ``reference`` and ``email`` match it.
-
-    The old link stops working. Returns whether a link was sent; the page that calls this must
-    answer the same either way, so that it tells nobody which references or addresses exist.
-    """
-    reference, email = reference.strip().upper(), email.strip().lower()
-    if not reference or not email:
-        return False
-    reclamation = Reclamation.objects.filter(reference=reference).first()
-    if reclamation is None or reclamation.complainant_email.strip().lower() != email:
-        return False
-    if not _may_receive_link(reclamation):
-        return False
-    with transaction.atomic():
-        r = lock(reclamation)
-        token = reclamation_rotate_token(reclamation=r, actor=None, label=LOST_LINK_LABEL)
-        _email_client(
-            reclamation=r,
-            name="follow_up_link",
-            context={"reclamation": r, "organisation": Organisation.current()},
-            purpose=Communication.Purpose.GENERAL,
-            token=token,
-        )
-    return True

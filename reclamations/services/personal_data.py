@@ -172,9 +172,10 @@ def reclamation_anonymise(
         for name, placeholder in REPLACED_FIELDS.items():
             setattr(r, name, placeholder)
         r.not_applicable = {step: ERASED_REASON for step in (r.not_applicable or {})}
-        # A new hash of a token nobody holds, already expired: the old follow-up link is dead.
+        # A new hash of a token nobody holds, already expired: every follow-up link is dead.
         r.token_hash = tokens.new_token()[1]
         r.token_expires_at = now
+        r.follow_up_links.all().delete()
         r.survey_token_hash = None
         if r.survey_expires_at is not None and r.survey_expires_at > now:
             r.survey_expires_at = now

@@ -9,11 +9,10 @@ from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from .. import services, tokens, uploads, workflow
+from .. import selectors, services, uploads, workflow
 from ..forms.public import FollowUpMessageForm, LostLinkForm
 from ..models import Attachment, Communication, Event, Reclamation
 from .public_common import private_page, rate
@@ -23,13 +22,11 @@ _MAX_TOKEN_LENGTH = 128
 
 
 def reclamation_for_token(token: str) -> Reclamation:
-    """The record whose follow-up token this is, or Http404 (unknown, wrong or expired)."""
+    """The record whose follow-up link this is, or Http404 (unknown, wrong or expired)."""
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         raise Http404
-    reclamation = Reclamation.objects.filter(token_hash=tokens.hash_token(token)).first()
-    if reclamation is None or not tokens.token_matches(token, reclamation.token_hash):
-        raise Http404
-    if reclamation.token_expires_at is not None and reclamation.token_expires_at <= timezone.now():
+    reclamation = selectors.reclamation_for_follow_up_token(token)
+    if reclamation is None:
         raise Http404
     return reclamation
 
@@ -119,8 +116,6 @@ def lost_link(request: HttpRequest) -> HttpResponse:
     form = LostLinkForm(request.POST)
     if not form.is_valid():
         return render(request, "public/lost_link.html", {"form": form})
-    # The same answer whether or not the reference and address match a record.
-    services.reclamation_resend_follow_up_link(
-        reference=form.cleaned_data["reference"], email=form.cleaned_data["email"]
-    )
+    # Stored for the worker: the same work and the same answer whether or not anything matches.
+    services.reclamation_request_lost_link(email=form.cleaned_data["email"], reference=form.cleaned_data["reference"])
     return render(request, "public/lost_link_sent.html")
