@@ -7,3 +7,11 @@ class ReclamationsConfig(AppConfig):
     name = "reclamations"
     verbose_name = "Réclamations"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # django.contrib.admin comes first in INSTALLED_APPS: every admin module is loaded by now.
+        from django.contrib import admin
+
+        from .admin import restrict_list_filters
+
+        restrict_list_filters(admin.site)

@@ -12,13 +12,12 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from . import staff_sessions, two_factor
+from . import permissions, staff_sessions, two_factor
 from .models.configuration import read_configuration_once
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -36,7 +35,7 @@ def staff_area(path: str) -> bool:
 def _to_login(request: HttpRequest) -> HttpResponse:
     # Back to the same page after signing in again, when that page can be asked for again.
     if request.method == "GET":
-        return redirect_to_login(request.get_full_path())
+        return permissions.to_sign_in(request)
     return redirect("backoffice:login")
 
 
@@ -92,7 +91,7 @@ class TwoFactorRequiredMiddleware:
                 return _to_login(request)
             enrol = reverse("backoffice:two_factor_enrol")
             if request.method == "GET":
-                enrol += "?" + urlencode({"next": request.get_full_path()})
+                enrol += "?" + urlencode({"next": permissions.return_path(request)})
             return redirect(enrol)
         return self.get_response(request)
 

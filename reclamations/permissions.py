@@ -18,6 +18,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve, reverse
 
 from . import roles
 from .models import Reclamation
@@ -79,13 +80,38 @@ def forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "backoffice/forbidden.html", {"message": message}, status=403)
 
 
+# A digest-reading link whose reader must sign in first: its token waits in the session.
+PENDING_DIGEST_READ = "pending_digest_read"
+
+
+def return_path(request: HttpRequest) -> str:
+    """Where to come back to after signing in (or enrolling): the page asked for.
+
+    The digest-reading link holds a personal secret: it is kept in the session and a tokenless
+    address is given instead, so the secret never shows in the sign-in URL (browser history,
+    access logs).
+    """
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        match = None
+    if match is not None and match.view_name == "quality:digest_read":
+        request.session[PENDING_DIGEST_READ] = match.kwargs["token"]
+        return reverse("quality:digest_read_pending")
+    return request.get_full_path()
+
+
+def to_sign_in(request: HttpRequest) -> HttpResponse:
+    return redirect_to_login(return_path(request))
+
+
 def staff_required(view: Any) -> Any:
     """Anonymous → login page; signed in without the handler role (client, other staff) → 403."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            return to_sign_in(request)
         if not roles.is_handler(request.user):
             return forbidden(request, NOT_STAFF)
         return view(request, *args, **kwargs)

@@ -179,6 +179,7 @@ ARGS: dict[str, Args] = {
     "quality:digests": lambda w: [],
     "quality:digest_send": lambda w: [],
     "quality:digest_read": lambda w: [w.read_token],
+    "quality:digest_read_pending": lambda w: [],
     "quality:digest_detail": lambda w: [w.digest.pk],
     "quality:digest_acknowledge": lambda w: [w.digest.pk],
     "quality:personal_data": lambda w: [],

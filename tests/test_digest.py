@@ -249,3 +249,28 @@ def test_beat_sends_the_previous_months_digest_on_the_first_at_seven(team):
     digest = Digest.objects.get()
     assert (digest.period_start, digest.period_end) == (date(2026, 3, 1), date(2026, 3, 31))
     assert digest.receipts.count() == 3
+
+
+def test_a_signed_out_reader_signs_in_and_the_reading_is_recorded_without_the_token_in_any_address(
+    sent, team, client
+):
+    digest, links = sent
+    link = links["gestionnaire@example.org"]
+    token = link.rstrip("/").rsplit("/", 1)[1]
+
+    asked = client.get(link)
+    assert asked.status_code == 302
+    assert asked["Location"] == "/backoffice/connexion/?next=/backoffice/qualite/bilans/lu/"
+    login_page = client.get(asked["Location"])
+    assert token not in login_page.content.decode()
+
+    signed_in = client.post(asked["Location"], {"username": "gestionnaire", "password": "mot-de-passe-solide-42",
+                                                "next": "/backoffice/qualite/bilans/lu/"}, follow=True)
+
+    assert [url for url, _status in signed_in.redirect_chain] == [
+        "/backoffice/qualite/bilans/lu/", f"/backoffice/qualite/bilans/{digest.pk}/"]
+    assert "Merci : votre lecture du bilan est enregistrée." in signed_in.content.decode()
+    assert DigestReceipt.objects.get(digest=digest, user=team["handler"]).acknowledged_at is not None
+    # Used once: the address alone, opened again, leads to the list.
+    again = client.get("/backoffice/qualite/bilans/lu/")
+    assert again["Location"] == "/backoffice/qualite/bilans/"

@@ -90,6 +90,8 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     # The handler's own reading link: acknowledged (redirect); someone else's copy → 403.
     "quality:digest_read": {"GET": {"anonymous": LOGIN, "other_token": LOGIN, "user": 403, "handler": REDIRECT,
                                     "quality_lead": 403}},
+    # The same link once signed in, its token kept in the session; without one, to the list.
+    "quality:digest_read_pending": {"GET": staff(REDIRECT)},
     "quality:digest_detail": {"GET": staff(200)},
     "quality:digest_acknowledge": {"GET": everyone(405), "POST": staff(REDIRECT)},
     # RGPD: the person travels in POST bodies only; posted empty, the form comes back with a 400.

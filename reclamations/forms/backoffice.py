@@ -31,7 +31,7 @@ from ..models import (
     Reclamation,
 )
 from ..services.messages import MESSAGE_PURPOSES
-from .public import too_long
+from .public import SingleLineCharField, too_long
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -209,6 +209,7 @@ class IdentificationForm(BaseModelForm):
         widgets = {"complainant_address": forms.Textarea(attrs={"rows": 2})}
         labels = {"complainant_name": "Nom du réclamant", "complainant_email": "Courriel",
                   "kind": "Nature", "subject": "Objet de la réclamation"}
+        field_classes = {"subject": SingleLineCharField}  # it becomes part of e-mail subjects
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -396,7 +397,8 @@ class MessageForm(BaseForm):
         label="Objet du message",
         choices=[(p, Communication.Purpose(p).label) for p in MESSAGE_PURPOSES],
     )
-    subject = forms.CharField(label="Sujet du courriel", max_length=200)
+    # A header: a line break is refused with a message, never silently joined.
+    subject = SingleLineCharField(label="Sujet du courriel", max_length=200)
     body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 10}), max_length=20_000)
 
 
@@ -490,6 +492,7 @@ class ReclamationCreateForm(UploadCheckMixin, BaseModelForm):
                    "wished_solution": forms.Textarea(attrs={"rows": 2}),
                    "kind": forms.RadioSelect}
         labels = {"complainant_name": "Nom du réclamant", "complainant_email": "Courriel", "kind": "Nature"}
+        field_classes = {"subject": SingleLineCharField}  # it becomes part of e-mail subjects
         help_texts = {"complainant_name": "Facultatif pour un aléa sans réclamant."}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -23,6 +23,8 @@ urlpatterns = [
     path("bilans/envoyer/", digests.digest_send, name="digest_send"),
     # The acknowledgement link of the e-mail (signed in; the copy must be the user's own).
     path("bilans/lu/<str:token>/", digests.digest_read, name="digest_read"),
+    # The same link once its reader has signed in; the token waited in the session.
+    path("bilans/lu/", digests.digest_read_pending, name="digest_read_pending"),
     path("bilans/<int:pk>/", digests.digest_detail, name="digest_detail"),
     path("bilans/<int:pk>/lu/", digests.digest_acknowledge, name="digest_acknowledge"),
     # RGPD (quality lead): the person travels in POST bodies only, never in the address.

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,7 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from post_office.models import Email
 
-from .. import outbox, roles
+from .. import outbox, permissions, roles
 from ..templatetags.outbox_tags import record_url
 
 
@@ -31,7 +30,7 @@ def staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            return permissions.to_sign_in(request)
         if not roles.is_handler(request.user):
             raise PermissionDenied("Cet espace est réservé à l'équipe qui traite les réclamations.")
         return view(request, *args, **kwargs)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
 from ... import permissions, roles
@@ -23,7 +22,7 @@ def quality_lead_required(view: Any) -> Any:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            return permissions.to_sign_in(request)
         if not roles.is_handler(request.user):
             return permissions.forbidden(request, permissions.NOT_STAFF)
         if not roles.is_quality_lead(request.user):

@@ -3,7 +3,8 @@
 The e-mail link (``/backoffice/qualite/bilans/lu/<token>/``) acknowledges in one click. It is a GET
 that writes, on purpose and safely: the token is a per-person secret (a forged link cannot name a
 receipt), the visitor must be signed in as the receipt's owner (a mail scanner that follows links
-has no session and only reaches the login page), and acknowledging twice changes nothing.
+has no session and only reaches the login page), and acknowledging twice changes nothing. A reader
+who must sign in first finishes at ``bilans/lu/`` (the token kept in the session meanwhile).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from ... import roles, services
+from ... import permissions, roles, services
 from ...forms.quality import DigestSendForm
 from ...models import Digest, DigestReceipt
 from ...permissions import forbidden
@@ -101,6 +102,21 @@ def digest_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @staff_required
 def digest_read(request: HttpRequest, token: str) -> HttpResponse:
+    return _acknowledge_by_token(request, token)
+
+
+@require_GET
+@staff_required
+def digest_read_pending(request: HttpRequest) -> HttpResponse:
+    """The reading link followed while signed out: its token waited in the session during sign-in
+    (``permissions.return_path``), out of every address."""
+    token = request.session.pop(permissions.PENDING_DIGEST_READ, None)
+    if not isinstance(token, str):
+        return redirect("quality:digests")
+    return _acknowledge_by_token(request, token)
+
+
+def _acknowledge_by_token(request: HttpRequest, token: str) -> HttpResponse:
     receipt = digests.receipt_for_token(token)
     if receipt is None:
         raise Http404
