@@ -2,7 +2,7 @@
 
 The defaults give a newcomer a working embedded set-up: SQLite and Celery's filesystem broker under
 ``var/``, e-mails written to files under ``var/mail``. Production is chosen by variables only
-(``DATABASE_URL``, ``CELERY_BROKER_URL``, ``CACHE_URL``, ``EMAIL_URL``...), see README.md.
+(``DATABASE_URL``, ``CELERY_BROKER_URL``, ``CACHE_URL``, ``EMAIL_URL``...), see docs/configuration.md.
 
 What a quality lead changes without a redeploy (organisation, delays, clock, services) is not here:
 it lives in the database (``reclamations.models.configuration``).
@@ -143,7 +143,7 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     )
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # The embedded set-up runs a single web process, so a per-process cache is shared enough for
-    # the rate limits. Production sets CACHE_URL to Redis (see README).
+    # the rate limits. Production sets CACHE_URL to Redis (docs/configuration.md).
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003"]
 else:
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]  # Django's own Redis cache is atomic
