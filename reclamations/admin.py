@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
-from . import services
+from . import services, workflow
 from .models import (
     Action,
     Attachment,
@@ -143,11 +143,24 @@ class AttachmentInline(ReadOnlyInline):
     fields = ["original_name", "content_type", "size", "created_at"]
 
 
+class StateFilter(admin.SimpleListFilter):
+    """The record's step, labelled from workflow.STEPS (the field itself has no choices)."""
+
+    title = "étape"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return workflow.state_choices()
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        return queryset.filter(state=self.value()) if self.value() else queryset
+
+
 @admin.register(Reclamation)
 class ReclamationAdmin(admin.ModelAdmin):
     list_display = ["reference", "kind", "channel", "subject", "state", "priority", "handler", "received_at",
                     "ack_due_at", "answer_due_at"]
-    list_filter = ["state", "kind", "channel", "stakeholder_type", "priority", "service", "handler"]
+    list_filter = [StateFilter, "kind", "channel", "stakeholder_type", "priority", "service", "handler"]
     search_fields = ["reference", "complainant_name", "complainant_email", "subject"]
     date_hierarchy = "received_at"
     list_select_related = ["handler"]

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from . import charts
+from . import charts, workflow
 from .models import Kind, Organisation, Reclamation, Solved, StakeholderType
 from .statistics import (
     ACK_STEP,
@@ -284,7 +284,7 @@ class RecurrentRecord:
 
     @property
     def state_label(self) -> str:
-        return Step(self.state).label
+        return workflow.step_label(self.state)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ OPEN = "ouvertes"
 STATE_CHOICES = [
     (OPEN, "Toutes les réclamations en cours"),
     *((state, f"{number}. {workflow.step_label(state)}") for number, state in enumerate(workflow.OPEN_STEPS, 1)),
-    (workflow.Step.CLOSED.value, workflow.Step.CLOSED.label),
-    (workflow.Step.DISCARDED.value, workflow.Step.DISCARDED.label),
+    (workflow.Step.CLOSED.value, workflow.step_label(workflow.Step.CLOSED)),
+    (workflow.Step.DISCARDED.value, workflow.step_label(workflow.Step.DISCARDED)),
 ]
 
 ME = "moi"

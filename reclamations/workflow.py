@@ -1,18 +1,24 @@
-"""The nine steps of the procedure: states, their order, and what each needs before it completes.
+"""The procedure's steps as one table: what each is called, what completes it, what it shows.
 
-The state of a record is the step *in progress*. Each guard returns the list of what is missing
-(French, for the handler); an empty list means the step may complete. The transitions themselves
-are django-fsm methods on ``Reclamation`` whose condition is :func:`can_complete`, so neither a view,
-nor the admin, nor a script can move a record past a step whose data is not there.
+The state of a record is the step *in progress*. Each step of :data:`STEPS` says, in one place:
+its code, its labels (staff and PDF, client), its guard (the list of what is missing, in French for
+the handler; empty when the step may complete) and that guard in words for the auditor, what may be
+declared "sans objet", the template of its card on the record's page and what that card holds, and
+what entering it does. Everything else reads the table: the one django-fsm transition on
+``Reclamation`` (whose condition is :func:`can_complete`, so neither a view, nor the admin, nor a
+script can move a record past a step whose data is not there), the services, the record's page, the
+client's follow-up page, the procedure section of the evidence pack, the factories and the demo.
+
+Adding a step: a row here, its card template ``templates/backoffice/steps/<code>.html``, a test.
 
 This module does not import the models: guards read the record's fields and related managers.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-
-from django.db import models
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -20,82 +26,25 @@ if TYPE_CHECKING:
     from .models import Reclamation
 
 
-class Step(models.TextChoices):
-    RECEIVED = "received", "Prise en compte"
-    IDENTIFICATION = "identification", "Identification"
-    REFORMULATION = "reformulation", "Reformulation et contact"
-    ACTION_PROPOSAL = "action_proposal", "Proposition d'action"
-    SCHEDULING = "scheduling", "Fixation d'échéances"
-    ACTION = "action", "Action concrète"
-    FOLLOW_UP = "follow_up", "Information du suivi"
-    CONCLUSION = "conclusion", "Conclusion et propositions"
-    FEEDBACK = "feedback", "Collecte de feedback"
-    CLOSED = "closed", "Clôturée"
-    DISCARDED = "discarded", "Classée sans suite"
+class Step(StrEnum):
+    """The state codes, for code that names one step (labels live in the table)."""
 
+    RECEIVED = "received"
+    IDENTIFICATION = "identification"
+    REFORMULATION = "reformulation"
+    ACTION_PROPOSAL = "action_proposal"
+    SCHEDULING = "scheduling"
+    ACTION = "action"
+    FOLLOW_UP = "follow_up"
+    CONCLUSION = "conclusion"
+    FEEDBACK = "feedback"
+    CLOSED = "closed"
+    DISCARDED = "discarded"
 
-# The nine steps in the order of the procedure; CLOSED follows the last one.
-NINE_STEPS: tuple[Step, ...] = (
-    Step.RECEIVED,
-    Step.IDENTIFICATION,
-    Step.REFORMULATION,
-    Step.ACTION_PROPOSAL,
-    Step.SCHEDULING,
-    Step.ACTION,
-    Step.FOLLOW_UP,
-    Step.CONCLUSION,
-    Step.FEEDBACK,
-)
-OPEN_STEPS: tuple[str, ...] = tuple(s.value for s in NINE_STEPS)
-TERMINAL_STEPS: tuple[str, ...] = (Step.CLOSED.value, Step.DISCARDED.value)
-
-# What the client reads on the follow-up page for each state (plain words, no jargon).
-CLIENT_LABELS: dict[str, str] = {
-    Step.RECEIVED: "Votre demande est reçue",
-    Step.IDENTIFICATION: "Nous identifions votre demande",
-    Step.REFORMULATION: "Nous reprenons contact avec vous",
-    Step.ACTION_PROPOSAL: "Nous recherchons la cause et les actions",
-    Step.SCHEDULING: "Nous fixons les échéances",
-    Step.ACTION: "Nous mettons en œuvre les actions",
-    Step.FOLLOW_UP: "Nous vous tenons informé(e)",
-    Step.CONCLUSION: "Nous concluons le traitement",
-    Step.FEEDBACK: "Nous recueillons votre avis",
-    Step.CLOSED: "Traitement terminé",
-    Step.DISCARDED: "Classée sans suite",
-}
 
 # Channels through which the complaint arrived in writing: step 3 then asks for a phone call back
 # (procedure: "En cas de communication écrite, reprise de contact téléphonique").
 WRITTEN_CHANNELS = frozenset({"web_form", "email", "letter", "survey"})
-
-# Steps that may be declared "sans objet" with a reason, and what the reason replaces. Only the
-# parts that need the client can be: an incident (aléa) may have nobody to call or inform.
-NOT_APPLICABLE_PARTS: dict[str, str] = {
-    Step.RECEIVED: "l'accusé de réception",
-    Step.REFORMULATION: "l'appel au réclamant",
-    Step.ACTION: "l'envoi de la réponse au réclamant",
-    Step.FOLLOW_UP: "l'information du réclamant",
-    Step.FEEDBACK: "l'enquête de satisfaction",
-}
-
-
-def step_number(state: str) -> int:
-    """1 to 9 for the open steps, 10 once closed, 0 when discarded."""
-    if state == Step.CLOSED:
-        return 10
-    if state == Step.DISCARDED:
-        return 0
-    return OPEN_STEPS.index(state) + 1
-
-
-def next_step(state: str) -> str:
-    index = OPEN_STEPS.index(state)
-    return OPEN_STEPS[index + 1] if index + 1 < len(OPEN_STEPS) else Step.CLOSED.value
-
-
-def step_label(state: str) -> str:
-    return Step(state).label
-
 
 # --- Guards ------------------------------------------------------------------------------------
 def _not_applicable(reclamation: Reclamation, step: str) -> bool:
@@ -153,8 +102,13 @@ def _missing_action_proposal(r: Reclamation) -> list[str]:
     return missing
 
 
+def unscheduled(action: Any) -> bool:
+    """An action of the plan still lacking an owner or a due date (step 5 asks for both)."""
+    return action.owner_id is None or action.due_date is None
+
+
 def _missing_scheduling(r: Reclamation) -> list[str]:
-    if any(a.owner_id is None or a.due_date is None for a in _plan(r)):
+    if any(unscheduled(a) for a in _plan(r)):
         return ["un responsable et une échéance pour chaque action du plan"]
     return []
 
@@ -211,17 +165,179 @@ def _missing_feedback(r: Reclamation) -> list[str]:
     return ["la réponse à l'enquête de satisfaction (ou le constat de non-réponse à l'échéance)"]
 
 
-GUARDS: dict[str, Callable[[Reclamation], list[str]]] = {
-    Step.RECEIVED: _missing_received,
-    Step.IDENTIFICATION: _missing_identification,
-    Step.REFORMULATION: _missing_reformulation,
-    Step.ACTION_PROPOSAL: _missing_action_proposal,
-    Step.SCHEDULING: _missing_scheduling,
-    Step.ACTION: _missing_action,
-    Step.FOLLOW_UP: _missing_follow_up,
-    Step.CONCLUSION: _missing_conclusion,
-    Step.FEEDBACK: _missing_feedback,
+# --- The table ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepSpec:
+    code: str
+    label: str  # staff pages, e-mails to staff, the PDF
+    client_label: str  # the follow-up page: plain words, no jargon
+    guard: Callable[[Reclamation], list[str]]
+    completion: str  # the guard in words, for the procedure section of the evidence pack
+    not_applicable: str = ""  # what a recorded "sans objet" reason may replace ("": nothing)
+    on_enter: str = ""  # what entering the step does, in the same transaction (services.steps.EFFECTS)
+    # What the step's card on the record page holds besides its own form: "plan" (the action plan),
+    # "communication" (log a call or letter), "message" (write to the client) or "message_until_done"
+    # (write to the client while the step still misses something).
+    card: frozenset[str] = frozenset()
+    message_purpose: str = ""  # the message the card's form starts from (Communication.Purpose)
+
+    @property
+    def template(self) -> str:
+        return f"backoffice/steps/{self.code}.html"
+
+
+STEPS: tuple[StepSpec, ...] = (
+    StepSpec(
+        Step.RECEIVED, "Prise en compte", "Votre demande est reçue", _missing_received,
+        "L'accusé de réception a été envoyé au réclamant (automatique pour le formulaire Contact).",
+        not_applicable="l'accusé de réception",
+        card=frozenset({"message_until_done"}), message_purpose="acknowledgement",
+    ),
+    StepSpec(
+        Step.IDENTIFICATION, "Identification", "Nous identifions votre demande", _missing_identification,
+        "Le réclamant est identifié (nom et un moyen de le joindre, sauf aléa sans réclamant), ainsi que le "
+        "service concerné, l'objet et le responsable du traitement.",
+    ),
+    StepSpec(
+        Step.REFORMULATION, "Reformulation et contact", "Nous reprenons contact avec vous", _missing_reformulation,
+        "Les points clés sont reformulés ; pour une demande écrite, le rappel téléphonique du réclamant est "
+        "enregistré.",
+        not_applicable="l'appel au réclamant", card=frozenset({"communication"}),
+    ),
+    StepSpec(
+        Step.ACTION_PROPOSAL, "Proposition d'action", "Nous recherchons la cause et les actions",
+        _missing_action_proposal,
+        "L'évaluation (gravité, complexité, répercussions) donne la priorité ; une action immédiate de "
+        "recherche de la cause et au moins une action corrective ou préventive sont au plan d'action.",
+        card=frozenset({"plan"}),
+    ),
+    StepSpec(
+        Step.SCHEDULING, "Fixation d'échéances", "Nous fixons les échéances", _missing_scheduling,
+        "Chaque action du plan a un responsable et une échéance.",
+        card=frozenset({"plan"}),
+    ),
+    StepSpec(
+        Step.ACTION, "Action concrète", "Nous mettons en œuvre les actions", _missing_action,
+        "Toutes les actions sont réalisées ou annulées ; la décision et la réponse argumentée (favorable, "
+        "partielle ou défavorable) sont envoyées au réclamant, avec le dédommagement éventuel.",
+        not_applicable="l'envoi de la réponse au réclamant", card=frozenset({"plan"}),
+    ),
+    StepSpec(
+        Step.FOLLOW_UP, "Information du suivi", "Nous vous tenons informé(e)", _missing_follow_up,
+        "Au moins un point d'avancement a été envoyé au réclamant.",
+        not_applicable="l'information du réclamant",
+        card=frozenset({"message", "communication"}), message_purpose="progress",
+    ),
+    StepSpec(
+        Step.CONCLUSION, "Conclusion et propositions", "Nous concluons le traitement", _missing_conclusion,
+        "La conclusion, la cause racine (catégorie et analyse) et l'action corrective ou préventive retenue "
+        "sont enregistrées ; une offre complémentaire peut être notée.",
+    ),
+    StepSpec(
+        Step.FEEDBACK, "Collecte de feedback", "Nous recueillons votre avis", _missing_feedback,
+        "Le réclamant a répondu à l'enquête de satisfaction, ou l'absence de réponse est constatée à "
+        "l'échéance.",
+        not_applicable="l'enquête de satisfaction", on_enter="survey",
+        card=frozenset({"message_until_done"}), message_purpose="closure",
+    ),
+)
+
+# The states after the last step; completing the last step closes the record, which does ON_CLOSE.
+TERMINAL_LABELS: dict[str, tuple[str, str]] = {  # code: (label, client label)
+    Step.CLOSED: ("Clôturée", "Traitement terminé"),
+    Step.DISCARDED: ("Classée sans suite", "Classée sans suite"),
 }
+ON_CLOSE = "closure_notice"
+
+
+class Workflow:
+    """The rules a table of steps implies: order, numbers, labels, guards."""
+
+    def __init__(self, steps: Iterable[StepSpec]) -> None:
+        self.steps: tuple[StepSpec, ...] = tuple(steps)
+        self.by_code: dict[str, StepSpec] = {spec.code: spec for spec in self.steps}
+        self.open_steps: tuple[str, ...] = tuple(spec.code for spec in self.steps)
+
+    def spec(self, state: str) -> StepSpec | None:
+        return self.by_code.get(state)
+
+    def number(self, state: str) -> int:
+        """1 to N for the steps, N + 1 once closed, 0 when discarded."""
+        if state == Step.CLOSED:
+            return len(self.steps) + 1
+        if state == Step.DISCARDED:
+            return 0
+        return self.open_steps.index(state) + 1
+
+    def next_step(self, state: str) -> str:
+        index = self.open_steps.index(state)
+        return self.open_steps[index + 1] if index + 1 < len(self.open_steps) else Step.CLOSED.value
+
+    def label(self, state: str) -> str:
+        spec = self.by_code.get(state)
+        return spec.label if spec else TERMINAL_LABELS[state][0]
+
+    def client_label(self, state: str) -> str:
+        spec = self.by_code.get(state)
+        return spec.client_label if spec else TERMINAL_LABELS[state][1]
+
+    def missing_for(self, reclamation: Reclamation) -> list[str]:
+        spec = self.by_code.get(reclamation.state)
+        return spec.guard(reclamation) if spec else []
+
+
+# The application's workflow. Functions below read it when called, so a test may put another table
+# in its place (tests/test_workflow_table.py adds a tenth step).
+WORKFLOW = Workflow(STEPS)
+
+# Shorthands of the table for the common reads (the application's nine steps).
+OPEN_STEPS: tuple[str, ...] = WORKFLOW.open_steps
+TERMINAL_STEPS: tuple[str, ...] = (Step.CLOSED.value, Step.DISCARDED.value)
+NOT_APPLICABLE_PARTS: dict[str, str] = {spec.code: spec.not_applicable for spec in STEPS if spec.not_applicable}
+
+
+def steps() -> tuple[StepSpec, ...]:
+    return WORKFLOW.steps
+
+
+def step_spec(state: str) -> StepSpec | None:
+    return WORKFLOW.spec(state)
+
+
+def step_count() -> int:
+    return len(WORKFLOW.steps)
+
+
+def step_number(state: str) -> int:
+    """1 to 9 for the open steps, 10 once closed, 0 when discarded."""
+    return WORKFLOW.number(state)
+
+
+def next_step(state: str) -> str:
+    return WORKFLOW.next_step(state)
+
+
+def is_step(state: str) -> bool:
+    return state in WORKFLOW.by_code
+
+
+def step_label(state: str) -> str:
+    return WORKFLOW.label(state)
+
+
+def client_label(state: str) -> str:
+    return WORKFLOW.client_label(state)
+
+
+def state_choices() -> list[tuple[str, str]]:
+    """(code, label) of every state: the steps, then closed and discarded."""
+    return [(spec.code, spec.label) for spec in WORKFLOW.steps] + [
+        (code, labels[0]) for code, labels in TERMINAL_LABELS.items()]
+
+
+def step_phrase(state: str) -> str:
+    """« l'étape 6 (Action concrète) », for messages that name where something happens."""
+    return f"l'étape {step_number(state)} ({step_label(state)})"
 
 
 def has_discard_reason(reclamation: Reclamation) -> bool:
@@ -230,16 +346,15 @@ def has_discard_reason(reclamation: Reclamation) -> bool:
 
 def missing_for(reclamation: Reclamation) -> list[str]:
     """What the current step still needs; empty when it may complete (or the record is not open)."""
-    guard = GUARDS.get(reclamation.state)
-    return guard(reclamation) if guard else []
+    return WORKFLOW.missing_for(reclamation)
 
 
 def can_complete(reclamation: Reclamation) -> bool:
-    """The django-fsm condition shared by the nine step transitions."""
-    return not missing_for(reclamation)
+    """The django-fsm condition of the step transition: a step in progress, nothing missing."""
+    return is_step(reclamation.state) and not missing_for(reclamation)
 
 
 def refusal_message(state: str, missing: list[str]) -> str:
-    """``Pour terminer l'étape 3, enregistrez la reformulation des points clés et l'appel...``"""
+    """``Pour terminer l'étape 3 (Reformulation et contact), enregistrez la reformulation…``"""
     items = ", ".join(missing[:-1]) + " et " + missing[-1] if len(missing) > 1 else missing[0]
     return f"Pour terminer l'étape {step_number(state)} ({step_label(state)}), enregistrez {items}."

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from reclamations import services
 from reclamations.models import Communication, Event, Organisation
-from reclamations.workflow import NINE_STEPS, Step
+from reclamations.workflow import OPEN_STEPS, Step
 from tests.factories import ReclamationFactory, advance, upload
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_each_step_shows_its_own_form_and_the_button_that_completes_it(login, ha
 
     assert response.status_code == 200
     page = text(response)
-    number = [s.value for s in NINE_STEPS].index(state) + 1
+    number = OPEN_STEPS.index(state) + 1
     assert f"Terminer l'étape {number}" in page
     for snippet in present:
         assert snippet in page

@@ -10,7 +10,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from reclamations.models import Event, EventKind
-from reclamations.workflow import NINE_STEPS, Step
+from reclamations.workflow import STEPS, Step
 from tests.factories import ReclamationFactory, advance
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def test_a_handler_downloads_a_record_pdf_with_every_step_and_its_history(login,
     assert f"Fiche de traitement {record.reference}" in text
     assert f"{record.reference} — Convocation reçue la veille" in text
     assert "Claire Dupont" in text and "Un report de ma session sans frais." in text
-    for number, step in enumerate(NINE_STEPS, start=1):
+    for number, step in enumerate(STEPS, start=1):
         assert re.search(rf"{number}\. {re.escape(step.label)} — terminée le .{{10}} à .{{5}} par Camille Martin", text)
     compact = re.sub(r"\s+", "", text)
     for event in record.events.exclude(kind=EventKind.EXPORT):  # the export is logged once the file exists

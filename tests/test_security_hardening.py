@@ -61,7 +61,7 @@ def test_the_admin_lists_filter_only_by_their_listed_filters(quality_lead, login
     ReclamationFactory()
     client = login(quality_lead)
 
-    assert client.get("/admin/reclamations/reclamation/?state__exact=received").status_code == 200
+    assert client.get("/admin/reclamations/reclamation/?state=received").status_code == 200
     assert client.get(f"/admin/reclamations/reclamation/?{query}").status_code == 400
 
 

@@ -6,7 +6,7 @@ from django_fsm import TransitionNotAllowed
 
 from reclamations import services
 from reclamations.models import ActionKind, Event, EventKind, Reclamation
-from reclamations.workflow import NINE_STEPS, Step
+from reclamations.workflow import OPEN_STEPS, Step
 from tests.factories import ReclamationFactory, RootCauseCategoryFactory, advance, fill_step
 
 pytestmark = pytest.mark.django_db
@@ -19,12 +19,12 @@ def _complete(reclamation: Reclamation, actor) -> Reclamation:
 def test_it_walks_a_complaint_through_the_nine_steps_to_closure(handler):
     reclamation = ReclamationFactory()
     seen = [reclamation.state]
-    for _ in NINE_STEPS:
+    for _ in OPEN_STEPS:
         reclamation = fill_step(reclamation, handler)
         reclamation = _complete(reclamation, handler)
         seen.append(reclamation.state)
 
-    assert seen == [s.value for s in NINE_STEPS] + [Step.CLOSED]
+    assert seen == [*OPEN_STEPS, Step.CLOSED]
     assert reclamation.closed_at is not None
     completions = Event.objects.filter(reclamation=reclamation, kind=EventKind.STEP_COMPLETED)
     assert [e.data["step"] for e in completions] == list(range(1, 10))
@@ -162,7 +162,7 @@ def test_the_model_transition_itself_refuses_an_incomplete_step():
     # Even code that bypasses the services cannot move the record past a step without its data.
     reclamation = ReclamationFactory()
     with pytest.raises(TransitionNotAllowed):
-        reclamation.complete_received()
+        reclamation.complete_step()
 
 
 def test_it_discards_from_any_open_step_with_a_mandatory_reason(handler):

@@ -252,8 +252,9 @@ class CommunicationForm(BaseForm):
     kind = forms.ChoiceField(label="Type d'échange", choices=KINDS, initial=CommunicationKind.CALL)
     direction = forms.ChoiceField(label="Sens", choices=DIRECTIONS, initial=Communication.Direction.OUTBOUND,
                                   help_text="Ignoré pour une note interne.")
-    purpose = forms.ChoiceField(label="Objet", choices=PURPOSES, initial=Communication.Purpose.GENERAL,
-                                help_text="« Point d'avancement » compte pour l'étape 7.")
+    purpose = forms.ChoiceField(
+        label="Objet", choices=PURPOSES, initial=Communication.Purpose.GENERAL,
+        help_text=f"« Point d'avancement » compte pour {workflow.step_phrase(workflow.Step.FOLLOW_UP)}.")
     occurred_at = PastDateTimeField(label="Date et heure")
     duration_minutes = forms.IntegerField(label="Durée (minutes)", required=False, min_value=1, max_value=600)
     body = forms.CharField(label="Résumé", widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, FSMFieldMixin, transition
+from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, FSMFieldMixin, transition
 
 from .. import sla, workflow
 from ..workflow import Step
@@ -136,9 +136,9 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
     stakeholder_type = models.CharField(
         "partie prenante", max_length=10, choices=StakeholderType.choices, blank=True
     )
-    state = FSMField(
-        "étape", default=Step.RECEIVED, choices=Step.choices, protected=True, db_index=True
-    )
+    # No ``choices``: the states are the rows of workflow.STEPS (adding a step needs no migration);
+    # get_state_display() reads their labels there.
+    state = FSMField("étape", default=Step.RECEIVED.value, protected=True, db_index=True)
     # Hash (SHA-256, hex) of the client's secret follow-up token; the token itself is never stored.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     # After this moment the follow-up link answers 404 like any unknown URL (null: no expiry yet).
@@ -297,7 +297,7 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.state in workflow.OPEN_STEPS
+        return workflow.is_step(self.state)
 
     def missing_for_current_step(self) -> list[str]:
         return workflow.missing_for(self)
@@ -310,40 +310,24 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
         return sla.sla_status(due_at=self.answer_due_at, risk_at=self.answer_risk_at, done_at=self.answered_at,
                               now=now)
 
-    # --- The state machine: one transition per step completion --------------------------------
-    # Call them through services.reclamation_complete_step, which checks, saves and logs.
-    @transition(field=state, source=Step.RECEIVED, target=Step.IDENTIFICATION, conditions=[workflow.can_complete])
-    def complete_received(self) -> None: ...
+    # --- The state machine ------------------------------------------------------------------------
+    # Call them through the services (services.steps), which check, save and log.
+    def get_state_display(self) -> str:
+        return workflow.step_label(self.state)
 
-    @transition(field=state, source=Step.IDENTIFICATION, target=Step.REFORMULATION, conditions=[workflow.can_complete])
-    def complete_identification(self) -> None: ...
+    @property
+    def step_count(self) -> int:
+        return workflow.step_count()
 
-    @transition(field=state, source=Step.REFORMULATION, target=Step.ACTION_PROPOSAL, conditions=[workflow.can_complete])
-    def complete_reformulation(self) -> None: ...
+    @transition(field=state, source="*", target=GET_STATE(lambda r: workflow.next_step(r.state)),
+                conditions=[workflow.can_complete])
+    def complete_step(self) -> None:
+        """Complete the step in progress, whichever it is: workflow.STEPS says what each needs."""
 
-    @transition(field=state, source=Step.ACTION_PROPOSAL, target=Step.SCHEDULING, conditions=[workflow.can_complete])
-    def complete_action_proposal(self) -> None: ...
-
-    @transition(field=state, source=Step.SCHEDULING, target=Step.ACTION, conditions=[workflow.can_complete])
-    def complete_scheduling(self) -> None: ...
-
-    @transition(field=state, source=Step.ACTION, target=Step.FOLLOW_UP, conditions=[workflow.can_complete])
-    def complete_action(self) -> None: ...
-
-    @transition(field=state, source=Step.FOLLOW_UP, target=Step.CONCLUSION, conditions=[workflow.can_complete])
-    def complete_follow_up(self) -> None: ...
-
-    @transition(field=state, source=Step.CONCLUSION, target=Step.FEEDBACK, conditions=[workflow.can_complete])
-    def complete_conclusion(self) -> None: ...
-
-    @transition(field=state, source=Step.FEEDBACK, target=Step.CLOSED, conditions=[workflow.can_complete])
-    def complete_feedback(self) -> None: ...
-
-    @transition(field=state, source=list(workflow.OPEN_STEPS), target=Step.DISCARDED,
-                conditions=[workflow.has_discard_reason])
+    @transition(field=state, source="*", target=Step.DISCARDED,
+                conditions=[lambda r: workflow.is_step(r.state), workflow.has_discard_reason])
     def discard(self) -> None: ...
 
-    @transition(field=state, source=Step.CLOSED, target=RETURN_VALUE(*workflow.OPEN_STEPS))
-    def reopen(self, step: str) -> str:
-        """Back to an open step (by default, 4: a new evaluation and action plan)."""
-        return step
+    @transition(field=state, source=Step.CLOSED, target=GET_STATE(lambda r, step: step))
+    def reopen(self, step: str) -> None:
+        """Back to a step (the service checks it is one; by default 4: a new evaluation and plan)."""

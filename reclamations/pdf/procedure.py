@@ -1,10 +1,9 @@
 """The procedure as the software enforces it, read from the configuration and the workflow's rules.
 
-Nothing here is typed for the auditor's eyes only: the steps, their labels and what may be declared
-*sans objet* come from ``reclamations.workflow``; the delays, clock, responsible person, opening
-hours, services and root-cause categories from the admin. The one piece of prose kept here,
-:data:`STEP_COMPLETION`, says in words what each guard of ``workflow.GUARDS`` checks; a test keeps
-the two in step (every step has its sentence).
+Nothing here is typed for the auditor's eyes only: the steps, their labels, what completes each
+(the guard in words, next to the guard) and what may be declared *sans objet* come from the table
+``reclamations.workflow.STEPS``; the delays, clock, responsible person, opening hours, services and
+root-cause categories from the admin.
 """
 from __future__ import annotations
 
@@ -13,29 +12,6 @@ from dataclasses import dataclass
 from .. import workflow
 from ..models import Channel, Kind, OpeningHours, Organisation, RootCauseCategory, Service, StakeholderType
 from ..models.configuration import ClockMode
-from ..workflow import Step
-
-# What completes each step: the guard of workflow.GUARDS, in words. (Better kept next to the guards
-# in workflow.py; proposed there.)
-STEP_COMPLETION: dict[str, str] = {
-    Step.RECEIVED: "L'accusé de réception a été envoyé au réclamant (automatique pour le formulaire Contact).",
-    Step.IDENTIFICATION: "Le réclamant est identifié (nom et un moyen de le joindre, sauf aléa sans réclamant), "
-                         "ainsi que le service concerné, l'objet et le responsable du traitement.",
-    Step.REFORMULATION: "Les points clés sont reformulés ; pour une demande écrite, le rappel téléphonique du "
-                        "réclamant est enregistré.",
-    Step.ACTION_PROPOSAL: "L'évaluation (gravité, complexité, répercussions) donne la priorité ; une action "
-                          "immédiate de recherche de la cause et au moins une action corrective ou préventive "
-                          "sont au plan d'action.",
-    Step.SCHEDULING: "Chaque action du plan a un responsable et une échéance.",
-    Step.ACTION: "Toutes les actions sont réalisées ou annulées ; la décision et la réponse argumentée "
-                 "(favorable, partielle ou défavorable) sont envoyées au réclamant, avec le dédommagement "
-                 "éventuel.",
-    Step.FOLLOW_UP: "Au moins un point d'avancement a été envoyé au réclamant.",
-    Step.CONCLUSION: "La conclusion, la cause racine (catégorie et analyse) et l'action corrective ou préventive "
-                     "retenue sont enregistrées ; une offre complémentaire peut être notée.",
-    Step.FEEDBACK: "Le réclamant a répondu à l'enquête de satisfaction, ou l'absence de réponse est constatée "
-                   "à l'échéance.",
-}
 
 
 @dataclass(frozen=True)
@@ -93,12 +69,12 @@ def current_procedure(organisation: Organisation | None = None) -> Procedure:
         at_risk_percent=organisation.at_risk_percent,
         steps=tuple(
             StepRule(
-                number=workflow.step_number(step),
+                number=number,
                 label=step.label,
-                completion=STEP_COMPLETION[step],
-                may_be_not_applicable=workflow.NOT_APPLICABLE_PARTS.get(step, ""),
+                completion=step.completion,
+                may_be_not_applicable=step.not_applicable,
             )
-            for step in workflow.NINE_STEPS
+            for number, step in enumerate(workflow.steps(), start=1)
         ),
         channels=tuple((label, value in workflow.WRITTEN_CHANNELS) for value, label in Channel.choices),
         kinds=tuple(label for _, label in Kind.choices),

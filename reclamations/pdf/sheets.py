@@ -71,10 +71,10 @@ def _step_lines(reclamation: Reclamation, events: Iterable[Event]) -> tuple[Step
             number=number,
             label=step.label,
             completions=tuple(done.get(number, ())),
-            not_applicable=str(declared.get(step.value, "")),
-            current=reclamation.state == step.value,
+            not_applicable=str(declared.get(step.code, "")),
+            current=reclamation.state == step.code,
         )
-        for number, step in enumerate(workflow.NINE_STEPS, start=1)
+        for number, step in enumerate(workflow.steps(), start=1)
     )
 
 

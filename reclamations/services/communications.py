@@ -143,7 +143,7 @@ def reclamation_send_answer(
         r = lock(reclamation)
         check_state(r, expected_state)
         if r.state != Step.ACTION:
-            raise WorkflowError("La réponse argumentée s'envoie à l'étape 6 (Action concrète).")
+            raise WorkflowError(f"La réponse argumentée s'envoie à {workflow.step_phrase(Step.ACTION)}.")
         if not r.decision or not r.answer.strip():
             raise WorkflowError("Renseignez la décision et la réponse argumentée avant de l'envoyer.")
         if workflow.since_reopening(r, r.answered_at):

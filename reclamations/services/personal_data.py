@@ -214,8 +214,8 @@ def _email_ids_in(events: list[Event]) -> set[int]:
 
 def _neutral_summary(event: Event) -> str:
     step = event.data.get("step") if isinstance(event.data, dict) else None
-    if event.kind == EventKind.STEP_COMPLETED and isinstance(step, int) and 1 <= step <= len(workflow.NINE_STEPS):
-        return f"Étape {step} terminée : {workflow.step_label(workflow.NINE_STEPS[step - 1])}."
+    if event.kind == EventKind.STEP_COMPLETED and isinstance(step, int) and 1 <= step <= workflow.step_count():
+        return f"Étape {step} terminée : {workflow.steps()[step - 1].label}."
     return f"{event.get_kind_display()} — texte effacé (RGPD)."
 
 

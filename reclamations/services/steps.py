@@ -1,4 +1,4 @@
-"""Completing the nine steps, discarding, reopening."""
+"""Completing the steps of workflow.STEPS, discarding, reopening."""
 
 from __future__ import annotations
 
@@ -24,17 +24,25 @@ from .base import (
     lock,
 )
 
-# --- The nine steps --------------------------------------------------------------------------------
-_TRANSITIONS = {
-    Step.RECEIVED: "complete_received",
-    Step.IDENTIFICATION: "complete_identification",
-    Step.REFORMULATION: "complete_reformulation",
-    Step.ACTION_PROPOSAL: "complete_action_proposal",
-    Step.SCHEDULING: "complete_scheduling",
-    Step.ACTION: "complete_action",
-    Step.FOLLOW_UP: "complete_follow_up",
-    Step.CONCLUSION: "complete_conclusion",
-    Step.FEEDBACK: "complete_feedback",
+
+# --- The steps -------------------------------------------------------------------------------------
+def _send_survey(r: Reclamation) -> None:
+    from .survey import reclamation_send_survey  # survey builds on this module
+
+    reclamation_send_survey(reclamation=r)
+
+
+def _send_closure_notice(r: Reclamation) -> None:
+    from .messages import reclamation_send_closure_notice  # messages builds on this module
+
+    reclamation_send_closure_notice(reclamation=r)
+
+
+# What entering a step (workflow.StepSpec.on_enter) or closing (workflow.ON_CLOSE) does, in the
+# transaction of the completion: the client hears of it at once or not at all.
+EFFECTS = {
+    "survey": _send_survey,
+    "closure_notice": _send_closure_notice,
 }
 
 
@@ -53,7 +61,7 @@ def reclamation_complete_step(*, reclamation: Reclamation, actor: Actor, expecte
             raise StepIncomplete(r.state, missing)
         source = r.state
         try:
-            getattr(r, _TRANSITIONS[Step(source)])()
+            r.complete_step()
         except TransitionNotAllowed as exc:  # the guard said yes a moment ago; be safe anyway
             raise StepIncomplete(source, workflow.missing_for(r) or ["les informations requises"]) from exc
         update_fields = ["state", "updated_at"]
@@ -72,16 +80,10 @@ def reclamation_complete_step(*, reclamation: Reclamation, actor: Actor, expecte
             summary=f"Étape {workflow.step_number(source)} terminée : {workflow.step_label(source)}.",
             data={"from": source, "to": r.state, "step": workflow.step_number(source)},
         )
-        if r.state == Step.FEEDBACK:
-            # Step 8 done: the client receives the satisfaction survey in this same transaction.
-            from .survey import reclamation_send_survey  # survey builds on this module
-
-            reclamation_send_survey(reclamation=r)
-        elif r.state == Step.CLOSED:
-            # Step 9 done: the client is told, with the recourse text, in this same transaction.
-            from .messages import reclamation_send_closure_notice
-
-            reclamation_send_closure_notice(reclamation=r)
+        entered = workflow.step_spec(r.state)
+        effect = entered.on_enter if entered else workflow.ON_CLOSE if r.state == Step.CLOSED else ""
+        if effect:
+            EFFECTS[effect](r)
     return r
 
 
@@ -122,7 +124,7 @@ def reclamation_reopen(
     """Reopen a closed record at an open step (by default 4: new evaluation and action plan)."""
     if not reason.strip():
         raise WorkflowError("Indiquez le motif de la réouverture.")
-    if step not in workflow.OPEN_STEPS:
+    if not workflow.is_step(step):
         raise WorkflowError("Choisissez l'étape à laquelle reprendre le traitement.")
     with transaction.atomic():
         r = lock(reclamation)

@@ -150,7 +150,7 @@ def reclamation_send_survey(*, reclamation: Reclamation, now: datetime | None = 
     with transaction.atomic():
         r = lock(reclamation)
         if r.state != Step.FEEDBACK:
-            raise WorkflowError("L'enquête de satisfaction s'envoie à l'étape 9 (Collecte de feedback).")
+            raise WorkflowError(f"L'enquête de satisfaction s'envoie à {workflow.step_phrase(Step.FEEDBACK)}.")
         if not r.complainant_email:
             fields = {"feedback_requested_at": None, "survey_token_hash": None, "survey_expires_at": None}
             Reclamation.objects.filter(pk=r.pk).update(**fields)

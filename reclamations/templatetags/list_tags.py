@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
+from .. import workflow
 from ..markup import esc, local
 from ..models import Reclamation
 from .sla_tags import sla_badge
@@ -50,7 +51,8 @@ def _row(context: template.Context, r: Reclamation) -> str:
     anonymised = r.anonymised_at is not None
     who = "Données personnelles effacées" if anonymised else (r.complainant_name or "Sans réclamant")
     service = f" · {esc(r.service)}" if r.service_id else ""
-    step = f'<span class="badge text-bg-light border">{r.step_number}/9</span> ' if r.is_open else ""
+    count = workflow.step_count()
+    step = f'<span class="badge text-bg-light border">{r.step_number}/{count}</span> ' if r.is_open else ""
     ack = str(sla_badge(context, r, "ack")) if r.is_open or r.acknowledged_at else "—"
     answer = str(sla_badge(context, r, "answer")) if r.is_open or r.answered_at else "—"
     return (

@@ -32,12 +32,12 @@ def reclamation_for_token(token: str) -> Reclamation:
 
 
 def progress(reclamation: Reclamation) -> list[dict[str, object]]:
-    """The nine steps in the client's words, each done, current or to come."""
+    """The steps in the client's words, each done, current or to come."""
     current = workflow.step_number(reclamation.state)  # 10 once closed: every step done
     steps = []
-    for number, step in enumerate(workflow.NINE_STEPS, start=1):
+    for number, step in enumerate(workflow.steps(), start=1):
         status = "done" if number < current else "current" if number == current else "todo"
-        steps.append({"number": number, "label": workflow.CLIENT_LABELS[step], "status": status})
+        steps.append({"number": number, "label": step.client_label, "status": status})
     return steps
 
 
@@ -53,7 +53,7 @@ def _page_context(reclamation: Reclamation, token: str, form: FollowUpMessageFor
         "reclamation": reclamation,
         "token": token,
         "steps": progress(reclamation),
-        "state_label": workflow.CLIENT_LABELS[reclamation.state],
+        "state_label": workflow.client_label(reclamation.state),
         "is_open": reclamation.is_open,
         "discarded": reclamation.state == workflow.Step.DISCARDED,
         "events": Event.objects.filter(reclamation=reclamation, public=True).order_by("sequence"),

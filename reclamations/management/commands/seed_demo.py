@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from reclamations import emails, roles, services
+from reclamations import emails, roles, services, workflow
 from reclamations.audit import CLIENT_LABEL, record_event
 from reclamations.models import (
     Action,
@@ -1220,9 +1220,9 @@ class Command(BaseCommand):
 
     # -- summary ----------------------------------------------------------------------------------------
     def _print_summary(self, password_notes: dict[str, str]) -> None:
-        counts = {state: Reclamation.objects.filter(state=state).count() for state, _ in Step.choices}
+        counts = {state: Reclamation.objects.filter(state=state).count() for state, _ in workflow.state_choices()}
         self.stdout.write(f"Réclamations : {sum(counts.values())}")
-        for state, label in Step.choices:
+        for state, label in workflow.state_choices():
             number = f"{OPEN_STEPS.index(state) + 1}. " if state in OPEN_STEPS else "   "
             self.stdout.write(f"  {number}{label:<28} {counts[state]:>3}")
         self.stdout.write("Comptes (connexion sur /backoffice/ et /admin/) :")

@@ -22,13 +22,6 @@ from ...models import Action, ActionStatus, Communication, CommunicationKind, Re
 from ...services.messages import MESSAGE_PURPOSES, prefilled_message
 from ...workflow import Step
 
-# The message each step usually asks for; the handler can pick another starting text.
-DEFAULT_MESSAGE_PURPOSE: dict[str, str] = {
-    Step.RECEIVED: Communication.Purpose.ACKNOWLEDGEMENT,
-    Step.FOLLOW_UP: Communication.Purpose.PROGRESS,
-    Step.FEEDBACK: Communication.Purpose.CLOSURE,
-}
-
 
 @dataclass(frozen=True)
 class StepView:
@@ -46,7 +39,8 @@ class StepView:
 def progress(reclamation: Reclamation) -> list[StepView]:
     current = reclamation.step_number  # 10 once closed, 0 when discarded
     steps = []
-    for number, state in enumerate(workflow.OPEN_STEPS, start=1):
+    for number, spec in enumerate(workflow.steps(), start=1):
+        state = spec.code
         if reclamation.state == Step.DISCARDED:
             status = "todo"
         elif number < current:
@@ -56,7 +50,7 @@ def progress(reclamation: Reclamation) -> list[StepView]:
         else:
             status = "todo"
         reason = (reclamation.not_applicable or {}).get(state, "")
-        steps.append(StepView(number, state, workflow.step_label(state), status, reason))
+        steps.append(StepView(number, state, spec.label, status, reason))
     return steps
 
 
@@ -93,7 +87,7 @@ def _action_rows(
         # Step 5 opens the actions still lacking an owner or a due date; step 6 offers a one-click
         # "done" instead (the full form stays folded).
         needs_work = (
-            (reclamation.state == Step.SCHEDULING and unfinished and not (action.owner_id and action.due_date))
+            (reclamation.state == Step.SCHEDULING and unfinished and workflow.unscheduled(action))
             or prefix in bound
         )
         form = None
@@ -110,7 +104,9 @@ def _message_form(request: HttpRequest, reclamation: Reclamation, bound: dict[st
         return bound["message"]
     purpose = request.GET.get("modele")
     if purpose not in MESSAGE_PURPOSES:
-        purpose = DEFAULT_MESSAGE_PURPOSE.get(reclamation.state, Communication.Purpose.INFORMATION_REQUEST)
+        spec = workflow.step_spec(reclamation.state)
+        # The message the step usually asks for; the handler can pick another starting text.
+        purpose = (spec.message_purpose if spec else "") or Communication.Purpose.INFORMATION_REQUEST
     subject, body = prefilled_message(reclamation, purpose)
     return bo_forms.MessageForm(prefix="message", initial={"purpose": purpose, "subject": subject, "body": body})
 
@@ -194,14 +190,17 @@ def detail_context(
     # browser fetches one when its <details> is opened (htmx, ``?formulaire=<name>``), or, without
     # JavaScript, a link reloads the page with it open. A form shown again with its errors is open.
     unfolded = frozenset(request.GET.getlist("formulaire")) | frozenset(bound)
-    not_applicable_part = workflow.NOT_APPLICABLE_PARTS.get(r.state, "")
+    spec = workflow.step_spec(r.state)
+    card = spec.card if spec else frozenset()
+    missing = r.missing_for_current_step() if spec else []
+    not_applicable_part = spec.not_applicable if spec else ""
     if r.state == Step.REFORMULATION and r.channel not in workflow.WRITTEN_CHANNELS:
         not_applicable_part = ""  # no call back is asked for a complaint received orally
     return {
         "reclamation": r,
         "nav": "list",
         "steps": progress(r),
-        "missing": r.missing_for_current_step() if r.is_open else [],
+        "missing": missing,
         "refusal": refusal,
         "error": error,
         "can_change": can_change,
@@ -215,20 +214,15 @@ def detail_context(
         "action_rows": _action_rows(r, actions, bound, editable=can_change and r.is_open, staff=staff,
                                     unfolded=unfolded),
         "not_applicable_part": not_applicable_part,
-        # Forms a step's card shows are not repeated under "Autres actions".
-        "message_in_step": (
-            r.state == Step.FOLLOW_UP
-            or (r.state == Step.RECEIVED and not r.acknowledged_at)
-            or (r.state == Step.FEEDBACK and not r.feedback_received_at and not r.feedback_no_answer)
-        ),
-        "communication_in_step": r.state in (Step.REFORMULATION, Step.FOLLOW_UP),
-        # Steps 4 to 6 work on the action plan: it is part of the step's card then.
-        "plan_in_step": can_change and r.state in (Step.ACTION_PROPOSAL, Step.SCHEDULING, Step.ACTION),
+        # What the step's card holds (workflow.STEPS) is not repeated under "Autres actions".
+        "message_in_step": "message" in card or ("message_until_done" in card and bool(missing)),
+        "communication_in_step": "communication" in card,
+        "plan_in_step": can_change and "plan" in card,
         "answer_sent": workflow.since_reopening(r, r.answered_at),
         "message_purposes": [(p, Communication.Purpose(p).label) for p in MESSAGE_PURPOSES],
         "timeline": selectors.timeline(r),
         "today": timezone.localdate(),
-        "step_template": f"backoffice/steps/{r.state}.html" if r.is_open else "",
+        "step_template": spec.template if spec else "",
     }
 
 
