@@ -158,7 +158,7 @@ class StateFilter(admin.SimpleListFilter):
 
 @admin.register(Reclamation)
 class ReclamationAdmin(admin.ModelAdmin):
-    list_display = ["reference", "kind", "channel", "subject", "state", "priority", "handler", "received_at",
+    list_display = ["reference", "kind", "channel", "subject", "step", "priority", "handler", "received_at",
                     "ack_due_at", "answer_due_at"]
     list_filter = [StateFilter, "kind", "channel", "stakeholder_type", "priority", "service", "handler"]
     search_fields = ["reference", "complainant_name", "complainant_email", "subject"]
@@ -166,12 +166,12 @@ class ReclamationAdmin(admin.ModelAdmin):
     list_select_related = ["handler"]
     inlines = [ActionInline, CommunicationInline, AttachmentInline]
     # The step, the deadlines and the fulfilment times change only through the workflow services.
-    readonly_fields = ["reference", "state", "received_at", "ack_due_at", "answer_due_at", "acknowledged_at",
+    readonly_fields = ["reference", "step", "received_at", "ack_due_at", "answer_due_at", "acknowledged_at",
                        "answered_at", "closed_at", "priority", "handler", "not_applicable", "created_at",
                        "created_by", "feedback_requested_at", "feedback_received_at", "feedback_no_answer",
                        "feedback_satisfaction", "feedback_comment", "discard_reason"]
     fieldsets = [
-        ("Suivi", {"fields": ["reference", "state", "handler", "priority", "received_at", "ack_due_at",
+        ("Suivi", {"fields": ["reference", "step", "handler", "priority", "received_at", "ack_due_at",
                               "acknowledged_at", "answer_due_at", "answered_at", "closed_at", "not_applicable",
                               "created_at", "created_by", "discard_reason"]}),
         ("Réclamation", {"fields": ["kind", "channel", "stakeholder_type", "service", "training_action", "subject",
@@ -185,6 +185,10 @@ class ReclamationAdmin(admin.ModelAdmin):
         ("Avis du client", {"fields": ["feedback_requested_at", "feedback_received_at", "feedback_no_answer",
                                        "feedback_satisfaction", "feedback_comment"]}),
     ]
+
+    @admin.display(description="étape", ordering="state")
+    def step(self, obj: Reclamation) -> str:
+        return obj.get_state_display()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # records are registered in the back-office, which computes deadlines and logs
