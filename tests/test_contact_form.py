@@ -492,7 +492,7 @@ def test_the_form_works_with_its_csrf_token(service, django_capture_on_commit_ca
     assert Reclamation.objects.count() == 1
 
 
-def test_a_failure_while_storing_leaves_no_half_record(client, service, monkeypatch,
+def test_a_failure_while_storing_leaves_no_half_record(client, service, monkeypatch, settings,
                                                        django_capture_on_commit_callbacks):
     # The acknowledgement's event is the last thing written: if it fails, the record, its file, its
     # events and the acknowledgement go with it.
@@ -512,6 +512,7 @@ def test_a_failure_while_storing_leaves_no_half_record(client, service, monkeypa
     assert response.status_code == 500
     assert_nothing_stored_or_sent()
     assert Communication.objects.count() == 0
+    assert attachment_files(settings) == []
 
 
 # --- Query count ---------------------------------------------------------------------------------

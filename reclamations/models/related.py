@@ -115,9 +115,22 @@ class Communication(models.Model):
         return f"{self.get_kind_display()} {self.occurred_at:%d/%m/%Y}"
 
 
+ATTACHMENTS_FOLDER = "attachments"
+
+
+def new_attachment_folder() -> str:
+    """A folder for one batch of files (those stored together for one record), named at random.
+
+    Never the record's id: a rolled-back insert gives its id to the next record, which would then
+    share a folder with whatever the failed one left. Files stored before this scheme keep their
+    ``attachments/<id>/<name>`` path, which their rows still hold.
+    """
+    return f"{ATTACHMENTS_FOLDER}/{uuid.uuid4().hex}"
+
+
 def attachment_path(instance: Attachment, filename: str) -> str:
     """A random server-side name; the client's file name is only kept as data, never as a path."""
-    return f"attachments/{instance.reclamation_id}/{uuid.uuid4().hex}"
+    return f"{new_attachment_folder()}/{uuid.uuid4().hex}"
 
 
 class Attachment(models.Model):

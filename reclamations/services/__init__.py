@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .actions import reclamation_add_action, reclamation_update_action
 from .alerts import reclamation_remind_action, reclamation_send_sla_alert
-from .attachments import reclamation_add_attachments
+from .attachments import atomic_with_uploads, reclamation_add_attachments
 from .base import (
     ACTION_FIELDS,
     EDITABLE_FIELDS,
@@ -95,6 +95,7 @@ __all__ = [
     "SurveyAnswer",
     "SurveyUnavailable",
     "WorkflowError",
+    "atomic_with_uploads",
     "digest_acknowledge",
     "digest_send",
     "export_claim",
