@@ -32,7 +32,16 @@ from .reclamation import (
     Solved,
     StakeholderType,
 )
-from .related import Action, ActionKind, ActionStatus, Attachment, Communication, CommunicationKind, RecordEmail
+from .related import (
+    Action,
+    ActionKind,
+    ActionStatus,
+    Attachment,
+    Communication,
+    CommunicationKind,
+    OrphanFileReport,
+    RecordEmail,
+)
 
 __all__ = [
     "Action",
@@ -60,6 +69,7 @@ __all__ = [
     "MessageTemplate",
     "OpeningHours",
     "Organisation",
+    "OrphanFileReport",
     "Priority",
     "Reclamation",
     "RecordEmail",

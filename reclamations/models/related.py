@@ -167,6 +167,26 @@ class Attachment(models.Model):
         return PurePath(self.original_name).suffix.lower()
 
 
+class OrphanFileReport(models.Model):
+    """The last periodic check of the private attachments folder (one row): how many files older
+    than the grace period no attachment names, shown to the quality lead on the dashboard.
+
+    Kept in the database because the check runs in a worker and the dashboard in the web process;
+    walking the folder on every dashboard view would cost far more than one row.
+    """
+
+    checked_at = models.DateTimeField("vérifié le")
+    count = models.PositiveIntegerField("fichiers orphelins", default=0)
+    size = models.PositiveBigIntegerField("taille (octets)", default=0)
+
+    class Meta:
+        verbose_name = "contrôle des fichiers orphelins"
+        verbose_name_plural = "contrôles des fichiers orphelins"
+
+    def __str__(self) -> str:
+        return f"{self.count} fichier(s) orphelin(s) au {self.checked_at:%d/%m/%Y %H:%M}"
+
+
 class RecordEmail(models.Model):
     """The record an outbox e-mail is about, when the record does not keep that e-mail as a
     communication (whose ``email`` is the link for messages to the client): staff notices, alerts.

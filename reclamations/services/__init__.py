@@ -55,6 +55,7 @@ from .intake import (
     reclamation_submit_contact,
 )
 from .messages import SentMessage, reclamation_send_message
+from .orphan_files import orphan_files_check, orphan_files_delete, orphan_files_find
 from .personal_data import (
     personal_data_erase,
     personal_data_export,
@@ -111,6 +112,9 @@ __all__ = [
     "improvement_record_check",
     "improvement_send_reminders",
     "improvement_update",
+    "orphan_files_check",
+    "orphan_files_delete",
+    "orphan_files_find",
     "personal_data_erase",
     "personal_data_export",
     "reclamation_add_action",
