@@ -15,7 +15,6 @@ from django.core.validators import validate_email
 from django.db import models
 from django.utils.encoding import force_str
 
-INVALID_ADDRESS = "Saisissez une adresse électronique valide, par exemple nom@exemple.fr."
 # Characters only a quoted local part ("…"@example.org) may hold, which the outbox misreads (below).
 # No real mailbox needs one: the whole quoted form is refused, with a message that says so.
 _REFUSED = '"<>,'
@@ -34,10 +33,7 @@ def validate_sendable_address(value: Any) -> None:
     comma. A quoted local part is valid for Django, never for us.
     """
     address = force_str(value)
-    try:
-        validate_email(address)
-    except ValidationError:
-        raise ValidationError(INVALID_ADDRESS, code="invalid") from None
+    validate_email(address)  # Django's own message, or the form's ``invalid`` one
     if any(ch in address for ch in _REFUSED):
         raise ValidationError(NOT_SENDABLE, code="not_sendable")
 
