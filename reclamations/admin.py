@@ -23,6 +23,7 @@ from .models import (
     MessageTemplate,
     OpeningHours,
     Organisation,
+    OrphanFileReport,
     Reclamation,
     RecordEmail,
     ReferenceCounter,
@@ -298,3 +299,9 @@ class AuditChainHeadAdmin(ReadOnlyAdmin):
 @admin.register(ReferenceCounter)
 class ReferenceCounterAdmin(ReadOnlyAdmin):
     list_display = ["year", "last_number"]
+
+
+@admin.register(OrphanFileReport)
+class OrphanFileReportAdmin(ReadOnlyAdmin):
+    # Written by the daily check; the files themselves are listed and deleted on the quality page.
+    list_display = ["checked_at", "count", "size"]
