@@ -218,6 +218,9 @@ FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=5)
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# A file under attachments/ that no row names is reported (and may be deleted by the quality lead)
+# once older than this: a younger one may be an upload whose transaction has not committed yet.
+ORPHAN_FILES_GRACE_MINUTES = env.int("ORPHAN_FILES_GRACE_MINUTES", default=60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- E-mail: everything goes through the post_office outbox, sent by Celery --------------------
@@ -357,6 +360,12 @@ CELERY_BEAT_SCHEDULE = {
     "anonymise-expired": {
         "task": "reclamations.tasks.anonymise_expired",
         "schedule": crontab(minute=30, hour=3),
+    },
+    # Files under attachments/ that belong to no row (reclamations.services.orphan_files): counted
+    # for the quality lead's dashboard, never deleted without them.
+    "orphan-files": {
+        "task": "reclamations.tasks.check_orphan_files",
+        "schedule": crontab(minute=45, hour=3),
     },
 }
 

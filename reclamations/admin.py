@@ -26,6 +26,7 @@ from .models import (
     MessageTemplate,
     OpeningHours,
     Organisation,
+    OrphanFileReport,
     Reclamation,
     RecordEmail,
     ReferenceCounter,
@@ -333,6 +334,12 @@ class FollowUpLinkAdmin(ReadOnlyAdmin):
 @admin.register(LinkRequest)
 class LinkRequestAdmin(ReadOnlyAdmin):
     list_display = ["pk", "created_at"]
+
+
+@admin.register(OrphanFileReport)
+class OrphanFileReportAdmin(ReadOnlyAdmin):
+    # Written by the daily check; the files themselves are listed and deleted on the quality page.
+    list_display = ["checked_at", "count", "size"]
 
 
 # --- Filters from the address bar ----------------------------------------------------------------

@@ -24,6 +24,7 @@ from post_office.signals import email_queued
 from post_office.utils import parse_emails
 
 from .models import RecordEmail
+from .validators import validate_sendable_address
 
 logger = logging.getLogger(__name__)
 
@@ -130,8 +131,11 @@ def _row(*, to: list[str], subject: str, text: str, html: str, reference: str) -
     Not through ``mail.send``: it would render subject and bodies *again* as Django templates,
     where text a client typed (``{{ 7*7 }}``, ``{% include ... %}``) would be interpreted, and
     that second pass cost as much as the first. The addresses get post_office's own check, the
-    row its model's validation (``Email.save`` runs ``full_clean``).
+    row its model's validation (``Email.save`` runs ``full_clean``). Every recipient first meets
+    ``validate_sendable_address``, the rule the forms apply: an address a form took is one we send.
     """
+    for address in to:
+        validate_sendable_address(address)
     return Email(
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=parse_emails(to),

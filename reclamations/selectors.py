@@ -25,6 +25,7 @@ from .models import (
     EventKind,
     FollowUpLink,
     LinkRequest,
+    OrphanFileReport,
     Priority,
     Reclamation,
     RootCauseCategory,
@@ -381,3 +382,8 @@ def records_past_retention(*, closed_before: datetime) -> QuerySet[Reclamation]:
     return Reclamation.objects.filter(
         anonymised_at__isnull=True, closed_at__lt=closed_before, state__in=workflow.TERMINAL_STEPS
     ).order_by("closed_at", "pk")
+
+
+def orphan_file_report() -> OrphanFileReport | None:
+    """The last periodic count of files under attachments/ that belong to no row, if any ran."""
+    return OrphanFileReport.objects.filter(pk=1).first()

@@ -107,3 +107,11 @@ def anonymise_expired() -> None:
     """
     count = services.reclamation_anonymise_expired()
     logger.info("retention: %d reclamation(s) anonymised by the daily run", count)
+
+
+@shared_task(ignore_result=True)
+def check_orphan_files() -> None:
+    """Beat, daily: count the files under attachments/ that belong to no row, for the quality
+    lead's dashboard (a warning in the log when there are some). Deletes nothing: that is the
+    quality lead's decision. Running it twice only writes the same count twice."""
+    services.orphan_files_check()

@@ -186,6 +186,8 @@ ARGS: dict[str, Args] = {
     "quality:personal_data_search": lambda w: [],
     "quality:personal_data_export": lambda w: [],
     "quality:personal_data_erase": lambda w: [],
+    "quality:orphan_files": lambda w: [],
+    "quality:orphan_files_delete": lambda w: [],
     "audit:index": lambda w: [],
     "audit:pack_pdf": lambda w: [],
     "audit:register_xlsx": lambda w: [],

@@ -108,6 +108,15 @@ def test_it_refuses_what_it_cannot_register_and_saves_nothing(login, handler, ov
     assert not Reclamation.objects.exists()
 
 
+def test_it_refuses_an_address_our_emails_cannot_go_to_as_the_contact_form_does(login, handler):
+    response = login(handler).post(URL, {**form(complainant_email='"<a>"@example.org'),
+                                         "create-files": [upload("courrier.pdf")]})
+
+    assert response.status_code == 200
+    assert "Courriel : Cette adresse électronique ne peut pas recevoir nos courriels" in text(response)
+    assert not Reclamation.objects.exists()
+
+
 def test_a_file_of_another_type_is_refused_and_nothing_is_saved(login, handler):
     response = login(handler).post(URL, {
         **form(), "create-files": [upload("lettre.pdf", b"<html><script>alert(1)</script></html>", "application/pdf")],

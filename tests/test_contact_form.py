@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -34,6 +35,11 @@ def service():
 def _post(client, django_capture_on_commit_callbacks, **overrides):
     with django_capture_on_commit_callbacks(execute=True):
         return client.post(CONTACT, contact_form_data(**overrides))
+
+
+def attachment_files(settings) -> list[Path]:
+    root = Path(settings.STORAGES["default"]["OPTIONS"]["location"]) / "attachments"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def assert_nothing_stored_or_sent() -> None:
@@ -425,6 +431,33 @@ def test_bad_input_gets_a_french_message_and_stores_nothing(client, service, ove
     assert_nothing_stored_or_sent()
 
 
+@pytest.mark.parametrize(
+    "address", ['"<a>"@example.org', '"claire,dupont"@example.org', '"<c@example.org>"@example.org'])
+def test_it_refuses_an_address_our_emails_cannot_go_to_and_keeps_none_of_the_files(
+        client, service, settings, address, django_capture_on_commit_callbacks):
+    # Valid for Django, but the outbox reads a name out of "<…>" and splits recipients on commas:
+    # the acknowledgement could never leave. Refused by the form, before any file is written.
+    response = _post(client, django_capture_on_commit_callbacks, service=service.pk, complainant_email=address,
+                     attachments=[upload("convocation.pdf"), upload("attestation.pdf")])
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Cette adresse électronique ne peut pas recevoir nos courriels" in html
+    assert 'id="error_1_id_complainant_email"' in html or 'aria-invalid="true"' in html
+    assert "n&#x27;a pas pu être enregistrée" not in html
+    assert_nothing_stored_or_sent()
+    assert attachment_files(settings) == []
+
+
+def test_the_lost_link_form_applies_the_same_address_rule(client, django_capture_on_commit_callbacks):
+    from reclamations.forms.public import LostLinkForm
+
+    form = LostLinkForm(data={"reference": "R-2026-0001", "email": '"<a>"@example.org'})
+
+    assert not form.is_valid()
+    assert "Cette adresse électronique ne peut pas recevoir nos courriels" in str(form.errors["email"])
+
+
 def test_a_request_body_too_big_gets_the_french_400_page(client, service, settings,
                                                          django_capture_on_commit_callbacks):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
@@ -459,7 +492,7 @@ def test_the_form_works_with_its_csrf_token(service, django_capture_on_commit_ca
     assert Reclamation.objects.count() == 1
 
 
-def test_a_failure_while_storing_leaves_no_half_record(client, service, monkeypatch,
+def test_a_failure_while_storing_leaves_no_half_record(client, service, monkeypatch, settings,
                                                        django_capture_on_commit_callbacks):
     # The acknowledgement's event is the last thing written: if it fails, the record, its file, its
     # events and the acknowledgement go with it.
@@ -479,6 +512,7 @@ def test_a_failure_while_storing_leaves_no_half_record(client, service, monkeypa
     assert response.status_code == 500
     assert_nothing_stored_or_sent()
     assert Communication.objects.count() == 0
+    assert attachment_files(settings) == []
 
 
 # --- Query count ---------------------------------------------------------------------------------

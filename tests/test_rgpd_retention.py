@@ -141,6 +141,7 @@ def test_every_trace_of_the_person_is_erased(handler, quality_lead, closed_at_t0
     assert (attachment.original_name, attachment.file.name) == (personal_data.ERASED_FILE_NAME, "")
     assert attachment.sha256 and attachment.size  # the evidence that a file was received stays
     assert not default_storage.exists(stored_file)
+    assert not default_storage.exists(stored_file.rpartition("/")[0]), "nor the record's emptied folder"
     # The outbox kept the clear links and the texts: every e-mail about the record is gone.
     assert not Email.objects.filter(to__contains="claire.dupont").exists()
     assert not staff_notices.exists()

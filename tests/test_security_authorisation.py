@@ -99,6 +99,8 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     "quality:personal_data_search": {"GET": everyone(405), "POST": quality(400)},
     "quality:personal_data_export": {"GET": everyone(405), "POST": quality(400)},
     "quality:personal_data_erase": {"GET": everyone(405), "POST": quality(400)},
+    "quality:orphan_files": {"GET": quality(200)},
+    "quality:orphan_files_delete": {"GET": everyone(405), "POST": quality(REDIRECT)},
     "audit:index": {"GET": quality(200)},
     "audit:pack_pdf": {"GET": everyone(405), "POST": quality(400)},  # no period: the form again, 400
     "audit:register_xlsx": {"GET": everyone(405), "POST": quality(400)},

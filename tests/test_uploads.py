@@ -6,13 +6,15 @@ import io
 import os
 import re
 import zipfile
-from pathlib import Path
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
 
 import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from reclamations import services, uploads
 from reclamations.models import Attachment, Event, EventKind, Reclamation
@@ -166,8 +168,11 @@ def test_the_form_stores_the_files_under_random_names_in_private_storage(client,
     stored = list(reclamation.attachments.order_by("pk"))
     assert [a.original_name for a in stored] == ["convocation.pdf", "photo de la salle.png"]
     assert [a.content_type for a in stored] == ["application/pdf", "image/png"]
+    # A random folder for the files sent together, a random name for each: nothing from the record.
+    folders = {PurePosixPath(a.file.name).parent for a in stored}
+    assert len(folders) == 1
     for attachment in stored:
-        assert re.fullmatch(rf"attachments/{reclamation.pk}/[0-9a-f]{{32}}", attachment.file.name)
+        assert re.fullmatch(r"attachments/[0-9a-f]{32}/[0-9a-f]{32}", attachment.file.name)
         assert attachment.public and attachment.uploaded_by is None and attachment.communication is None
         path = Path(default_storage.path(attachment.file.name))
         assert path.is_relative_to(tmp_path / "private")
@@ -255,3 +260,114 @@ def test_a_file_missing_from_the_disk_is_a_404_not_a_500(client, record_with_fil
     default_storage.delete(attachment.file.name)
 
     assert client.get(f"/suivi/{reclamation.token}/pieces/{attachment.pk}/").status_code == 404
+
+
+# --- Files of a transaction that rolls back -------------------------------------------------------
+def _attachment_files(settings) -> list[Path]:
+    root = Path(settings.STORAGES["default"]["OPTIONS"]["location"]) / "attachments"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def _failing_after_the_files(seen: list[str], error: Exception):
+    """A step that runs after the files were stored: notes them (they are on disk), then fails."""
+    def step(*args, reclamation, **kwargs):
+        names = list(Attachment.objects.filter(reclamation=reclamation).values_list("file", flat=True))
+        assert names and all(default_storage.exists(name) for name in names)
+        seen.extend(names)
+        raise error
+    return step
+
+
+def test_a_contact_submission_failing_after_its_files_were_written_leaves_no_file(service, settings, monkeypatch):
+    from reclamations.services import intake
+
+    seen: list[str] = []
+    monkeypatch.setattr(intake, "_email_client", _failing_after_the_files(seen, RuntimeError("serveur indisponible")))
+    checked = uploads.check_uploads([upload("convocation.pdf"), upload("photo.png", png_bytes(), "image/png")])
+
+    with pytest.raises(RuntimeError):
+        services.reclamation_submit_contact(
+            kind="complaint", subject="Salle fermée", description="La salle était fermée.",
+            complainant_email="claire.dupont@example.org", consent=True, uploads=checked,
+            complainant_name="Claire Dupont", service=service,
+        )
+
+    assert len(seen) == 2
+    assert Reclamation.objects.count() == 0 and Attachment.objects.count() == 0
+    assert _attachment_files(settings) == []
+    # Not even the empty folder of the batch is left.
+    assert not any(default_storage.exists(str(PurePosixPath(name).parent)) for name in seen)
+
+
+def test_a_client_message_that_cannot_be_saved_leaves_no_file(settings, monkeypatch):
+    from reclamations.services import intake
+
+    reclamation = ReclamationFactory()
+    seen: list[str] = []
+    monkeypatch.setattr(intake, "_notify_staff", _failing_after_the_files(seen, RuntimeError("panne")))
+
+    with pytest.raises(RuntimeError):
+        services.reclamation_add_client_message(reclamation=reclamation, body="Voici la convocation.",
+                                                uploads=uploads.check_uploads([upload("convocation.pdf")]))
+
+    assert len(seen) == 1
+    assert Attachment.objects.count() == 0
+    assert _attachment_files(settings) == []
+
+
+def test_a_back_office_record_refused_after_its_files_were_written_leaves_no_file(login, handler, settings,
+                                                                                  monkeypatch):
+    # The model's own check refusing the last step: the form is shown again with the message.
+    from reclamations.services import attachments
+
+    real = attachments.record_event
+
+    def refused(**kwargs):
+        real(**kwargs)
+        raise ValidationError("Enregistrement refusé.")
+
+    monkeypatch.setattr(attachments, "record_event", refused)
+    received = timezone.localtime() - timedelta(days=2)
+    response = login(handler).post("/backoffice/reclamations/nouvelle/", {
+        "create-kind": "complaint", "create-channel": "letter", "create-received_at": f"{received:%Y-%m-%dT%H:%M}",
+        "create-stakeholder_type": "funder", "create-complainant_name": "Julien Caron",
+        "create-subject": "Facture erronée", "create-description": "Le montant ne correspond pas.",
+        "create-files": [upload("courrier.pdf")],
+    })
+
+    assert response.status_code == 200
+    assert "Enregistrement refusé." in response.content.decode()
+    assert Reclamation.objects.count() == 0
+    assert _attachment_files(settings) == []
+
+
+def test_a_record_never_gets_the_folder_of_a_record_that_was_rolled_back(service, settings, monkeypatch):
+    from reclamations.services import intake
+
+    def submit():
+        return services.reclamation_submit_contact(
+            kind="complaint", subject="Salle fermée", description="La salle était fermée.",
+            complainant_email="claire.dupont@example.org", consent=True, complainant_name="Claire Dupont",
+            service=service, uploads=uploads.check_uploads([upload("convocation.pdf")]),
+        )
+
+    seen: list[str] = []
+    with monkeypatch.context() as patched:
+        patched.setattr(intake, "_email_client", _failing_after_the_files(seen, RuntimeError("panne")))
+        with pytest.raises(RuntimeError):
+            submit()
+    # Planted as a process killed before the rollback's clean-up would have left it.
+    (failed_name,) = seen
+    default_storage.save(failed_name, io.BytesIO(b"%PDF-1.4 reste"))
+
+    created = submit()
+    other = submit()
+
+    folders = {str(PurePosixPath(a.file.name).parent)
+               for a in Attachment.objects.filter(reclamation__in=[created.reclamation, other.reclamation])}
+    failed_folder = str(PurePosixPath(failed_name).parent)
+    assert len(folders) == 2 and failed_folder not in folders
+    assert all(not folder.endswith(f"/{pk}") for folder in folders
+               for pk in (created.reclamation.pk, other.reclamation.pk))
+    # The leftover stays where no record's erasure will ever look, for the orphan check to find.
+    assert default_storage.listdir(failed_folder)[1] == [PurePosixPath(failed_name).name]

@@ -23,6 +23,7 @@ from django.utils.html import format_html
 
 from .. import uploads
 from ..models import Kind, Service, StakeholderType
+from ..validators import SendableEmailFormField
 from .fields import OfferedChoiceField
 
 # --- Fields --------------------------------------------------------------------------------------
@@ -46,7 +47,8 @@ class SingleLineCharField(forms.CharField):
         return super().to_python(value)
 
 
-class SingleLineEmailField(forms.EmailField):
+class SingleLineEmailField(SendableEmailFormField):
+    # The outbox's rule (``validate_sendable_address``): an address taken here is one we can write to.
     def to_python(self, value: Any) -> str:
         _check_single_line(value)
         return super().to_python(value)

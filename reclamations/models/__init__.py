@@ -33,7 +33,16 @@ from .reclamation import (
     Solved,
     StakeholderType,
 )
-from .related import Action, ActionKind, ActionStatus, Attachment, Communication, CommunicationKind, RecordEmail
+from .related import (
+    Action,
+    ActionKind,
+    ActionStatus,
+    Attachment,
+    Communication,
+    CommunicationKind,
+    OrphanFileReport,
+    RecordEmail,
+)
 
 __all__ = [
     "Action",
@@ -63,6 +72,7 @@ __all__ = [
     "MessageTemplate",
     "OpeningHours",
     "Organisation",
+    "OrphanFileReport",
     "Priority",
     "Reclamation",
     "RecordEmail",

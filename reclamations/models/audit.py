@@ -51,6 +51,7 @@ class EventKind(models.TextChoices):
     ANONYMISED = "anonymised", "Anonymisation"
     EXPORT = "export", "Export"
     CONFIGURATION = "configuration", "Configuration"
+    FILES_DELETED = "files_deleted", "Fichiers orphelins supprimés"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -16,6 +16,8 @@ from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from ..validators import SendableEmailField
+
 logger = logging.getLogger(__name__)
 
 
@@ -47,7 +49,7 @@ class Organisation(models.Model):
     address = models.TextField("adresse", blank=True)
     siret = models.CharField("SIRET", max_length=20, blank=True)
     activity_number = models.CharField("numéro de déclaration d'activité", max_length=40, blank=True)
-    contact_email = models.EmailField("courriel de contact", blank=True)
+    contact_email = SendableEmailField("courriel de contact", blank=True)
     phone = models.CharField("téléphone", max_length=40, blank=True)
     website = models.URLField("site internet", blank=True)
     logo = models.ImageField("logo", upload_to="organisation/", blank=True)

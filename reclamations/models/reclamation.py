@@ -8,6 +8,7 @@ from django.db import models
 from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, FSMFieldMixin, transition
 
 from .. import sla, workflow
+from ..validators import SendableEmailField
 from ..workflow import Step
 
 
@@ -157,7 +158,7 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
     complainant_role = models.CharField("fonction", max_length=200, blank=True)
     complainant_organisation = models.CharField("organisation", max_length=200, blank=True)
     complainant_phone = models.CharField("téléphone", max_length=40, blank=True)
-    complainant_email = models.EmailField("courriel", blank=True)
+    complainant_email = SendableEmailField("courriel", blank=True)
     complainant_address = models.TextField("adresse", blank=True)
 
     # --- What it is about (2.b, 2.c)

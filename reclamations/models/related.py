@@ -115,9 +115,22 @@ class Communication(models.Model):
         return f"{self.get_kind_display()} {self.occurred_at:%d/%m/%Y}"
 
 
+ATTACHMENTS_FOLDER = "attachments"
+
+
+def new_attachment_folder() -> str:
+    """A folder for one batch of files (those stored together for one record), named at random.
+
+    Never the record's id: a rolled-back insert gives its id to the next record, which would then
+    share a folder with whatever the failed one left. Files stored before this scheme keep their
+    ``attachments/<id>/<name>`` path, which their rows still hold.
+    """
+    return f"{ATTACHMENTS_FOLDER}/{uuid.uuid4().hex}"
+
+
 def attachment_path(instance: Attachment, filename: str) -> str:
     """A random server-side name; the client's file name is only kept as data, never as a path."""
-    return f"attachments/{instance.reclamation_id}/{uuid.uuid4().hex}"
+    return f"{new_attachment_folder()}/{uuid.uuid4().hex}"
 
 
 class Attachment(models.Model):
@@ -152,6 +165,26 @@ class Attachment(models.Model):
     @property
     def extension(self) -> str:
         return PurePath(self.original_name).suffix.lower()
+
+
+class OrphanFileReport(models.Model):
+    """The last periodic check of the private attachments folder (one row): how many files older
+    than the grace period no attachment names, shown to the quality lead on the dashboard.
+
+    Kept in the database because the check runs in a worker and the dashboard in the web process;
+    walking the folder on every dashboard view would cost far more than one row.
+    """
+
+    checked_at = models.DateTimeField("vérifié le")
+    count = models.PositiveIntegerField("fichiers orphelins", default=0)
+    size = models.PositiveBigIntegerField("taille (octets)", default=0)
+
+    class Meta:
+        verbose_name = "contrôle des fichiers orphelins"
+        verbose_name_plural = "contrôles des fichiers orphelins"
+
+    def __str__(self) -> str:
+        return f"{self.count} fichier(s) orphelin(s) au {self.checked_at:%d/%m/%Y %H:%M}"
 
 
 class RecordEmail(models.Model):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .actions import reclamation_add_action, reclamation_update_action
 from .alerts import reclamation_remind_action, reclamation_send_sla_alert
-from .attachments import reclamation_add_attachments
+from .attachments import atomic_with_uploads, reclamation_add_attachments
 from .base import (
     ACTION_FIELDS,
     EDITABLE_FIELDS,
@@ -55,6 +55,7 @@ from .intake import (
 )
 from .links import reclamation_request_lost_link, reclamation_send_follow_up_link, reclamation_send_requested_links
 from .messages import SentMessage, reclamation_send_message
+from .orphan_files import orphan_files_check, orphan_files_delete, orphan_files_find
 from .personal_data import (
     personal_data_erase,
     personal_data_export,
@@ -95,6 +96,7 @@ __all__ = [
     "SurveyAnswer",
     "SurveyUnavailable",
     "WorkflowError",
+    "atomic_with_uploads",
     "digest_acknowledge",
     "digest_send",
     "export_claim",
@@ -110,6 +112,9 @@ __all__ = [
     "improvement_record_check",
     "improvement_send_reminders",
     "improvement_update",
+    "orphan_files_check",
+    "orphan_files_delete",
+    "orphan_files_find",
     "personal_data_erase",
     "personal_data_export",
     "reclamation_add_action",

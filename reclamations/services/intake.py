@@ -38,7 +38,7 @@ from ..models import (
     Reclamation,
 )
 from ..uploads import CheckedUpload
-from .attachments import reclamation_add_attachments
+from .attachments import atomic_with_uploads, reclamation_add_attachments
 from .base import CreatedReclamation, WorkflowError, lock
 from .communications import reclamation_log_communication
 from .records import NewReclamation, insert_reclamation, prepare_reclamation
@@ -191,7 +191,8 @@ def reclamation_submit_contact(
     organisation = Organisation.current()
     context = {"reclamation": new.reclamation, "organisation": organisation, "attachments": list(uploads)}
     marker, rendered = _render_acknowledgement(new, context)
-    with transaction.atomic():
+    # The files are written before the commit: if anything after them fails, they are deleted.
+    with atomic_with_uploads():
         created = insert_reclamation(new)
         reclamation = created.reclamation
         if uploads:
@@ -280,7 +281,7 @@ def reclamation_add_client_message(
     """
     if not body.strip():
         raise WorkflowError("Écrivez votre message.")
-    with transaction.atomic():
+    with atomic_with_uploads():
         r = lock(reclamation)
         if not r.is_open:
             raise WorkflowError(

@@ -44,6 +44,7 @@ from ..audit import record_event, redact_events
 from ..models import Attachment, Communication, Event, EventKind, ExportJob, Organisation, Reclamation, RecordEmail
 from ..models.related import Action
 from ..uploads import ALLOWED_TYPES
+from .attachments import delete_stored_files
 from .base import Actor, WorkflowError, lock
 
 logger = logging.getLogger(__name__)
@@ -228,9 +229,8 @@ def _redact(events: list[Event]) -> int:
 
 
 def _delete_files(names: list[str]) -> None:
-    storage = Attachment._meta.get_field("file").storage
-    for name in names:
-        storage.delete(name)  # a file already missing is not an error
+    # A file already missing is not an error; an attachment folder left empty goes too.
+    delete_stored_files(names)
 
 
 # --- The retention period ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 from django.views.generic import RedirectView
 
-from ..views.quality import digests, personal_data, plan, statistics
+from ..views.quality import digests, orphan_files, personal_data, plan, statistics
 
 app_name = "quality"
 
@@ -32,4 +32,7 @@ urlpatterns = [
     path("donnees-personnelles/recherche/", personal_data.personal_data_search, name="personal_data_search"),
     path("donnees-personnelles/export/", personal_data.personal_data_export, name="personal_data_export"),
     path("donnees-personnelles/effacement/", personal_data.personal_data_erase, name="personal_data_erase"),
+    # Files under attachments/ that belong to no record (quality lead; deletion is a POST).
+    path("fichiers-orphelins/", orphan_files.orphan_files, name="orphan_files"),
+    path("fichiers-orphelins/supprimer/", orphan_files.orphan_files_delete, name="orphan_files_delete"),
 ]

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from ... import selectors
+from ... import roles, selectors
 from ...permissions import staff_required
 
 
@@ -14,4 +14,7 @@ from ...permissions import staff_required
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     figures = selectors.dashboard(user=request.user, now=timezone.now(), today=timezone.localdate())
-    return render(request, "backoffice/dashboard.html", {"dashboard": figures, "nav": "dashboard"})
+    # Files that belong to no record are the quality lead's to delete: only they see the count.
+    orphans = selectors.orphan_file_report() if roles.is_quality_lead(request.user) else None
+    return render(request, "backoffice/dashboard.html",
+                  {"dashboard": figures, "nav": "dashboard", "orphan_report": orphans})

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -105,7 +104,7 @@ def reclamation_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
+            with services.atomic_with_uploads():  # the files go with the record if it is not saved
                 created = services.reclamation_create(
                     actor=request.user, kind=data["kind"], channel=data["channel"], subject=data["subject"],
                     description=data["description"], received_at=data["received_at"], **form.record_fields(),

@@ -15,7 +15,6 @@ from typing import Any
 from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -81,8 +80,8 @@ def _run(
         return detail_response(request, reclamation, bound={name: form})
     try:
         # One form, one outcome: when a change makes several service calls (save the answer, then
-        # send it), a refusal of the last one must not leave the first one saved.
-        with transaction.atomic():
+        # send it), a refusal of the last one must not leave the first one saved, nor its files.
+        with services.atomic_with_uploads():
             message = change(form.cleaned_data)
     except services.StaleState as exc:
         fresh = selectors.reclamation_for_detail(reclamation.pk)
