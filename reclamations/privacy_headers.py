@@ -29,6 +29,7 @@ class PrivacyHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        add_never_cache_headers(response)
+        if "no-store" not in response.get("Cache-Control", ""):  # a view's own choice is kept
+            add_never_cache_headers(response)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response

@@ -282,7 +282,8 @@ def test_a_contact_submission_failing_after_its_files_were_written_leaves_no_fil
     from reclamations.services import intake
 
     seen: list[str] = []
-    monkeypatch.setattr(intake, "_email_client", _failing_after_the_files(seen, RuntimeError("serveur indisponible")))
+    failing = _failing_after_the_files(seen, RuntimeError("serveur indisponible"))
+    monkeypatch.setattr(intake, "email_client_with_link", failing)
     checked = uploads.check_uploads([upload("convocation.pdf"), upload("photo.png", png_bytes(), "image/png")])
 
     with pytest.raises(RuntimeError):
@@ -353,7 +354,7 @@ def test_a_record_never_gets_the_folder_of_a_record_that_was_rolled_back(service
 
     seen: list[str] = []
     with monkeypatch.context() as patched:
-        patched.setattr(intake, "_email_client", _failing_after_the_files(seen, RuntimeError("panne")))
+        patched.setattr(intake, "email_client_with_link", _failing_after_the_files(seen, RuntimeError("panne")))
         with pytest.raises(RuntimeError):
             submit()
     # Planted as a process killed before the rollback's clean-up would have left it.
