@@ -1,6 +1,6 @@
 # Gestion des réclamations (Qualiopi, indicateur 31) — developer commands.
 #   make run    start web + Celery worker + Celery beat on http://127.0.0.1:8000/
-#   make test   ruff, migration check, then the whole pytest suite (browser tests included)
+#   make test   system packages check, ruff, migration check, then the whole pytest suite (browser tests included)
 #   make prod-smoke  production topology on PostgreSQL + Redis (gunicorn, 2 workers, beat), 200 submissions
 
 PYTHON ?= python3.11
@@ -12,7 +12,7 @@ SMOKE_ARGS ?=
 
 export DEMO_PASSWORD
 
-.PHONY: venv run test lint clean prod-smoke
+.PHONY: venv run test lint clean prod-smoke system-deps
 
 # The virtualenv, (re)installed only when a requirements file changed (stamp file).
 venv: $(VENV)/.installed-dev
@@ -31,8 +31,14 @@ run: venv
 	$(BIN)/python manage.py seed_demo --password $(DEMO_PASSWORD)
 	exec $(BIN)/python scripts/run_dev.py
 
-# Lint, no missing migration, then pytest (pass options with PYTEST_ARGS="-k sla -x").
-test: venv
+# Chromium, DejaVu fonts and pdftoppm for the browser and PDF tests: installed when root or
+# passwordless sudo allows, otherwise one line with the command to run (scripts/system_deps.sh).
+system-deps:
+	bash scripts/system_deps.sh
+
+# System packages first (so a missing one stops the run before anything else), lint, no missing
+# migration, then pytest (pass options with PYTEST_ARGS="-k sla -x").
+test: system-deps venv
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
