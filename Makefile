@@ -3,8 +3,14 @@
 #   make test   system packages check, ruff, migration check, then the whole pytest suite (browser tests included)
 #   make prod-smoke  production topology on PostgreSQL + Redis (gunicorn, 2 workers, beat), 200 submissions
 
-PYTHON ?= python3.11
-VENV := .venv
+# The newest supported Python that actually runs: a pyenv shim for a version that is not installed
+# is on PATH but fails, so "found" means it ran. Override with PYTHON=/path/to/python3.x.
+SUPPORTED_PYTHONS := python3.13 python3.12 python3.11
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach cmd,$(SUPPORTED_PYTHONS),$(shell $(cmd) -c 'import sys' >/dev/null 2>&1 && echo $(cmd))) python3.11)
+endif
+# One venv per interpreter if needed, e.g. VENV=.venv-3.12 PYTHON=python3.12 (.venv-* is git-ignored).
+VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_PASSWORD ?= demo-reclamations-2026
 PYTEST_ARGS ?=
@@ -52,7 +58,7 @@ prod-smoke: venv
 lint: venv
 	$(BIN)/ruff check .
 
-# Local data (var/: SQLite database, broker folders, e-mails, uploads) and tool caches; keeps .venv.
+# Local data (var/: SQLite database, broker folders, e-mails, uploads) and tool caches; keeps .venv and .venv-*.
 clean:
 	rm -rf var .pytest_cache .ruff_cache .hypothesis
-	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	find . \( -path ./.venv -o -path './.venv-*' -o -path ./$(VENV) \) -prune -o -type d -name __pycache__ -exec rm -rf {} +

@@ -41,7 +41,7 @@ from pathlib import Path
 from types import FrameType
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+BIN = Path(sys.executable).parent  # the venv make chose (VENV=…), not always .venv
 sys.path.insert(0, str(ROOT))  # config.settings, for the checks that read the database
 
 from smoke import database, logs, verify  # noqa: E402 - after the path set-up

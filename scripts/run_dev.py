@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+BIN = Path(sys.executable).parent  # the venv make chose (VENV=…), not always .venv
 STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
 
 _print_lock = threading.Lock()

@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -43,7 +44,9 @@ def test_make_run_serves_the_admin_with_a_worker_and_beat_and_ctrl_c_stops_every
                           "DJANGO_SETTINGS_MODULE"}}
     env.update(VAR_DIR=str(tmp_path / "var"), PORT=str(port), DEMO_PASSWORD="demo-test-run-2026")
     proc = subprocess.Popen(  # noqa: S603 - fixed argv
-        [shutil.which("make") or "make", "--no-print-directory", "run"], cwd=ROOT, env=env, start_new_session=True,
+        # The venv running these tests, so a suite under VENV=.venv-3.12 starts 3.12's processes.
+        [shutil.which("make") or "make", "--no-print-directory", "run", f"VENV={sys.prefix}"], cwd=ROOT, env=env,
+        start_new_session=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     lines: list[str] = []
