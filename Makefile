@@ -30,7 +30,9 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Database, static files and demo accounts, then the three processes (Ctrl-C stops them all).
+# Database, static files and demo accounts, then the three processes (Ctrl-C or SIGTERM stops them
+# all). `exec` makes the supervisor make's own child, not a shell's: GNU make passes a SIGTERM it
+# receives on to its running recipe, so `kill <make's pid>` reaches run_dev.py.
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput
