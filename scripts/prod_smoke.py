@@ -202,7 +202,8 @@ def start_processes(run: Run) -> None:
     gunicorn, celery = str(BIN / "gunicorn"), str(BIN / "celery")
     started = time.monotonic()
     processes.start("web", [
-        gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{run.web_port}", "--workers", str(args.web_workers),
+        gunicorn, "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{run.web_port}",
+        "--workers", str(args.web_workers),
         "--access-logfile", "-", "--access-logformat", logs.ACCESS_LOG_FORMAT, "--graceful-timeout", "10",
     ])
     for name in ("worker1", "worker2"):

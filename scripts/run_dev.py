@@ -42,8 +42,8 @@ def commands(port: str, var_dir: Path) -> dict[str, list[str]]:
     return {
         # One worker process: the embedded cache (rate limits) is per process.
         "web": [
-            gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--workers", "1", "--threads", "4", "--access-logfile", "-",
+            gunicorn, "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}",
+            "--workers", "1", "--threads", "4",
         ],
         "worker": [celery, "-A", "config", "worker", "--loglevel", "INFO", "-P", "threads", "-c", "2"],
         "beat": [
