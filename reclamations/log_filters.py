@@ -12,8 +12,13 @@ from __future__ import annotations
 import logging
 import re
 
-# /suivi/<token>/ (not /suivi/lien-perdu/), /enquete/<token>/, /backoffice/qualite/bilans/lu/<token>/
-_TOKEN_IN_PATH = re.compile(r"(/(?:suivi|enquete|bilans/lu)/)(?!lien-perdu(?:[/?#\s\"']|$))[^/?#\s\"']+")
+# /suivi/<token>/ (not /suivi/lien-perdu/), /enquete/<token>/, /backoffice/qualite/bilans/lu/<token>/,
+# also percent-encoded in a query string (the sign-in page's ?next=%2Fbackoffice%2F…%2Flu%2F<token>%2F).
+_SLASH = r"(?:/|%2[Ff])"
+_TOKEN_IN_PATH = re.compile(
+    rf"({_SLASH}(?:suivi|enquete|bilans{_SLASH}lu){_SLASH})(?!lien-perdu(?:{_SLASH}|[?#&\s\"']|$))"
+    rf"(?:(?!%2[Ff])[^/?#&\s\"'])+"
+)
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 

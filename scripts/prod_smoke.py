@@ -41,7 +41,7 @@ from pathlib import Path
 from types import FrameType
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+BIN = Path(sys.executable).parent  # the venv make chose (VENV=…), not always .venv
 sys.path.insert(0, str(ROOT))  # config.settings, for the checks that read the database
 
 from smoke import database, logs, verify  # noqa: E402 - after the path set-up
@@ -202,7 +202,8 @@ def start_processes(run: Run) -> None:
     gunicorn, celery = str(BIN / "gunicorn"), str(BIN / "celery")
     started = time.monotonic()
     processes.start("web", [
-        gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{run.web_port}", "--workers", str(args.web_workers),
+        gunicorn, "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{run.web_port}",
+        "--workers", str(args.web_workers),
         "--access-logfile", "-", "--access-logformat", logs.ACCESS_LOG_FORMAT, "--graceful-timeout", "10",
     ])
     for name in ("worker1", "worker2"):

@@ -4,6 +4,10 @@ Started by ``make run`` (after migrate, collectstatic and seed_demo). Each child
 prefixed with ``[web]``, ``[worker]`` or ``[beat]``. Ctrl-C or SIGTERM stops the three; if one of
 them exits on its own, the others are stopped too and this script exits with status 1.
 
+The signal handler only records the signal: it may run in the middle of a ``say()`` (even one
+blocked on a paused terminal), so taking a lock or writing there could hang for ever. The main loop
+waits on ``signal.set_wakeup_fd``'s pipe, so it sees the signal at once and does the stopping.
+
 Standard library only. Environment: ``PORT`` (default 8000), ``DEMO_PASSWORD`` (shown in the banner).
 """
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -20,7 +25,7 @@ from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+BIN = Path(sys.executable).parent  # the venv make chose (VENV=…), not always .venv
 STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
 
 _print_lock = threading.Lock()
@@ -37,8 +42,8 @@ def commands(port: str, var_dir: Path) -> dict[str, list[str]]:
     return {
         # One worker process: the embedded cache (rate limits) is per process.
         "web": [
-            gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--workers", "1", "--threads", "4", "--access-logfile", "-",
+            gunicorn, "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}",
+            "--workers", "1", "--threads", "4",
         ],
         "worker": [celery, "-A", "config", "worker", "--loglevel", "INFO", "-P", "threads", "-c", "2"],
         "beat": [
@@ -103,12 +108,15 @@ def main() -> int:
     env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
 
-    stopping = threading.Event()
+    received: list[int] = []  # appended by the handler: no lock, no I/O there
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_read, False)
+    os.set_blocking(wake_write, False)
+    # Python writes each signal's number to this pipe: select() below returns at once.
+    signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
 
     def on_signal(signum: int, _frame: object) -> None:
-        if not stopping.is_set():
-            say(f"[run_dev] {signal.Signals(signum).name} received, stopping...")
-        stopping.set()
+        received.append(signum)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -116,7 +124,8 @@ def main() -> int:
     banner(port)
     children: dict[str, subprocess.Popen[bytes]] = {}
     # Start all children before any reader thread: preexec_fn is only safe without other threads.
-    for name, argv in commands(port, var_dir).items():
+    # A signal during the banner (output paused, say) means: start nothing.
+    for name, argv in (commands(port, var_dir) if not received else {}).items():
         children[name] = subprocess.Popen(  # noqa: S603 - fixed argv, our own venv binaries
             argv,
             cwd=ROOT,
@@ -134,17 +143,21 @@ def main() -> int:
         reader.start()
 
     failed: str | None = None
-    while not stopping.is_set():
+    while not received:
         for name, proc in children.items():
             if proc.poll() is not None:
                 failed = f"{name} exited unexpectedly (status {proc.returncode})"
                 break
         if failed:
             break
-        stopping.wait(0.5)
+        select.select([wake_read], [], [], 0.5)
+        with contextlib.suppress(BlockingIOError):
+            os.read(wake_read, 512)
 
     if failed:
         say(f"[run_dev] {failed}; stopping the others...")
+    else:
+        say(f"[run_dev] {signal.Signals(received[0]).name} received, stopping...")
     stop_all(children)
     for reader in readers:
         reader.join(timeout=2)
