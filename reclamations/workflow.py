@@ -340,6 +340,36 @@ def step_phrase(state: str) -> str:
     return f"l'étape {step_number(state)} ({step_label(state)})"
 
 
+@dataclass(frozen=True)
+class StepProgress:
+    """One step as a progress bar shows it (the record's page, the client's follow-up page)."""
+
+    number: int
+    code: str
+    label: str
+    client_label: str
+    status: str  # "done", "current" or "todo"
+    not_applicable: str = ""  # the reason recorded when part of the step was declared sans objet
+
+    @property
+    def status_label(self) -> str:
+        return {"done": "terminée", "current": "en cours", "todo": "à venir"}[self.status]
+
+
+def progress(state: str, not_applicable: dict[str, str] | None = None) -> list[StepProgress]:
+    """Every step, done, current or to come, for a record in ``state`` (all to come once discarded)."""
+    current = step_number(state)
+    declared = not_applicable or {}
+    return [
+        StepProgress(
+            number, spec.code, spec.label, spec.client_label,
+            "done" if number < current else "current" if number == current else "todo",
+            str(declared.get(spec.code, "")),
+        )
+        for number, spec in enumerate(steps(), start=1)
+    ]
+
+
 def has_discard_reason(reclamation: Reclamation) -> bool:
     return bool(reclamation.discard_reason.strip())
 

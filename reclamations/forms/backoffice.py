@@ -19,7 +19,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core import validators
 from django.utils import timezone
 
-from .. import roles, selectors, uploads, workflow
+from .. import roles, selectors, workflow
 from ..models import (
     ActionKind,
     ActionStatus,
@@ -31,6 +31,7 @@ from ..models import (
     Reclamation,
 )
 from ..services.messages import MESSAGE_PURPOSES
+from .fields import AttachmentsField, files_help
 from .public import SingleLineCharField, too_long
 
 REQUIRED = "Ce champ est obligatoire."
@@ -424,62 +425,18 @@ class ReceivedAtForm(BaseForm):
     reason = forms.CharField(label="Motif de la correction", max_length=500)
 
 
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one input (Django's documented pattern), none at all when not required."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": uploads.ACCEPT_ATTRIBUTE}))
-        kwargs.setdefault("allow_empty_file", True)  # uploads.check_upload refuses it, naming the file
-        super().__init__(**kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list[Any]:
-        items = [item for item in (data if isinstance(data, (list, tuple)) else [data]) if item]
-        if not items:
-            if self.required:
-                raise forms.ValidationError(self.error_messages["required"], code="required")
-            return []
-        single = super().clean
-        return [single(item, initial) for item in items]
-
-
-class UploadCheckMixin:
-    """Files checked by content (``uploads.check_uploads``); the checked uploads are kept for the view."""
-
-    checked_uploads: list[uploads.CheckedUpload]
-
-    def clean_files(self) -> list[Any]:
-        files = self.cleaned_data.get("files") or []
-        try:
-            self.checked_uploads = uploads.check_uploads(files)
-        except forms.ValidationError as exc:
-            raise forms.ValidationError(exc.messages) from exc
-        return files
-
-
-def _files_help() -> str:
-    return (f"Jusqu'à {uploads.max_files()} fichiers de {uploads.human_size(uploads.max_bytes())} au plus : "
-            f"{uploads.ALLOWED_LABEL}.")
-
-
-class AttachmentForm(UploadCheckMixin, BaseForm):
-    files = MultipleFileField(label="Fichiers")
+class AttachmentForm(BaseForm):
+    files = AttachmentsField(label="Fichiers", required=True, help_text=files_help())
     public = forms.BooleanField(label="Visible par le réclamant sur sa page de suivi", required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["files"].help_text = _files_help()
 
 
 # --- Registering a record received by another channel ------------------------------------------------
-class ReclamationCreateForm(UploadCheckMixin, BaseModelForm):
+class ReclamationCreateForm(BaseModelForm):
     received_at = PastDateTimeField(label="Reçue le", help_text="La date réelle de réception (cachet, appel…) : "
                                                                 "les délais se comptent à partir d'elle.")
-    files = MultipleFileField(label="Document(s) d'origine", required=False,
-                              help_text="Le courrier scanné, le courriel, le questionnaire…")
+    files = AttachmentsField(label="Document(s) d'origine",
+                             help_text="Le courrier scanné, le courriel, le questionnaire… " + files_help())
     files_public = forms.BooleanField(label="Documents visibles par le réclamant sur sa page de suivi",
                                       required=False, initial=True)
 
@@ -501,9 +458,7 @@ class ReclamationCreateForm(UploadCheckMixin, BaseModelForm):
         self.fields["channel"].choices = [("", "---------")] + [
             c for c in Channel.choices if c[0] != Channel.WEB_FORM]
         self.fields["service"].queryset = selectors.active_services()
-        self.fields["files"].help_text += " " + _files_help()
         self.fields["received_at"].initial = _now_local()
-        self.checked_uploads = []
         self.helper.layout = Layout(
             Fieldset("Réception", "kind", "channel", "received_at"),
             Fieldset("Réclamant", "stakeholder_type", "complainant_name", "complainant_role",

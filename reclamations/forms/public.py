@@ -21,10 +21,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .. import uploads
 from ..models import Kind, Service, StakeholderType
 from ..validators import SendableEmailFormField
-from .fields import OfferedChoiceField
+from .fields import AttachmentsField, OfferedChoiceField
 
 # --- Fields --------------------------------------------------------------------------------------
 _LINE_BREAKS = frozenset("\r\n\x0b\x0c\x85\u2028\u2029")
@@ -69,35 +68,6 @@ class LongTextField(forms.CharField):
         for validator in self.validators:
             if getattr(validator, "code", "") == "max_length":
                 validator.message = too_long(limit)
-
-
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class AttachmentsField(forms.FileField):
-    """Up to ATTACHMENT_MAX_FILES files, each checked by its content (``uploads.check_uploads``).
-
-    Cleans to a list of :class:`uploads.CheckedUpload`, ready for the services.
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": uploads.ACCEPT_ATTRIBUTE}))
-        kwargs.setdefault("allow_empty_file", True)  # check_upload names the empty file itself
-        kwargs.setdefault(
-            "help_text",
-            f"Facultatif. Jusqu'à {uploads.max_files()} fichiers de {uploads.human_size(uploads.max_bytes())} "
-            f"au maximum chacun : {uploads.ALLOWED_LABEL}.",
-        )
-        super().__init__(**kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list[uploads.CheckedUpload]:
-        files = [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
-        if len(files) > uploads.max_files():
-            raise ValidationError(f"Vous pouvez joindre au plus {uploads.max_files()} fichiers.", code="too_many")
-        checked = [super(AttachmentsField, self).clean(f, initial) for f in files]
-        return uploads.check_uploads(checked)
 
 
 # --- Robots: a field people do not see, and a minimal time to fill the form ------------------

@@ -31,16 +31,6 @@ def reclamation_for_token(token: str) -> Reclamation:
     return reclamation
 
 
-def progress(reclamation: Reclamation) -> list[dict[str, object]]:
-    """The steps in the client's words, each done, current or to come."""
-    current = workflow.step_number(reclamation.state)  # 10 once closed: every step done
-    steps = []
-    for number, step in enumerate(workflow.steps(), start=1):
-        status = "done" if number < current else "current" if number == current else "todo"
-        steps.append({"number": number, "label": step.client_label, "status": status})
-    return steps
-
-
 def _page_context(reclamation: Reclamation, token: str, form: FollowUpMessageForm | None) -> dict[str, object]:
     public_files = Attachment.objects.filter(public=True).order_by("created_at", "pk")
     communications = (
@@ -52,7 +42,7 @@ def _page_context(reclamation: Reclamation, token: str, form: FollowUpMessageFor
     return {
         "reclamation": reclamation,
         "token": token,
-        "steps": progress(reclamation),
+        "steps": workflow.progress(reclamation.state),
         "state_label": workflow.client_label(reclamation.state),
         "is_open": reclamation.is_open,
         "discarded": reclamation.state == workflow.Step.DISCARDED,

@@ -23,37 +23,6 @@ from ...services.messages import MESSAGE_PURPOSES, prefilled_message
 from ...workflow import Step
 
 
-@dataclass(frozen=True)
-class StepView:
-    number: int
-    state: str
-    label: str
-    status: str  # "done", "current" or "todo"
-    not_applicable: str = ""
-
-    @property
-    def status_label(self) -> str:
-        return {"done": "terminée", "current": "en cours", "todo": "à venir"}[self.status]
-
-
-def progress(reclamation: Reclamation) -> list[StepView]:
-    current = reclamation.step_number  # 10 once closed, 0 when discarded
-    steps = []
-    for number, spec in enumerate(workflow.steps(), start=1):
-        state = spec.code
-        if reclamation.state == Step.DISCARDED:
-            status = "todo"
-        elif number < current:
-            status = "done"
-        elif number == current:
-            status = "current"
-        else:
-            status = "todo"
-        reason = (reclamation.not_applicable or {}).get(state, "")
-        steps.append(StepView(number, state, spec.label, status, reason))
-    return steps
-
-
 @dataclass
 class ActionRow:
     action: Action
@@ -199,7 +168,7 @@ def detail_context(
     return {
         "reclamation": r,
         "nav": "list",
-        "steps": progress(r),
+        "steps": workflow.progress(r.state, r.not_applicable),
         "missing": missing,
         "refusal": refusal,
         "error": error,

@@ -109,9 +109,9 @@ def reclamation_create(request: HttpRequest) -> HttpResponse:
                     actor=request.user, kind=data["kind"], channel=data["channel"], subject=data["subject"],
                     description=data["description"], received_at=data["received_at"], **form.record_fields(),
                 )
-                if form.checked_uploads:
+                if data["files"]:
                     services.reclamation_add_attachments(
-                        reclamation=created.reclamation, actor=request.user, uploads=form.checked_uploads,
+                        reclamation=created.reclamation, actor=request.user, uploads=data["files"],
                         public=data["files_public"],
                     )
         except services.WorkflowError as exc:

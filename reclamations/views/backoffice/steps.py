@@ -371,7 +371,7 @@ def attachments(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
 
     def change(data: dict[str, Any]) -> str:
         stored = services.reclamation_add_attachments(reclamation=reclamation, actor=request.user,
-                                                      uploads=form.checked_uploads, public=data["public"])
+                                                      uploads=data["files"], public=data["public"])
         return f"{len(stored)} pièce(s) jointe(s) ajoutée(s)."
 
     return _run(request, reclamation, "attachment", form, change, anchor="historique")
