@@ -269,8 +269,8 @@ class TimelineEntry:
         return local(self.at)
 
 
-# Only the columns the history shows: a long case has a hundred events and as many exchanges.
-# The events as plain rows: building a hundred model instances was a third of the history's time.
+# Only the columns the history shows, as plain rows: a long case has a hundred events and as many
+# exchanges, and model instances would cost the page more than the rest of its history.
 _TIMELINE_EVENT_FIELDS = ("pk", "created_at", "kind", "public", "actor_label", "summary", "data")
 
 

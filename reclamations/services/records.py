@@ -43,7 +43,7 @@ def _update_returning() -> bool:
 def _next_reference(year: int) -> str:
     # One statement takes the number and locks the counter's row until commit, so two concurrent
     # creations get two numbers; a rolled-back creation rolls its number back with it, so no issued
-    # reference is ever reused. (A read then a write was two round trips inside the write lock.)
+    # reference is ever reused; and the write lock is held for one round trip, not two.
     if _update_returning():
         with connection.cursor() as cursor:
             cursor.execute(_INCREMENT.format(table=connection.ops.quote_name(ReferenceCounter._meta.db_table)),
@@ -127,7 +127,7 @@ def insert_reclamation(new: NewReclamation) -> CreatedReclamation:
     """Write a prepared record: its reference, the row, its creation event. Inside a transaction."""
     reclamation = new.reclamation
     # No savepoint inside a caller's transaction (the Contact submission): only a database error
-    # can fail from here, and it fails the caller's transaction anyway; two round trips saved.
+    # can fail from here, and it fails the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
         reclamation.reference = _next_reference(timezone.localtime(reclamation.received_at).year)
         reclamation.save()

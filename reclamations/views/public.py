@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 
 # The confirmation page reads the reference and the clear token from a short-lived signed cookie
 # once, then drops it: the token never travels in a URL the browser could leak (history, Referer,
-# logs), and a client gets no server-side session — a submission was two write transactions (the
-# record, then a session row that nobody would ever clean), it is one.
+# logs), and a client gets no server-side session (no session row nobody would ever clean, and a
+# submission stays one write transaction).
 DONE_COOKIE = "demande_envoyee"
 DONE_COOKIE_SALT = "reclamations.views.public.contact_done"
 DONE_COOKIE_SECONDS = 15 * 60
