@@ -19,7 +19,7 @@ from reclamations.models import (
     RootCauseCategory,
     Service,
 )
-from reclamations.workflow import OPEN_STEPS, Step
+from reclamations.workflow import Step
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -136,14 +136,8 @@ def fill_step(reclamation: Reclamation, actor: Any) -> Reclamation:
 
 def advance(reclamation: Reclamation, to: str, actor: Any) -> Reclamation:
     """Fill and complete steps until the record is in state ``to``."""
-    target = len(OPEN_STEPS) if to == Step.CLOSED else OPEN_STEPS.index(to)
-    while OPEN_STEPS.index(reclamation.state) < target:
-        reclamation = fill_step(reclamation, actor)
-        reclamation = services.reclamation_complete_step(
-            reclamation=reclamation, actor=actor, expected_state=reclamation.state)
-        if reclamation.state == Step.CLOSED:
-            break
-    return reclamation
+    return services.reclamation_advance(reclamation=reclamation, to=to, actor=actor,
+                                        fill=lambda r: fill_step(r, actor))
 
 
 def yesterday() -> Any:

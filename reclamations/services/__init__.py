@@ -70,7 +70,7 @@ from .records import (
     reclamation_rotate_token,
     reclamation_update,
 )
-from .steps import reclamation_complete_step, reclamation_discard, reclamation_reopen
+from .steps import reclamation_advance, reclamation_complete_step, reclamation_discard, reclamation_reopen
 from .survey import (
     SurveyAnswer,
     SurveyUnavailable,
@@ -120,6 +120,7 @@ __all__ = [
     "reclamation_add_action",
     "reclamation_add_attachments",
     "reclamation_add_client_message",
+    "reclamation_advance",
     "reclamation_announce_submission",
     "reclamation_announce_submissions",
     "reclamation_anonymise",

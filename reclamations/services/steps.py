@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
@@ -161,4 +163,21 @@ def reclamation_reopen(
             summary=f"Réouverte à l'étape {workflow.step_number(step)} : {reason.strip()}",
             data={"to": step, "reason": reason.strip()},
         )
+    return r
+
+
+def reclamation_advance(
+    *, reclamation: Reclamation, to: str, actor: Actor, fill: Callable[[Reclamation], None]
+) -> Reclamation:
+    """Record what each step needs (``fill``, called with the record at that step), then complete
+    it, until the record reaches step ``to`` (or is closed). The one loop that drives a record
+    forward for the demo data (seed_demo) and the tests' factories, through the real services."""
+    targets = (*workflow.OPEN_STEPS, Step.CLOSED.value)
+    if to not in targets:
+        raise WorkflowError(f"Étape inconnue : {to}.")
+    r = Reclamation.objects.get(pk=reclamation.pk)
+    while workflow.is_step(r.state) and targets.index(r.state) < targets.index(to):
+        fill(r)
+        r = reclamation_complete_step(
+            reclamation=Reclamation.objects.get(pk=r.pk), actor=actor, expected_state=r.state)
     return r

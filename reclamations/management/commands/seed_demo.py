@@ -861,14 +861,10 @@ class DemoSeeder:
 
     def advance(self, reclamation: Reclamation, to_state: str) -> Reclamation:
         """Do what each step needs, then complete it, until the record reaches ``to_state``."""
-        reclamation = self._reload(reclamation)
-        while reclamation.state != to_state:
-            step = reclamation.state
-            getattr(self, f"_fill_{step}")(reclamation)
-            reclamation = services.reclamation_complete_step(
-                reclamation=reclamation, actor=self._handler(reclamation), expected_state=step
-            )
-        return reclamation
+        return services.reclamation_advance(
+            reclamation=reclamation, to=to_state, actor=self._handler(reclamation),
+            fill=lambda r: getattr(self, f"_fill_{r.state}")(r),
+        )
 
     # -- the nine steps -----------------------------------------------------------------------------
     def _not_applicable(self, reclamation: Reclamation, step: str) -> bool:
