@@ -293,6 +293,8 @@ class ActionAddForm(BaseForm):
     kind = forms.ChoiceField(label="Type", choices=ActionKind.choices)
     owner = StaffChoiceField(label="Responsable", queryset=None, required=False, empty_label="À désigner")
     due_date = forms.DateField(label="Échéance", required=False, widget=DateInput)
+    confirm_past_due = forms.BooleanField(label="Échéance passée : je confirme (plan enregistré après coup)",
+                                          required=False)
 
     def __init__(self, *args: Any, staff: Sequence[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -312,15 +314,10 @@ class ActionForm(ActionAddForm):
             "description",
             Row(Column("kind", css_class="col-md-4"), Column("owner", css_class="col-md-4"),
                 Column("due_date", css_class="col-md-4")),
+            "confirm_past_due",
             Row(Column("status", css_class="col-md-4"), Column("done_at", css_class="col-md-8")),
             "result",
         )
-
-    def clean_done_at(self) -> Any:
-        value = self.cleaned_data.get("done_at")
-        if value and value > timezone.localdate():
-            raise forms.ValidationError("Cette date est dans le futur : indiquez une date passée.", code="future")
-        return value
 
 
 # --- Step 6: the argued answer ---------------------------------------------------------------------------

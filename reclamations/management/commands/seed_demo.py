@@ -945,7 +945,7 @@ class DemoSeeder:
             services.reclamation_add_action(
                 reclamation=reclamation, actor=self._handler(reclamation), description=immediate,
                 kind=ActionKind.IMMEDIATE, owner=self._handler(reclamation),
-                due_date=self._day_after(reclamation, 1),
+                due_date=self._day_after(reclamation, 1), past_due_confirmed=True,  # recorded after the fact
             )
 
     def _fill_action_proposal(self, reclamation: Reclamation) -> None:
@@ -965,7 +965,7 @@ class DemoSeeder:
         owner = self.users[QUALITY_LEAD_USERNAME] if preventive else self._handler(reclamation)
         due = action.due_date or self._day_after(reclamation, self.rng.randint(4, 20))
         services.reclamation_update_action(action=action, actor=self._handler(reclamation),
-                                           changes={"owner": owner, "due_date": due})
+                                           changes={"owner": owner, "due_date": due}, past_due_confirmed=True)
 
     def _fill_scheduling(self, reclamation: Reclamation) -> None:
         for action in reclamation.actions.exclude(status=ActionStatus.CANCELLED):

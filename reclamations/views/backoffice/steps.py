@@ -238,7 +238,8 @@ def action_add(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
 
     def change(data: dict[str, Any]) -> str:
         services.reclamation_add_action(reclamation=reclamation, actor=request.user, description=data["description"],
-                                        kind=data["kind"], owner=data["owner"], due_date=data["due_date"])
+                                        kind=data["kind"], owner=data["owner"], due_date=data["due_date"],
+                                        past_due_confirmed=data["confirm_past_due"])
         return "Action ajoutée au plan d'action."
 
     return _run(request, reclamation, "action_add", form, change, anchor="plan")
@@ -258,7 +259,8 @@ def action_update(request: HttpRequest, reclamation: Reclamation, action_pk: int
 
     def change(data: dict[str, Any]) -> str:
         changes = {name: data[name] for name in services.ACTION_FIELDS if name in data}
-        services.reclamation_update_action(action=action, actor=request.user, changes=changes)
+        services.reclamation_update_action(action=action, actor=request.user, changes=changes,
+                                           past_due_confirmed=data["confirm_past_due"])
         return "Action mise à jour."
 
     return _run(request, reclamation, prefix, form, change, anchor="plan")
