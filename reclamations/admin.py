@@ -46,6 +46,7 @@ class OrganisationAdmin(admin.ModelAdmin):
                                  "website", "logo"]}),
         ("Procédure", {"fields": ["responsible_name", "responsible_user", "ack_delay_hours",
                                   "answer_delay_hours", "clock_mode", "alsace_moselle", "at_risk_percent"]}),
+        ("Courriels reçus", {"fields": ["email_intake_creates_records"]}),
         ("Enquête de satisfaction, amélioration continue et recours",
          {"fields": ["survey_days", "survey_reminder_days", "recurrence_window_days", "recourse_text"]}),
     ]

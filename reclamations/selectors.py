@@ -381,3 +381,32 @@ def records_past_retention(*, closed_before: datetime) -> QuerySet[Reclamation]:
     return Reclamation.objects.filter(
         anonymised_at__isnull=True, closed_at__lt=closed_before, state__in=workflow.TERMINAL_STEPS
     ).order_by("closed_at", "pk")
+
+
+# --- Received e-mails ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InboundOverview:
+    to_sort: list[Any]  # waiting for a handler's decision (À trier, automatic)
+    rejected: list[Any]  # unreadable, oversize, no valid sender: shown, nothing to decide
+    handled: list[Any]  # the latest ones sorted or imported, for reference
+    poll: Any  # MailboxPoll or None
+
+
+def inbound_overview(*, limit: int = 100) -> InboundOverview:
+    """The "Courriels à trier" page: three short lists, newest first, and the mailbox poll's state."""
+    from .models import InboundMessage, InboundStatus, MailboxPoll
+
+    rows = InboundMessage.objects.select_related("reclamation", "handled_by").defer("reason")
+    return InboundOverview(
+        to_sort=list(rows.filter(status__in=(InboundStatus.TO_SORT, InboundStatus.AUTOMATIC))[:limit]),
+        rejected=list(rows.filter(status=InboundStatus.REJECTED)[:limit]),
+        handled=list(rows.exclude(status__in=(InboundStatus.TO_SORT, InboundStatus.AUTOMATIC,
+                                              InboundStatus.REJECTED))[:20]),
+        poll=MailboxPoll.objects.filter(pk=1).first(),
+    )
+
+
+def inbound_waiting_count() -> int:
+    from .models import InboundMessage, InboundStatus
+
+    return InboundMessage.objects.filter(status=InboundStatus.TO_SORT).count()

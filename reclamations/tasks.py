@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from . import emails, outbox, selectors, services, sweep
+from . import emails, imap, outbox, selectors, services, sweep
 from .services import digest
 
 logger = logging.getLogger(__name__)
@@ -107,3 +107,13 @@ def anonymise_expired() -> None:
     """
     count = services.reclamation_anonymise_expired()
     logger.info("retention: %d reclamation(s) anonymised by the daily run", count)
+
+
+@shared_task(ignore_result=True)
+def poll_inbound_mailbox() -> None:
+    """Beat, every ``INBOUND_IMAP_POLL_SECONDS`` when ``INBOUND_IMAP_URL`` is set: import the
+    organisation's mailbox. The poll is claimed by a conditional UPDATE (``imap.poll_claimed``) and
+    each message by its unique Message-ID, so overlapping runs import nothing twice."""
+    report = imap.poll_claimed()
+    if report is not None and report.seen:
+        logger.info("inbound mailbox: %s", report.short())
