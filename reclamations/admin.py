@@ -22,7 +22,9 @@ from .models import (
     ExportJob,
     FollowUpLink,
     ImprovementAction,
+    InboundMessage,
     LinkRequest,
+    MailboxPoll,
     MessageTemplate,
     OpeningHours,
     Organisation,
@@ -292,6 +294,25 @@ class ExportJobAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         return [f.name for f in self.model._meta.fields if f.name != "file"]
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyAdmin):
+    """Received e-mails, for diagnosis; handlers sort them on "Courriels à trier" (logged)."""
+
+    list_display = ["received_at", "source", "status", "subject", "reclamation"]
+    list_filter = ["status", "source"]
+    search_fields = ["reclamation__reference", "message_id"]
+    list_select_related = ["reclamation"]
+    exclude = ["raw"]  # downloaded from the back-office page, never opened in the browser
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields if f.name != "raw"]
+
+
+@admin.register(MailboxPoll)
+class MailboxPollAdmin(ReadOnlyAdmin):
+    list_display = ["last_poll_at", "last_success_at", "last_error", "claimed_until"]
 
 
 @admin.register(AuditChainHead)

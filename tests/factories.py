@@ -399,8 +399,9 @@ def inbound_email(
     return message.as_bytes()
 
 
-def bounce_email(*, original: bytes) -> bytes:
-    """A delivery status notification (RFC 3464) from the recipient's server, quoting ``original``."""
+def bounce_email(*, original: bytes, auto_submitted: bool = True) -> bytes:
+    """A delivery status notification (RFC 3464) from the recipient's server, quoting ``original``
+    (``auto_submitted=False``: one of the servers that forget to say they are a machine)."""
     from email.utils import formatdate, make_msgid
 
     boundary = "=_bounce_boundary"
@@ -410,9 +411,9 @@ def bounce_email(*, original: bytes) -> bytes:
         f"Subject: Undelivered Mail Returned to Sender\r\n"
         f"Date: {formatdate(localtime=True)}\r\n"
         f"Message-ID: {make_msgid(domain='mx.example.org')}\r\n"
-        f"Auto-Submitted: auto-replied\r\n"
-        f"MIME-Version: 1.0\r\n"
-        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n\r\n'
+        + ("Auto-Submitted: auto-replied\r\n" if auto_submitted else "")
+        + "MIME-Version: 1.0\r\n"
+        + f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n\r\n'
         f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
         f"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
         f"Reporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; nobody@example.org\r\n"
