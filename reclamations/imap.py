@@ -31,6 +31,7 @@ from imap_tools.errors import (
     MailboxMoveError,
 )
 
+from . import emails
 from .models import InboundSource, InboundStatus, MailboxPoll
 from .services import inbound
 
@@ -116,7 +117,8 @@ def poll(*, url: str | None = None) -> PollReport:
     config = parse_url(url or settings.INBOUND_IMAP_URL)
     report = PollReport()
     done = settings.INBOUND_IMAP_DONE_FOLDER
-    with connect(config) as mailbox:
+    # One "send the outbox" message to the broker for the whole poll, not one per message.
+    with connect(config) as mailbox, emails.deferred_dispatch():
         _ensure_folder(mailbox, done)
         uids = mailbox.uids("ALL")
         meta = _meta(mailbox, uids)

@@ -201,7 +201,8 @@ def test_the_form_checks_its_input_and_robots(client, django_capture_on_commit_c
     empty = _lost(client, django_capture_on_commit_callbacks, email="")
     robot = _lost(client, django_capture_on_commit_callbacks, email="claire.dupont@example.org",
                   website="http://spam.example")
-    injected = _lost(client, django_capture_on_commit_callbacks, email="claire.dupont@example.org\r\nBcc: x@example.org")
+    injected = _lost(client, django_capture_on_commit_callbacks,
+                     email="claire.dupont@example.org\r\nBcc: x@example.org")
 
     assert "Saisissez une adresse électronique valide" in invalid.content.decode()
     assert "Indiquez votre adresse électronique." in empty.content.decode()
