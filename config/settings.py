@@ -283,6 +283,24 @@ EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=30)
 PDF_RENDER_SECONDS = env.int("PDF_RENDER_SECONDS", default=300)
 PDF_RENDER_MEMORY_MB = env.int("PDF_RENDER_MEMORY_MB", default=3072)
 
+# --- Inbound e-mail: the organisation's mailbox becomes records and client messages -----------
+# Polled by beat when set: imaps://user:password@host[:port]/FOLDER (imap:// for a server on
+# loopback only; the password URL-encoded). Empty: nothing is polled (the MTA may still pipe
+# messages to ``manage.py receive_email``). docs/configuration.md, docs/operations.md.
+INBOUND_IMAP_URL = env.str("INBOUND_IMAP_URL", default="")
+INBOUND_IMAP_POLL_SECONDS = env.int("INBOUND_IMAP_POLL_SECONDS", default=60)
+# Where a message goes once its transaction has committed (created on the server if missing).
+INBOUND_IMAP_DONE_FOLDER = env.str("INBOUND_IMAP_DONE_FOLDER", default="Traites")
+INBOUND_IMAP_TIMEOUT_SECONDS = env.int("INBOUND_IMAP_TIMEOUT_SECONDS", default=30)
+# The address clients answer to (Reply-To of our e-mails to them); empty: they answer DEFAULT_FROM_EMAIL.
+INBOUND_ADDRESS = env.str("INBOUND_ADDRESS", default="")
+# Larger messages and files are kept aside with the reason, never dropped.
+INBOUND_MAX_MESSAGE_BYTES = env.int("INBOUND_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+INBOUND_MAX_ATTACHMENT_BYTES = env.int("INBOUND_MAX_ATTACHMENT_BYTES", default=ATTACHMENT_MAX_BYTES)
+# Messages from one address within this many minutes of the record it opened join that record:
+# ten e-mails in a minute give one record and one acknowledgement.
+INBOUND_GROUPING_MINUTES = env.int("INBOUND_GROUPING_MINUTES", default=10)
+
 # --- Celery ------------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -368,6 +386,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=45, hour=3),
     },
 }
+
+if INBOUND_IMAP_URL:
+    # Nothing configured, nothing polled. Each run claims the mailbox (reclamations.imap).
+    CELERY_BEAT_SCHEDULE["inbound-mailbox"] = {
+        "task": "reclamations.tasks.poll_inbound_mailbox",
+        "schedule": float(INBOUND_IMAP_POLL_SECONDS),
+        "options": {"expires": float(INBOUND_IMAP_POLL_SECONDS)},
+    }
 
 # --- Security ----------------------------------------------------------------------------------
 HTTPS = env.bool("HTTPS", default=False)

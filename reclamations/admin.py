@@ -22,7 +22,9 @@ from .models import (
     ExportJob,
     FollowUpLink,
     ImprovementAction,
+    InboundMessage,
     LinkRequest,
+    MailboxPoll,
     MessageTemplate,
     OpeningHours,
     Organisation,
@@ -47,6 +49,7 @@ class OrganisationAdmin(admin.ModelAdmin):
                                  "website", "logo"]}),
         ("Procédure", {"fields": ["responsible_name", "responsible_user", "ack_delay_hours",
                                   "answer_delay_hours", "clock_mode", "alsace_moselle", "at_risk_percent"]}),
+        ("Courriels reçus", {"fields": ["email_intake_creates_records"]}),
         ("Enquête de satisfaction, amélioration continue et recours",
          {"fields": ["survey_days", "survey_reminder_days", "recurrence_window_days", "recourse_text"]}),
     ]
@@ -309,6 +312,25 @@ class ExportJobAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         return [f.name for f in self.model._meta.fields if f.name != "file"]
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyAdmin):
+    """Received e-mails, for diagnosis; handlers sort them on "Courriels à trier" (logged)."""
+
+    list_display = ["received_at", "source", "status", "subject", "reclamation"]
+    list_filter = ["status", "source"]
+    search_fields = ["reclamation__reference", "message_id"]
+    list_select_related = ["reclamation"]
+    exclude = ["raw"]  # downloaded from the back-office page, never opened in the browser
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields if f.name != "raw"]
+
+
+@admin.register(MailboxPoll)
+class MailboxPollAdmin(ReadOnlyAdmin):
+    list_display = ["last_poll_at", "last_success_at", "last_error", "claimed_until"]
 
 
 @admin.register(AuditChainHead)

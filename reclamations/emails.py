@@ -125,7 +125,16 @@ def render_text(name: str, context: dict[str, Any]) -> str:
     return render_to_string(f"emails/{name}.txt", context)
 
 
-def _row(*, to: list[str], subject: str, text: str, html: str, reference: str) -> Email:
+def _headers(reference: str, *, to_client: bool) -> dict[str, str] | None:
+    headers = {RECORD_HEADER: reference} if reference else {}
+    if to_client and settings.INBOUND_ADDRESS:
+        # The client's answer goes to the mailbox the inbound gateway reads, where the Message-ID
+        # kept on this row threads it to the record (services.inbound).
+        headers["Reply-To"] = settings.INBOUND_ADDRESS
+    return headers or None
+
+
+def _row(*, to: list[str], subject: str, text: str, html: str, reference: str, to_client: bool = False) -> Email:
     """One outbox row, as ``post_office.mail.create`` builds it, from parts already rendered.
 
     Not through ``mail.send``: it would render subject and bodies *again* as Django templates,
@@ -144,7 +153,7 @@ def _row(*, to: list[str], subject: str, text: str, html: str, reference: str) -
         html_message=html,
         priority=PRIORITY.medium,
         status=STATUS.queued,
-        headers={RECORD_HEADER: reference} if reference else None,
+        headers=_headers(reference, to_client=to_client),
         message_id=make_msgid(domain=get_message_id_fqdn()) if get_message_id_enabled() else None,
     )
 
@@ -179,7 +188,9 @@ def queue(*, name: str, to: list[str], context: dict[str, Any], carried: bool = 
     """
     subject, text, html = rendered or render(name, context)
     reclamation = context.get("reclamation")
-    row = _row(to=to, subject=subject, text=text, html=html, reference=getattr(reclamation, "reference", ""))
+    # Carried e-mails are the ones to the complainant: they may answer them.
+    row = _row(to=to, subject=subject, text=text, html=html, reference=getattr(reclamation, "reference", ""),
+               to_client=carried)
     return _store([row], reclamation, carried=carried)[0]
 
 

@@ -387,3 +387,32 @@ def records_past_retention(*, closed_before: datetime) -> QuerySet[Reclamation]:
 def orphan_file_report() -> OrphanFileReport | None:
     """The last periodic count of files under attachments/ that belong to no row, if any ran."""
     return OrphanFileReport.objects.filter(pk=1).first()
+
+
+# --- Received e-mails ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InboundOverview:
+    to_sort: list[Any]  # waiting for a handler's decision (À trier, automatic)
+    rejected: list[Any]  # unreadable, oversize, no valid sender: shown, nothing to decide
+    handled: list[Any]  # the latest ones sorted or imported, for reference
+    poll: Any  # MailboxPoll or None
+
+
+def inbound_overview(*, limit: int = 100) -> InboundOverview:
+    """The "Courriels à trier" page: three short lists, newest first, and the mailbox poll's state."""
+    from .models import InboundMessage, InboundStatus, MailboxPoll
+
+    rows = InboundMessage.objects.select_related("reclamation", "handled_by").defer("reason")
+    return InboundOverview(
+        to_sort=list(rows.filter(status__in=(InboundStatus.TO_SORT, InboundStatus.AUTOMATIC))[:limit]),
+        rejected=list(rows.filter(status=InboundStatus.REJECTED)[:limit]),
+        handled=list(rows.exclude(status__in=(InboundStatus.TO_SORT, InboundStatus.AUTOMATIC,
+                                              InboundStatus.REJECTED))[:20]),
+        poll=MailboxPoll.objects.filter(pk=1).first(),
+    )
+
+
+def inbound_waiting_count() -> int:
+    from .models import InboundMessage, InboundStatus
+
+    return InboundMessage.objects.filter(status=InboundStatus.TO_SORT).count()

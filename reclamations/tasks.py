@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from . import emails, outbox, selectors, services, sweep
+from . import emails, imap, outbox, selectors, services, sweep
 from .services import digest
 
 logger = logging.getLogger(__name__)
@@ -115,3 +115,13 @@ def check_orphan_files() -> None:
     lead's dashboard (a warning in the log when there are some). Deletes nothing: that is the
     quality lead's decision. Running it twice only writes the same count twice."""
     services.orphan_files_check()
+
+
+@shared_task(ignore_result=True)
+def poll_inbound_mailbox() -> None:
+    """Beat, every ``INBOUND_IMAP_POLL_SECONDS`` when ``INBOUND_IMAP_URL`` is set: import the
+    organisation's mailbox. The poll is claimed by a conditional UPDATE (``imap.poll_claimed``) and
+    each message by its unique Message-ID, so overlapping runs import nothing twice."""
+    report = imap.poll_claimed()
+    if report is not None and report.seen:
+        logger.info("inbound mailbox: %s", report.short())

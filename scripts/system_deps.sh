@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# The Debian packages the browser and PDF tests need: Chromium (Playwright drives the system one),
-# DejaVu fonts (the PDFs' font) and poppler-utils (pdftoppm). Called by `make system-deps` (so by
-# `make test`) and by .ci/run.
+# The Debian packages the browser, PDF and inbound e-mail tests need: Chromium (Playwright drives the
+# system one), DejaVu fonts (the PDFs' font), poppler-utils (pdftoppm) and Dovecot's IMAP server
+# (tests/dovecot.py starts its own on loopback). Called by `make system-deps` (so by `make test`)
+# and by .ci/run.
 #
 # Nothing missing: exits 0 quietly. Something missing: installs the packages as root, or through
 # `sudo -n` when that works without a password; otherwise prints ONE line, the command to run, and
 # exits 1 before anything else runs.
 #
 # Overridable (tests, other layouts): CHROMIUM_PATH, PDFTOPPM (command name or path), DEJAVU_FONT,
-# APT_GET (the apt-get to run). Root is `id -u`, sudo is whatever `sudo` is on PATH.
+# DOVECOT_PATH, APT_GET (the apt-get to run). Root is `id -u`, sudo is whatever `sudo` is on PATH.
 set -euo pipefail
 
-PACKAGES="chromium fonts-dejavu-core poppler-utils"
+PACKAGES="chromium fonts-dejavu-core poppler-utils dovecot-imapd"
 CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
 PDFTOPPM=${PDFTOPPM:-pdftoppm}
 DEJAVU_FONT=${DEJAVU_FONT:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}
+DOVECOT_PATH=${DOVECOT_PATH:-/usr/sbin/dovecot}
 APT_GET=${APT_GET:-apt-get}
 
 missing() {
@@ -22,6 +24,7 @@ missing() {
     [[ -x $CHROMIUM_PATH ]] || what+=("$CHROMIUM_PATH")
     command -v "$PDFTOPPM" >/dev/null 2>&1 || what+=("$PDFTOPPM")
     [[ -f $DEJAVU_FONT ]] || what+=("$DEJAVU_FONT")
+    [[ -x $DOVECOT_PATH ]] || what+=("$DOVECOT_PATH")
     [[ ${#what[@]} -gt 0 ]] && echo "${what[*]}"
 }
 

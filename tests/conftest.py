@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from config.celery import app as celery_app
+from tests.dovecot import DOVECOT, MISSING, Dovecot
 from tests.factories import UserFactory
 
 
@@ -126,3 +132,44 @@ def one_rate_limit_window():
 
     with time_machine.travel(timezone.now(), tick=False):
         yield
+
+
+# --- Inbound e-mail: a real IMAP server (Debian's Dovecot) on loopback --------------------------
+def start_dovecot() -> tuple[Dovecot, Path]:
+    """A Dovecot of its own, in a fresh folder (the caller stops it and removes the folder)."""
+    if not DOVECOT.exists():
+        pytest.fail(MISSING)  # never a skip: CI installs it, a developer is told how
+    root = Path(tempfile.mkdtemp(prefix="dovecot-"))
+    server = Dovecot(root)
+    server.start()
+    return server, root
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    server, root = start_dovecot()
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class MailboxUnderTest:
+    """One test's mailbox (a fresh Dovecot user): ``append(raw, ...)``, ``count(folder)``."""
+
+    server: Dovecot
+    user: str
+
+    def append(self, *messages: bytes, **kwargs) -> None:
+        self.server.append(self.user, *messages, **kwargs)
+
+    def count(self, folder: str = "INBOX") -> int:
+        return self.server.count(self.user, folder)
+
+
+@pytest.fixture
+def imap_mailbox(dovecot, settings) -> MailboxUnderTest:
+    """An empty mailbox that ``INBOUND_IMAP_URL`` points to."""
+    user = dovecot.new_user()
+    settings.INBOUND_IMAP_URL = dovecot.url(user)
+    return MailboxUnderTest(server=dovecot, user=user)

@@ -339,3 +339,78 @@ def form_value(field: Any, *, valid: bool) -> Any:
             return good if field.required else st.one_of(good, st.just(""))
         return st.one_of(good, odd_text(min(limit + 10, 400)))
     return odd_text(100)
+
+
+# --- Received e-mails ------------------------------------------------------------------------------
+CLIENT = "Claire Dupont <claire.dupont@example.org>"
+HOSTILE_HTML = (
+    '<html><head><style>body{background:url(https://tracker.example/bg.png)}</style>'
+    '<script>alert("x")</script></head><body><p>Bonjour,</p>'
+    '<p>La formation <b>Sauveteur secouriste</b> du 3 mars a été annulée sans prévenir.</p>'
+    '<img src="https://tracker.example/pixel.gif?id=42" onerror="alert(1)">'
+    '<a href="javascript:alert(2)">cliquez ici</a><iframe src="https://evil.example/"></iframe>'
+    '<p>Merci de me rembourser &amp; de me tenir informée.</p></body></html>'
+)
+
+
+def inbound_email(
+    *,
+    sender: str = CLIENT,
+    subject: str = "Formation annulée sans prévenir",
+    text: str | None = "Bonjour,\n\nLa formation du 3 mars a été annulée sans prévenir.\n\nClaire Dupont",
+    html: str | None = None,
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    headers: dict[str, str] | None = None,
+    files: tuple[tuple[str, bytes, str], ...] = (),
+) -> bytes:
+    """An RFC 822 message as a client's mail program would send it."""
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "reclamations@organisme.example"
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = message_id or make_msgid(domain="example.org")
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+    if references:
+        message["References"] = references
+    for name, value in (headers or {}).items():
+        message[name] = value
+    if text is not None:
+        message.set_content(text)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
+    elif html is not None:
+        message.set_content(html, subtype="html")
+    for name, data, content_type in files:
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()
+
+
+def bounce_email(*, original: bytes, auto_submitted: bool = True) -> bytes:
+    """A delivery status notification (RFC 3464) from the recipient's server, quoting ``original``
+    (``auto_submitted=False``: one of the servers that forget to say they are a machine)."""
+    from email.utils import formatdate, make_msgid
+
+    boundary = "=_bounce_boundary"
+    return (
+        f"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\n"
+        f"To: reclamations@organisme.example\r\n"
+        f"Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Date: {formatdate(localtime=True)}\r\n"
+        f"Message-ID: {make_msgid(domain='mx.example.org')}\r\n"
+        + ("Auto-Submitted: auto-replied\r\n" if auto_submitted else "")
+        + "MIME-Version: 1.0\r\n"
+        + f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n\r\n'
+        f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        f"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
+        f"Reporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; nobody@example.org\r\n"
+        f"Action: failed\r\nStatus: 5.1.1\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: message/rfc822\r\n\r\n"
+    ).encode() + original + f"\r\n--{boundary}--\r\n".encode()

@@ -24,7 +24,7 @@ from reclamations.services import digest as digests
 from reclamations.services import survey
 from reclamations.uploads import check_uploads
 from reclamations.workflow import Step
-from tests.factories import ReclamationFactory, UserFactory, advance, upload
+from tests.factories import ReclamationFactory, UserFactory, advance, inbound_email, upload
 
 SKIPPED_PREFIXES = ("admin/", "static/", "media/")
 _TOKEN = re.compile(r"<(?:\w+:)?token>")
@@ -99,8 +99,12 @@ def build_world() -> SimpleNamespace:
     export_job = services.export_claim(job_id=requested.pk)
     services.export_finish(job=export_job, produced=Produced(content=b"reference;objet\r\n", filename="registre.csv",
                                                              content_type="text/csv", records=0))
+    # A received e-mail kept aside (an out-of-office reply), for the "Courriels à trier" pages.
+    inbound = services.inbound_message_receive(
+        raw=inbound_email(subject="Absent", headers={"Auto-Submitted": "auto-replied"}), source="pipe").message
     return SimpleNamespace(
         handler=handler,
+        inbound=inbound,
         quality_lead=quality_lead,
         user=user,
         record=Reclamation.objects.get(pk=record.pk),
@@ -166,6 +170,11 @@ ARGS: dict[str, Args] = {
     "backoffice:reopen": _record,
     "backoffice:received_at": _record,
     "backoffice:attachment_add": _record,
+    "backoffice:inbound_list": lambda w: [],
+    "backoffice:inbound_detail": lambda w: [w.inbound.pk],
+    "backoffice:inbound_convert": lambda w: [w.inbound.pk],
+    "backoffice:inbound_discard": lambda w: [w.inbound.pk],
+    "backoffice:inbound_raw": lambda w: [w.inbound.pk],
     "outbox:list": lambda w: [],
     "outbox:resend": lambda w: [w.email.pk],
     "quality:index": lambda w: [],

@@ -84,7 +84,8 @@ def test_a_message_is_a_public_communication_an_event_and_an_email(
     event = Event.objects.get(reclamation=reclamation, kind=EventKind.COMMUNICATION,
                               data__communication=communication.pk)
     assert event.actor == handler and event.public
-    sent = [m for m in mail.outbox if m.subject == "Précisions sur votre demande"]
+    # The typed subject, with the reference added: a reply finds its record even without our headers.
+    sent = [m for m in mail.outbox if m.subject == f"Précisions sur votre demande [{reclamation.reference}]"]
     assert len(sent) == 1 and sent[0].to == ["claire.dupont@example.org"]
     assert "Pouvez-vous nous envoyer la convocation reçue ?" in sent[0].body
     assert f"Référence de votre demande : {reclamation.reference}" in sent[0].body
@@ -199,8 +200,8 @@ def test_the_closure_and_answer_emails_state_how_to_escalate_and_others_do_not(
         services.reclamation_send_answer(reclamation=answered, actor=handler)
 
     by_subject = {m.subject: m for m in mail.outbox}
-    assert "mediation@example.org" not in by_subject["Message progress"].body
-    assert "mediation@example.org" in by_subject["Message closure"].body
+    assert "mediation@example.org" not in by_subject[f"Message progress [{reclamation.reference}]"].body
+    assert "mediation@example.org" in by_subject[f"Message closure [{reclamation.reference}]"].body
     answer = next(m for m in mail.outbox if "Nous ne pouvons pas rembourser." in m.body)
     assert "Si cette réponse ne vous satisfait pas" in answer.body
     assert "mediation@example.org" in answer.alternatives[0][0]

@@ -74,6 +74,13 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
         "complete_step", "acknowledgement", "not_applicable", "assign", "self_assign", "identification",
         "reformulation", "communication", "evaluation", "action_add", "action_update", "answer", "conclusion",
         "feedback", "message", "discard", "reopen", "received_at", "attachment_add")},
+    # Received e-mails: a kept one turned into a record or discarded (empty reason: refused), each
+    # answered by a redirect with the outcome.
+    "backoffice:inbound_list": {"GET": staff(200)},
+    "backoffice:inbound_detail": {"GET": staff(200)},
+    "backoffice:inbound_convert": {"GET": everyone(405), "POST": staff(REDIRECT)},
+    "backoffice:inbound_discard": {"GET": everyone(405), "POST": staff(REDIRECT)},
+    "backoffice:inbound_raw": {"GET": staff(200)},
     "outbox:list": {"GET": staff(200)},
     # Its access check runs before the method check: anonymous visitors are sent to sign in.
     "outbox:resend": {"GET": staff(405), "POST": staff(REDIRECT)},

@@ -340,4 +340,4 @@ def test_no_second_closure_email_when_the_handler_already_sent_one(surveyed, cli
     tasks.send_outbox()
 
     assert _closure_mails(surveyed.reference) == []
-    assert [m.subject for m in mail.outbox].count("Votre dossier est clos") == 1
+    assert [m.subject for m in mail.outbox].count(f"Votre dossier est clos [{surveyed.reference}]") == 1

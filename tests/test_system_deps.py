@@ -1,4 +1,5 @@
-"""scripts/system_deps.sh and `make test`: the browser and PDF tests' Debian packages, on a bare machine.
+"""scripts/system_deps.sh and `make test`: the Debian packages of the browser, PDF and IMAP tests, on a
+bare machine.
 
 The script runs for real with stand-ins on PATH: ``id`` says whether we are root, ``sudo`` whether a
 password-less sudo works, and ``APT_GET`` points at a fake apt-get that records its arguments (and,
@@ -13,8 +14,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "system_deps.sh"
-PACKAGES = ["chromium", "fonts-dejavu-core", "poppler-utils"]
-ONE_LINE = "sudo apt-get install -y --no-install-recommends chromium fonts-dejavu-core poppler-utils"
+PACKAGES = ["chromium", "fonts-dejavu-core", "poppler-utils", "dovecot-imapd"]
+ONE_LINE = ("sudo apt-get install -y --no-install-recommends chromium fonts-dejavu-core poppler-utils "
+            "dovecot-imapd")
 
 
 def _executable(path: Path, body: str) -> Path:
@@ -40,9 +42,11 @@ def _machine(tmp_path: Path, *, root: bool, sudo_works: bool, chromium_present: 
     pdftoppm = _executable(bin_dir / "pdftoppm", "exit 0\n")
     font = tmp_path / "DejaVuSans.ttf"
     font.write_bytes(b"font")
+    dovecot = _executable(tmp_path / "dovecot", "exit 0\n")
     return {
         "PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin",
         "CHROMIUM_PATH": str(chromium), "PDFTOPPM": str(pdftoppm), "DEJAVU_FONT": str(font), "APT_GET": str(apt),
+        "DOVECOT_PATH": str(dovecot),
     }
 
 
@@ -55,7 +59,7 @@ def _run_script(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)  # noqa: S603, S607
 
 
-def test_as_root_a_missing_chromium_is_installed_with_the_three_packages(tmp_path):
+def test_as_root_a_missing_chromium_is_installed_with_the_packages(tmp_path):
     env = _machine(tmp_path, root=True, sudo_works=False)
     result = _run_script(env)
     assert result.returncode == 0, result.stderr

@@ -20,6 +20,7 @@ from .improvement import (
     ImprovementOrigin,
     ImprovementStatus,
 )
+from .inbound import InboundMessage, InboundSource, InboundStatus, MailboxPoll
 from .links import FollowUpLink, LinkRequest
 from .reclamation import (
     Channel,
@@ -66,9 +67,13 @@ __all__ = [
     "ImprovementAction",
     "ImprovementOrigin",
     "ImprovementStatus",
+    "InboundMessage",
+    "InboundSource",
+    "InboundStatus",
     "Kind",
     "Level",
     "LinkRequest",
+    "MailboxPoll",
     "MessageTemplate",
     "OpeningHours",
     "Organisation",

@@ -42,6 +42,7 @@ class EventKind(models.TextChoices):
     EMAIL_QUEUED = "email_queued", "Courriel mis en file"
     EMAIL_FAILED = "email_failed", "Courriel en échec"
     EMAIL_RESENT = "email_resent", "Courriel renvoyé"
+    INBOUND_EMAIL = "inbound_email", "Courriel reçu"
     REMINDER = "reminder", "Relance"
     SURVEY = "survey", "Enquête de satisfaction"
     FEEDBACK = "feedback", "Avis du client"

@@ -96,6 +96,12 @@ class Organisation(models.Model):
         "fenêtre de récurrence (jours)", default=180, validators=[MinValueValidator(1)],
         help_text="Une même cause racine ou un même service revenant dans ce délai est signalé.",
     )
+    email_intake_creates_records = models.BooleanField(
+        "créer un dossier pour chaque courriel reçu", default=True,
+        help_text="Un courriel qui ne répond à aucun dossier ouvre une réclamation (étape 1) et reçoit "
+                  "l'accusé de réception. Décoché : il attend dans « Courriels à trier » qu'un gestionnaire "
+                  "le transforme en dossier ou l'écarte.",
+    )
     at_risk_percent = models.PositiveSmallIntegerField(
         "seuil d'alerte (% du délai écoulé)", default=75,
         validators=[MinValueValidator(1), MaxValueValidator(99)],

@@ -47,11 +47,13 @@ from .improvement import (
     improvement_update,
     reclamation_promote_action,
 )
+from .inbound import inbound_message_convert, inbound_message_discard, inbound_message_receive
 from .intake import (
     reclamation_add_client_message,
     reclamation_announce_submission,
     reclamation_announce_submissions,
     reclamation_submit_contact,
+    reclamation_submit_email,
 )
 from .links import reclamation_request_lost_link, reclamation_send_follow_up_link, reclamation_send_requested_links
 from .messages import SentMessage, reclamation_send_message
@@ -112,6 +114,9 @@ __all__ = [
     "improvement_record_check",
     "improvement_send_reminders",
     "improvement_update",
+    "inbound_message_convert",
+    "inbound_message_discard",
+    "inbound_message_receive",
     "orphan_files_check",
     "orphan_files_delete",
     "orphan_files_find",
@@ -148,6 +153,7 @@ __all__ = [
     "reclamation_send_sla_alert",
     "reclamation_send_survey",
     "reclamation_submit_contact",
+    "reclamation_submit_email",
     "reclamation_sync_sent_emails",
     "reclamation_update",
     "reclamation_update_action",

@@ -1,5 +1,6 @@
 """What arrives from the public side: a Contact form submission, a client's message on the follow-up
-page (a request for a lost follow-up link: ``services.links``).
+page (a request for a lost follow-up link: ``services.links``), and the same two by e-mail (a new
+complaint, an answer to one of our e-mails), which ``services.inbound`` hands to the same functions.
 
 Each is one transaction: the record (or message), its files, its events and the e-mails it causes
 are stored together or not at all. The e-mails wait in the outbox and leave after commit; the
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -46,6 +48,7 @@ from .records import NewReclamation, insert_reclamation, prepare_reclamation
 logger = logging.getLogger(__name__)
 
 WEB_FORM_LABEL = "Client (formulaire Contact)"
+EMAIL_LABEL = "Client (courriel)"
 # Kinds a client may file; an aléa (incident) is logged by staff.
 PUBLIC_KINDS = (Kind.COMPLAINT.value, Kind.DIFFICULTY.value)
 # What the Contact form may set besides kind, subject, description and e-mail address.
@@ -188,6 +191,41 @@ def reclamation_submit_contact(
         staff_notice_pending=True,
         **fields,
     )
+    return _register_with_acknowledgement(new=new, uploads=uploads)
+
+
+def reclamation_submit_email(
+    *,
+    subject: str,
+    description: str,
+    complainant_email: str,
+    complainant_name: str = "",
+    received_at: datetime,
+    uploads: Sequence[CheckedUpload] = (),
+) -> CreatedReclamation:
+    """Register a complaint that arrived by e-mail (``services.inbound``) exactly as a Contact
+    submission: step 1, its files, the same acknowledgement, the staff notice left to the worker.
+
+    ``received_at`` is the message's arrival, so the 48-hour clocks count from it, not from the
+    moment a worker got to it. Runs inside the caller's transaction (the inbound message's row).
+    """
+    new = prepare_reclamation(
+        actor=None,
+        label=EMAIL_LABEL,
+        kind=Kind.COMPLAINT,
+        channel=Channel.EMAIL,
+        subject=subject,
+        description=description,
+        complainant_email=complainant_email,
+        complainant_name=complainant_name,
+        received_at=received_at,
+        staff_notice_pending=True,
+    )
+    return _register_with_acknowledgement(new=new, uploads=uploads)
+
+
+def _register_with_acknowledgement(*, new: NewReclamation, uploads: Sequence[CheckedUpload]) -> CreatedReclamation:
+    """Insert a prepared client submission with its files and queue its acknowledgement, together."""
     organisation = Organisation.current()
     context = {"reclamation": new.reclamation, "organisation": organisation, "attachments": list(uploads)}
     marker, rendered = _render_acknowledgement(new, context)
@@ -197,7 +235,7 @@ def reclamation_submit_contact(
         reclamation = created.reclamation
         if uploads:
             reclamation_add_attachments(
-                reclamation=reclamation, actor=None, uploads=list(uploads), label=WEB_FORM_LABEL
+                reclamation=reclamation, actor=None, uploads=list(uploads), label=new.label
             )
         email_client_with_link(
             reclamation=reclamation,
@@ -272,15 +310,23 @@ def reclamation_announce_submissions(*, limit: int = 200) -> int:
 
 # --- Follow-up page ------------------------------------------------------------------------------
 def reclamation_add_client_message(
-    *, reclamation: Reclamation, body: str, uploads: Sequence[CheckedUpload] = ()
+    *,
+    reclamation: Reclamation,
+    body: str,
+    uploads: Sequence[CheckedUpload] = (),
+    email_subject: str | None = None,
+    occurred_at: datetime | None = None,
 ) -> Communication:
-    """The client adds a message (and files) on the follow-up page, while the record is open.
+    """The client adds a message (and files) on the follow-up page, or answers one of our e-mails
+    (``email_subject`` given, ``services.inbound``), while the record is open.
 
     It becomes an inbound, public communication with its event; the handler is told by e-mail, or
     the quality lead(s) while nobody handles the record yet.
     """
     if not body.strip():
         raise WorkflowError("Écrivez votre message.")
+    by_email = email_subject is not None
+    label = EMAIL_LABEL if by_email else CLIENT_LABEL
     with atomic_with_uploads():
         r = lock(reclamation)
         if not r.is_open:
@@ -291,24 +337,26 @@ def reclamation_add_client_message(
         communication = reclamation_log_communication(
             reclamation=r,
             actor=None,
-            label=CLIENT_LABEL,
-            kind=CommunicationKind.MESSAGE,
+            label=label,
+            kind=CommunicationKind.EMAIL if by_email else CommunicationKind.MESSAGE,
             direction=Communication.Direction.INBOUND,
             public=True,
-            subject="Message du réclamant (page de suivi)",
+            subject=(f"Courriel du réclamant : {email_subject}" if by_email
+                     else "Message du réclamant (page de suivi)")[:300],
             body=body.strip(),
+            occurred_at=occurred_at,
         )
         attachments: list[Attachment] = []
         if uploads:
             attachments = reclamation_add_attachments(
-                reclamation=r, actor=None, uploads=list(uploads), communication=communication, label=CLIENT_LABEL
+                reclamation=r, actor=None, uploads=list(uploads), communication=communication, label=label
             )
         handler = r.handler if r.handler_id and r.handler.is_active and r.handler.email else None
         _notify_staff(
             reclamation=r,
             name="client_message_staff",
             addresses=_staff_addresses([handler] if handler else roles.quality_leads()),
-            context={"communication": communication, "attachments": attachments},
+            context={"communication": communication, "attachments": attachments, "by_email": by_email},
             summary="Message du réclamant signalé "
             + ("au responsable du traitement" if handler else "au responsable qualité"),
         )

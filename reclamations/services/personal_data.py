@@ -41,7 +41,17 @@ from post_office.models import Email
 
 from .. import emails, selectors, tokens, workflow
 from ..audit import record_event, redact_events
-from ..models import Attachment, Communication, Event, EventKind, ExportJob, Organisation, Reclamation, RecordEmail
+from ..models import (
+    Attachment,
+    Communication,
+    Event,
+    EventKind,
+    ExportJob,
+    InboundMessage,
+    Organisation,
+    Reclamation,
+    RecordEmail,
+)
 from ..models.related import Action
 from ..uploads import ALLOWED_TYPES
 from .attachments import delete_stored_files
@@ -150,6 +160,10 @@ def reclamation_anonymise(
         attachments = Attachment.objects.filter(reclamation=r)
         files = [name for name in attachments.values_list("file", flat=True) if name]
         attachment_count = attachments.update(original_name=ERASED_FILE_NAME, file="")
+        # The e-mails received for it: their raw copy and what they said of the sender.
+        inbound = InboundMessage.objects.filter(reclamation=r)
+        files += [name for name in inbound.values_list("raw", flat=True) if name]
+        inbound.update(raw="", sender="", sender_name="", subject="", reason="")
 
         # Every e-mail about the record is linked to it (by a communication, above, or a RecordEmail)
         # and carries its reference in a header, staff notices included; both are read, so that an

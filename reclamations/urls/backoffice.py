@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from ..views.backoffice import account_security, attachments, auth, dashboard, records, steps
+from ..views.backoffice import account_security, attachments, auth, dashboard, inbound, records, steps
 
 app_name = "backoffice"
 
@@ -24,6 +24,12 @@ urlpatterns: list = [
     path("reclamations/nouvelle/", records.reclamation_create, name="create"),
     path(_record, records.reclamation_detail, name="detail"),
     path("pieces/<int:pk>/", attachments.download, name="attachment"),
+    # Received e-mails no record took (services/inbound.py).
+    path("courriels-recus/", inbound.inbound_list, name="inbound_list"),
+    path("courriels-recus/<int:pk>/", inbound.inbound_detail, name="inbound_detail"),
+    path("courriels-recus/<int:pk>/dossier/", inbound.inbound_convert, name="inbound_convert"),
+    path("courriels-recus/<int:pk>/ecarter/", inbound.inbound_discard, name="inbound_discard"),
+    path("courriels-recus/<int:pk>/original/", inbound.inbound_raw, name="inbound_raw"),
     # What a handler records on a record (POST only, see views/backoffice/steps.py).
     path(_record + "terminer-etape/", steps.complete_step, name="complete_step"),
     path(_record + "accuse-reception/", steps.acknowledgement, name="acknowledgement"),
