@@ -39,8 +39,10 @@ def workload(handler, other_handler):
     ReclamationFactory(subject="Toute neuve")  # on time, unassigned
     ReclamationFactory(subject="Accusé à risque", received_at=now - timedelta(hours=40))
     ReclamationFactory(subject="En retard", received_at=now - timedelta(hours=50))
-    mine = advance(ReclamationFactory(subject="La mienne"), Step.ACTION, handler)
-    services.reclamation_update_action(action=mine.actions.first(), actor=handler,
+    # An action two days late belongs to a record received before that (its answer is late too).
+    mine = advance(ReclamationFactory(subject="La mienne", received_at=now - timedelta(days=3)), Step.ACTION,
+                   handler)
+    services.reclamation_update_action(action=mine.actions.first(), actor=handler, past_due_confirmed=True,
                                        changes={"due_date": timezone.localdate() - timedelta(days=2)})
     advance(ReclamationFactory(subject="Avis attendu"), Step.FEEDBACK, other_handler)
     advance(ReclamationFactory(subject="Terminée"), Step.CLOSED, handler)
@@ -64,7 +66,7 @@ def test_it_shows_delays_at_risk_and_late_my_work_and_overdue_actions(login, han
 
     assert shown["Accusés de réception en retard"][0] == 1
     assert shown["Accusés de réception à risque"][0] == 1
-    assert shown["Réponses en retard"][0] == 1
+    assert shown["Réponses en retard"][0] == 2
     assert shown["Réponses à risque"][0] == 1
     assert shown["Mes réclamations en cours"][0] == 1
     assert shown["Sans responsable"][0] == 3

@@ -228,9 +228,9 @@ def test_it_filters_by_reception_period(login, handler):
 
 
 def test_it_finds_records_with_an_overdue_action(login, handler):
-    overdue = advance(ReclamationFactory(), Step.ACTION, handler)
+    overdue = advance(ReclamationFactory(received_at=timezone.now() - timedelta(days=5)), Step.ACTION, handler)
     action = overdue.actions.first()
-    services.reclamation_update_action(action=action, actor=handler,
+    services.reclamation_update_action(action=action, actor=handler, past_due_confirmed=True,
                                        changes={"due_date": timezone.localdate() - timedelta(days=3)})
     advance(ReclamationFactory(), Step.ACTION, handler)  # its actions are due next week
 
