@@ -40,7 +40,6 @@ from django.db.models import Count, Prefetch, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from ..exports import register_queryset, register_rows
 from ..models import (
     Action,
     ActionKind,
@@ -51,6 +50,7 @@ from ..models import (
     Organisation,
     Reclamation,
 )
+from ..register import register_queryset, register_rows
 from ..statistics import Period, compute_figures, received_in
 from .documents import INDICATORS, PdfDocument, _chain, _charts, _common_context, _logo, pack_filename
 from .fetcher import Resource
