@@ -30,7 +30,6 @@ from ..models import (
     Level,
     Reclamation,
 )
-from ..services.messages import MESSAGE_PURPOSES
 from .public import SingleLineCharField, too_long
 
 REQUIRED = "Ce champ est obligatoire."
@@ -396,7 +395,7 @@ class FeedbackForm(BaseForm):
 class MessageForm(BaseForm):
     purpose = forms.ChoiceField(
         label="Objet du message",
-        choices=[(p, Communication.Purpose(p).label) for p in MESSAGE_PURPOSES],
+        choices=[(p, Communication.Purpose(p).label) for p in Communication.MESSAGE_PURPOSES],
     )
     # A header: a line break is refused with a message, never silently joined.
     subject = SingleLineCharField(label="Sujet du courriel", max_length=200)

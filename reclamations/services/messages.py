@@ -72,14 +72,7 @@ DEFAULT_MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 
-# What a handler may send from the message form. The argued answer goes through step 6
-# (reclamation_send_answer), which also records the answer time.
-MESSAGE_PURPOSES: tuple[str, ...] = (
-    Purpose.ACKNOWLEDGEMENT,
-    Purpose.INFORMATION_REQUEST,
-    Purpose.PROGRESS,
-    Purpose.CLOSURE,
-)
+MESSAGE_PURPOSES = Communication.MESSAGE_PURPOSES
 
 NO_EMAIL_WARNING = (
     "Ce réclamant n'a pas d'adresse électronique : le message est enregistré et visible sur sa page de "
