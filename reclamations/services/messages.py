@@ -32,6 +32,7 @@ from ..models import (
 from .base import Actor, WorkflowError, check_open, check_state, lock
 from .communications import reclamation_log_communication
 from .records import reclamation_rotate_token
+from .steps import step_effect
 
 Purpose = Communication.Purpose
 
@@ -234,6 +235,7 @@ def _closure_body(r: Reclamation) -> str:
     return "\n".join(lines) + _SIGNATURE.format(organisme=Organisation.current().name)
 
 
+@step_effect("closure_notice")
 def reclamation_send_closure_notice(*, reclamation: Reclamation) -> Communication | None:
     """Tell the client their record is closed, with how to escalate (Qualiopi reading guide, ind. 31).
 
