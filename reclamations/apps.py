@@ -15,3 +15,6 @@ class ReclamationsConfig(AppConfig):
         from .admin import restrict_list_filters
 
         restrict_list_filters(admin.site)
+        # Registers the Celery tasks in every process (web, worker, commands): the layers below
+        # publish them by name (reclamations.dispatch) and must find them, eager mode included.
+        from . import tasks  # noqa: F401

@@ -23,6 +23,7 @@ from post_office.settings import get_message_id_enabled, get_message_id_fqdn
 from post_office.signals import email_queued
 from post_office.utils import parse_emails
 
+from . import dispatch
 from .models import RecordEmail
 from .validators import validate_sendable_address
 
@@ -56,12 +57,13 @@ def render(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
 def _dispatch_after_commit() -> None:
     """Ask a worker to send the outbox now. Never raises: a down broker only delays the e-mail."""
     global _broker_down_until
-    from .tasks import send_outbox
 
     if time.monotonic() < _broker_down_until:
         return
     try:
-        send_outbox.delay()
+        dispatch.publish(dispatch.SEND_OUTBOX)
+    except dispatch.UnknownTask:
+        raise  # a bug, not a broker outage: never silenced as one
     except Exception:  # the broker is down: the periodic outbox run will send it
         _broker_down_until = time.monotonic() + settings.OUTBOX_BROKER_RETRY_SECONDS
         logger.warning("broker unavailable, e-mail left in the outbox for the next periodic run", exc_info=True)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When, prefetch_related_objects
 from django.utils import timezone
+from post_office.models import Email
 
 from . import roles, tokens, workflow
 from .markup import local
@@ -21,10 +22,17 @@ from .models import (
     ActionStatus,
     Attachment,
     Communication,
+    Digest,
+    DigestReceipt,
     Event,
     EventKind,
+    ExportJob,
     FollowUpLink,
+    ImprovementAction,
+    InboundMessage,
+    InboundStatus,
     LinkRequest,
+    MailboxPoll,
     OrphanFileReport,
     Priority,
     Reclamation,
@@ -107,12 +115,27 @@ def staff_handlers() -> QuerySet[Any]:
     )
 
 
-def active_services() -> QuerySet[Service]:
-    return Service.objects.filter(active=True)
+def active_services(*, keep: int | None = None) -> QuerySet[Service]:
+    """Active services; ``keep``, the one a record already has, stays selectable once deactivated."""
+    return Service.objects.filter(Q(active=True) | Q(pk=keep) if keep else Q(active=True))
 
 
-def active_root_causes() -> QuerySet[RootCauseCategory]:
-    return RootCauseCategory.objects.filter(active=True)
+def active_root_causes(*, keep: int | None = None) -> QuerySet[RootCauseCategory]:
+    """Active root-cause categories, plus ``keep`` (a record's own, perhaps deactivated since)."""
+    return RootCauseCategory.objects.filter(Q(active=True) | Q(pk=keep) if keep else Q(active=True))
+
+
+def user_by_pk(pk: Any) -> Any | None:
+    return get_user_model().objects.filter(pk=pk).first()
+
+
+def reclamations_by_reference(references: list[str]) -> dict[str, Reclamation]:
+    """The records with these references, by reference; unknown references are simply absent."""
+    return {r.reference: r for r in Reclamation.objects.filter(reference__in=references)}
+
+
+def reclamation_by_reference(reference: str) -> Reclamation | None:
+    return Reclamation.objects.filter(reference=reference).first()
 
 
 # --- The dashboard -------------------------------------------------------------------------------
@@ -400,8 +423,6 @@ class InboundOverview:
 
 def inbound_overview(*, limit: int = 100) -> InboundOverview:
     """The "Courriels à trier" page: three short lists, newest first, and the mailbox poll's state."""
-    from .models import InboundMessage, InboundStatus, MailboxPoll
-
     rows = InboundMessage.objects.select_related("reclamation", "handled_by").defer("reason")
     return InboundOverview(
         to_sort=list(rows.filter(status__in=(InboundStatus.TO_SORT, InboundStatus.AUTOMATIC))[:limit]),
@@ -412,7 +433,95 @@ def inbound_overview(*, limit: int = 100) -> InboundOverview:
     )
 
 
-def inbound_waiting_count() -> int:
-    from .models import InboundMessage, InboundStatus
+def inbound_messages() -> QuerySet[InboundMessage]:
+    """Received e-mails with their record and the person who sorted them (one message's page)."""
+    return InboundMessage.objects.select_related("reclamation", "handled_by")
 
+
+def inbound_waiting_count() -> int:
     return InboundMessage.objects.filter(status=InboundStatus.TO_SORT).count()
+
+
+# --- Other pages -----------------------------------------------------------------------------------
+class FollowUpReads(NamedTuple):
+    """What the client's follow-up page shows: only what is public, never an internal note."""
+
+    events: QuerySet[Event]
+    communications: QuerySet[Communication]
+    form_files: QuerySet[Attachment]  # sent with the contact form, not with a message
+
+
+def follow_up_reads(reclamation: Reclamation) -> FollowUpReads:
+    public_files = Attachment.objects.filter(public=True).order_by("created_at", "pk")
+    communications = (
+        reclamation.communications.filter(public=True)
+        .exclude(direction=Communication.Direction.INTERNAL)
+        .prefetch_related(Prefetch("attachments", queryset=public_files))
+        .order_by("occurred_at", "pk")
+    )
+    return FollowUpReads(
+        events=Event.objects.filter(reclamation=reclamation, public=True).order_by("sequence"),
+        communications=communications,
+        form_files=public_files.filter(reclamation=reclamation, communication__isnull=True),
+    )
+
+
+def attachments_with_record() -> QuerySet[Attachment]:
+    """For a download: the permission check reads the record, fetched in the same query."""
+    return Attachment.objects.select_related("reclamation")
+
+
+def recent_export_jobs(user: Any, *, limit: int) -> QuerySet[ExportJob]:
+    """The export jobs ``user`` asked for, newest first (the model's ordering)."""
+    return ExportJob.objects.filter(requested_by=user)[:limit]
+
+
+def export_jobs_with_requester() -> QuerySet[ExportJob]:
+    return ExportJob.objects.select_related("requested_by")
+
+
+def outbox_email_exists(pk: int) -> bool:
+    return Email.objects.filter(pk=pk).exists()
+
+
+def anonymised_count() -> int:
+    return Reclamation.objects.filter(anonymised_at__isnull=False).count()
+
+
+def improvement_history(item: ImprovementAction) -> QuerySet[Event]:
+    """The audit events about one line of the improvement plan, oldest first."""
+    return Event.objects.filter(data__improvement=item.pk).order_by("sequence")
+
+
+def action_with_record(pk: int) -> Action | None:
+    return Action.objects.filter(pk=pk).select_related("reclamation").first()
+
+
+def digests_for_list(*, recipient: Any = None) -> QuerySet[Digest]:
+    """Digests, newest period first, with their copies and reads counted; only those sent to
+    ``recipient`` when given (a handler sees their own, the quality lead all)."""
+    queryset = Digest.objects.annotate(
+        copies=Count("receipts"), read=Count("receipts", filter=Q(receipts__acknowledged_at__isnull=False))
+    ).order_by("-period_end", "-pk")
+    if recipient is not None:
+        queryset = queryset.filter(receipts__user=recipient)
+    return queryset
+
+
+def digest_receipts_of(user: Any) -> dict[int, DigestReceipt]:
+    """``user``'s copy of each digest, by digest id."""
+    return {r.digest_id: r for r in DigestReceipt.objects.filter(user=user)}
+
+
+def digest_receipt(*, digest_id: int, user: Any) -> DigestReceipt | None:
+    """``user``'s copy of one digest, with the digest; None when it was not sent to them."""
+    return DigestReceipt.objects.filter(digest_id=digest_id, user=user).select_related("digest").first()
+
+
+def digest_copies(digest: Digest) -> QuerySet[DigestReceipt]:
+    """Every copy of one digest, with who read it and when (the quality lead's view)."""
+    return (
+        DigestReceipt.objects.filter(digest=digest)
+        .select_related("digest", "user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    )

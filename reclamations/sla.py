@@ -18,13 +18,14 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays
 
-if TYPE_CHECKING:
-    from reclamations.models import Organisation
+# Re-exported: the badges are read here by the template tags; their rule sits below the models.
+from .delay_status import SlaStatus as SlaStatus
+from .delay_status import sla_status as sla_status
+from .models import OpeningHours, Organisation
 
 logger = logging.getLogger(__name__)
 
@@ -115,11 +116,8 @@ class Clock:
 
         ``organisation`` may be passed by a caller that has already read it, to save a query.
         """
-        from reclamations.models import OpeningHours
-        from reclamations.models import Organisation as OrganisationModel
-
         if organisation is None:
-            organisation = OrganisationModel.current()
+            organisation = Organisation.current()
         if organisation.clock_mode == CALENDAR:
             # Calendar hours never look at the opening hours: no need to read them.
             return cls(mode=CALENDAR, alsace_moselle=organisation.alsace_moselle)
@@ -279,9 +277,7 @@ def compute_deadlines(
 ) -> tuple[datetime, datetime]:
     """(ack_due_at, answer_due_at): both delays counted from the reception of the complaint."""
     if organisation is None:
-        from reclamations.models import Organisation as OrganisationModel
-
-        organisation = OrganisationModel.current()
+        organisation = Organisation.current()
     if clock is None:
         clock = Clock.from_config(organisation)
     return (
@@ -303,9 +299,7 @@ class Deadlines:
 
 def compute_deadline_set(received_at: datetime, *, organisation: Organisation | None = None) -> Deadlines:
     if organisation is None:
-        from reclamations.models import Organisation as OrganisationModel
-
-        organisation = OrganisationModel.current()
+        organisation = Organisation.current()
     clock = Clock.from_config(organisation)
     share = organisation.at_risk_percent / 100
     return Deadlines(
@@ -314,28 +308,6 @@ def compute_deadline_set(received_at: datetime, *, organisation: Organisation | 
         ack_risk_at=clock.add_hours(received_at, organisation.ack_delay_hours * share),
         answer_risk_at=clock.add_hours(received_at, organisation.answer_delay_hours * share),
     )
-
-
-class SlaStatus:
-    """The badge of one delay: on time, at risk, late; or done (on time or late)."""
-
-    ON_TIME = "on_time"
-    AT_RISK = "at_risk"
-    LATE = "late"
-    DONE = "done"
-    DONE_LATE = "done_late"
-    LABELS = {ON_TIME: "Dans les délais", AT_RISK: "À risque", LATE: "En retard", DONE: "Fait dans les délais",
-              DONE_LATE: "Fait hors délai"}
-
-
-def sla_status(*, due_at: datetime, risk_at: datetime, done_at: datetime | None, now: datetime) -> str:
-    if done_at is not None:
-        return SlaStatus.DONE if done_at <= due_at else SlaStatus.DONE_LATE
-    if now >= due_at:
-        return SlaStatus.LATE
-    if now >= risk_at:
-        return SlaStatus.AT_RISK
-    return SlaStatus.ON_TIME
 
 
 def used_share(start: datetime, due: datetime, now: datetime, clock: Clock) -> float:

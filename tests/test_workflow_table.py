@@ -96,3 +96,13 @@ def test_the_client_and_the_auditor_read_the_tenth_step(ten_steps, handler, clie
     assert [(s.number, s.label) for s in procedure.steps][6] == (7, "Vérification interne")
     assert procedure.steps[6].completion == "Un second membre de l'équipe a relu la réponse et l'a notée."
     assert len(procedure.steps) == 10
+
+
+def test_every_effect_of_the_table_is_registered():
+    # survey and messages register their effects with services.steps.step_effect (they build on
+    # steps, so steps cannot import them): importing reclamations.services must register them all.
+    from reclamations.services import steps
+
+    named = {spec.on_enter for spec in STEPS if spec.on_enter} | {workflow.ON_CLOSE}
+    assert named <= set(steps.EFFECTS)
+    assert steps.EFFECTS["survey"] is services.reclamation_send_survey

@@ -14,7 +14,6 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core import validators
 from django.utils import timezone
@@ -30,7 +29,6 @@ from ..models import (
     Level,
     Reclamation,
 )
-from ..services.messages import MESSAGE_PURPOSES
 from .fields import AttachmentsField, files_help
 from .public import SingleLineCharField, too_long
 
@@ -120,7 +118,7 @@ class StaffChoiceField(forms.ModelChoiceField):
         if staff is None:
             self.queryset = selectors.staff_handlers()
             return
-        self.queryset = get_user_model().objects.none()  # an unbound form is shown, never validated
+        self.queryset = selectors.staff_handlers().none()  # an unbound form is shown, never validated
         empty = [] if self.empty_label is None else [("", self.empty_label)]
         self.choices = empty + [(user.pk, self.label_from_instance(user)) for user in staff]
 
@@ -214,10 +212,8 @@ class IdentificationForm(BaseModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        services = selectors.active_services()
-        if self.instance.service_id:  # keep a service since deactivated selectable for this record
-            services = services | type(self.instance.service).objects.filter(pk=self.instance.service_id)
-        self.fields["service"].queryset = services.distinct()
+        # A service deactivated since stays selectable for the record that has it.
+        self.fields["service"].queryset = selectors.active_services(keep=self.instance.service_id)
         self.helper.layout = Layout(
             Fieldset("Réclamant", "stakeholder_type", "complainant_name", "complainant_role",
                      "complainant_organisation", "complainant_phone", "complainant_email", "complainant_address"),
@@ -372,11 +368,8 @@ class ConclusionForm(BaseModelForm):
         super().__init__(*args, **kwargs)
         for name in ("conclusion", "root_cause_category", "root_cause_analysis"):
             self.fields[name].required = True
-        categories = selectors.active_root_causes()
-        if self.instance.root_cause_category_id:
-            categories = categories | type(self.instance.root_cause_category).objects.filter(
-                pk=self.instance.root_cause_category_id)
-        self.fields["root_cause_category"].queryset = categories.distinct()
+        self.fields["root_cause_category"].queryset = selectors.active_root_causes(
+            keep=self.instance.root_cause_category_id)
 
 
 # --- Step 9: feedback ----------------------------------------------------------------------------------
@@ -394,7 +387,7 @@ class FeedbackForm(BaseForm):
 class MessageForm(BaseForm):
     purpose = forms.ChoiceField(
         label="Objet du message",
-        choices=[(p, Communication.Purpose(p).label) for p in MESSAGE_PURPOSES],
+        choices=[(p, Communication.Purpose(p).label) for p in Communication.MESSAGE_PURPOSES],
     )
     # A header: a line break is refused with a message, never silently joined.
     subject = SingleLineCharField(label="Sujet du courriel", max_length=200)

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from .. import selectors
 from ..models import Kind, Service, StakeholderType
 from ..validators import SendableEmailFormField
 from .fields import AttachmentsField, OfferedChoiceField
@@ -205,7 +206,7 @@ class ContactForm(RobotCheckMixin, forms.Form):
         label="Adresse postale", max_length=1000, rows=2, required=False, help_text="Facultatif.",
     )
     service = OfferedChoiceField(
-        label="Service concerné", queryset=Service.objects.none(), empty_label="Choisissez un service",
+        label="Service concerné", queryset=selectors.active_services(), empty_label="Choisissez un service",
         error_messages={"required": "Choisissez le service concerné.",
                         "invalid_choice": "Choisissez un service de la liste."},
     )
@@ -238,7 +239,7 @@ class ContactForm(RobotCheckMixin, forms.Form):
         offered = Service.offered()  # whether to ask, and the list shown (kept between requests)
         if offered:
             field = self.fields["service"]
-            field.queryset = Service.objects.filter(active=True)
+            field.queryset = selectors.active_services()
             field.offer(offered)
         else:
             # Nothing configured yet: the question is not asked, the handler fills it in later.

@@ -12,7 +12,6 @@ from typing import Any
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from .. import selectors
@@ -54,7 +53,7 @@ class ImprovementForm(_Form):
     title = forms.CharField(label="Intitulé", max_length=200)
     description = forms.CharField(label="Description", widget=forms.Textarea(attrs={"rows": 5}), max_length=10_000,
                                   help_text="Ce qui sera fait, et pourquoi (la cause visée).")
-    owner = forms.ModelChoiceField(label="Responsable", queryset=get_user_model().objects.none(), required=False,
+    owner = forms.ModelChoiceField(label="Responsable", queryset=selectors.staff_handlers().none(), required=False,
                                    empty_label="À désigner")
     due_date = forms.DateField(label="Échéance", required=False, widget=DateInput())
     status = forms.ChoiceField(label="Statut", choices=ImprovementStatus.choices, initial=ImprovementStatus.PLANNED)
@@ -103,7 +102,7 @@ class ImprovementForm(_Form):
             raise forms.ValidationError(
                 f"Référence mal écrite : {', '.join(malformed)}. Une référence ressemble à R-2026-0042."
             )
-        found = {r.reference: r for r in Reclamation.objects.filter(reference__in=wanted)}
+        found = selectors.reclamations_by_reference(wanted)
         unknown = [ref for ref in wanted if ref not in found]
         if unknown:
             raise forms.ValidationError(f"Réclamation introuvable : {', '.join(unknown)}.")

@@ -7,7 +7,8 @@ from django.conf import settings
 from django.db import models
 from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, FSMFieldMixin, transition
 
-from .. import sla, workflow
+from .. import workflow
+from ..delay_status import sla_status
 from ..validators import SendableEmailField
 from ..workflow import Step
 
@@ -304,12 +305,12 @@ class Reclamation(ConcurrentTransitionMixin, models.Model):
         return workflow.missing_for(self)
 
     def ack_status(self, now: datetime) -> str:
-        return sla.sla_status(due_at=self.ack_due_at, risk_at=self.ack_risk_at, done_at=self.acknowledged_at,
-                              now=now)
+        return sla_status(due_at=self.ack_due_at, risk_at=self.ack_risk_at, done_at=self.acknowledged_at,
+                          now=now)
 
     def answer_status(self, now: datetime) -> str:
-        return sla.sla_status(due_at=self.answer_due_at, risk_at=self.answer_risk_at, done_at=self.answered_at,
-                              now=now)
+        return sla_status(due_at=self.answer_due_at, risk_at=self.answer_risk_at, done_at=self.answered_at,
+                          now=now)
 
     # --- The state machine ------------------------------------------------------------------------
     # Call them through the services (services.steps), which check, save and log.

@@ -79,6 +79,15 @@ class Communication(models.Model):
         ANSWER = "answer", "Réponse argumentée"
         CLOSURE = "closure", "Clôture"
 
+    # What a handler may send from the message form. The argued answer goes through step 6
+    # (services.reclamation_send_answer), which also records the answer time.
+    MESSAGE_PURPOSES: tuple[str, ...] = (
+        Purpose.ACKNOWLEDGEMENT,
+        Purpose.INFORMATION_REQUEST,
+        Purpose.PROGRESS,
+        Purpose.CLOSURE,
+    )
+
     reclamation = models.ForeignKey(
         "reclamations.Reclamation", on_delete=models.CASCADE, related_name="communications"
     )

@@ -53,7 +53,7 @@ class PdfDocument:
     rendered: Rendered
 
 
-def _logo(organisation: Organisation) -> dict[str, Resource]:
+def logo_resources(organisation: Organisation) -> dict[str, Resource]:
     """The logo from private storage, handed to the fetcher as bytes: PNG or JPEG, checked by content."""
     if not organisation.logo:
         return {}
@@ -70,7 +70,7 @@ def _logo(organisation: Organisation) -> dict[str, Resource]:
     return {"logo": Resource(body=data, content_type=kind.mime)}
 
 
-def _common_context(organisation: Organisation, resources: dict[str, Resource], now: datetime) -> dict[str, Any]:
+def common_context(organisation: Organisation, resources: dict[str, Resource], now: datetime) -> dict[str, Any]:
     return {
         "organisation": organisation,
         "stylesheet_url": static_url(STYLESHEET),
@@ -79,7 +79,7 @@ def _common_context(organisation: Organisation, resources: dict[str, Resource], 
     }
 
 
-def _chain() -> dict[str, Any]:
+def verified_chain() -> dict[str, Any]:
     """Verify the whole audit log now, remember it, and report the head the pack prints."""
     report = audit.verify_chain()
     audit.mark_verified(report)
@@ -87,7 +87,7 @@ def _chain() -> dict[str, Any]:
     return {"report": report, "head": head}
 
 
-def _charts(figures: Figures) -> list[tuple[str, Any]]:
+def pack_charts(figures: Figures) -> list[tuple[str, Any]]:
     def pairs(buckets: Any) -> list[tuple[str, int]]:
         return [(b.label, b.count) for b in buckets]
 
@@ -119,11 +119,11 @@ def build_record_pdf(*, reclamation: Reclamation, generated_by: str = "", now: d
     """One record's sheet with its full history, for the file or for the auditor."""
     now = now or timezone.now()
     organisation = Organisation.current()
-    resources = _logo(organisation)
+    resources = logo_resources(organisation)
     record = with_sheet_data(Reclamation.objects.filter(pk=reclamation.pk)).get()
     (sheet,) = build_sheets([record], now=now)
     context = {
-        **_common_context(organisation, resources, now),
+        **common_context(organisation, resources, now),
         "sheet": sheet,
         "generated_by": generated_by,
         "head": AuditChainHead.objects.filter(pk=1).first(),

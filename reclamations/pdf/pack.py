@@ -40,7 +40,6 @@ from django.db.models import Count, Prefetch, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from ..exports import register_queryset, register_rows
 from ..models import (
     Action,
     ActionKind,
@@ -51,8 +50,17 @@ from ..models import (
     Organisation,
     Reclamation,
 )
+from ..register import register_queryset, register_rows
 from ..statistics import Period, compute_figures, received_in
-from .documents import INDICATORS, PdfDocument, _chain, _charts, _common_context, _logo, pack_filename
+from .documents import (
+    INDICATORS,
+    PdfDocument,
+    common_context,
+    logo_resources,
+    pack_charts,
+    pack_filename,
+    verified_chain,
+)
 from .fetcher import Resource
 from .merge import Part, merge_parts
 from .procedure import current_procedure
@@ -105,19 +113,19 @@ def _front_context(*, period: Period, generated_by: str, now: datetime, organisa
         .select_related("reclamation", "author").order_by("occurred_at", "id")
     )
     return {
-        **_common_context(organisation, resources, now),
+        **common_context(organisation, resources, now),
         "period": period,
         "generated_by": generated_by,
         "indicators": INDICATORS,
         "procedure": current_procedure(organisation),
         "figures": figures,
-        "charts": _charts(figures),
+        "charts": pack_charts(figures),
         "register_rows": register_rows(register_queryset(period), now=now),
         "improvements": improvements,
         "improvement_plan": plan,
         "digests": digests,
         "internal_communications": internal,
-        "chain": _chain(),
+        "chain": verified_chain(),
     }
 
 
@@ -157,7 +165,7 @@ def build_pack(*, period: Period, generated_by: str = "", now: datetime | None =
     progress = progress or _ignore
     batch = max(1, batch_records or int(getattr(settings, "PDF_PACK_BATCH_RECORDS", DEFAULT_BATCH_RECORDS)))
     organisation = Organisation.current()
-    resources = _logo(organisation)
+    resources = logo_resources(organisation)
     progress(1, "Calcul des chiffres clés et du registre")
     context = _front_context(period=period, generated_by=generated_by, now=now, organisation=organisation,
                              resources=resources)

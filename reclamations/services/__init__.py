@@ -24,7 +24,6 @@ from .base import (
 from .communications import (
     reclamation_log_communication,
     reclamation_record_acknowledgement,
-    reclamation_send_answer,
     reclamation_sync_sent_emails,
 )
 from .digest import digest_acknowledge, digest_send
@@ -56,7 +55,7 @@ from .intake import (
     reclamation_submit_email,
 )
 from .links import reclamation_request_lost_link, reclamation_send_follow_up_link, reclamation_send_requested_links
-from .messages import SentMessage, reclamation_send_message
+from .messages import SentMessage, reclamation_send_answer, reclamation_send_message
 from .orphan_files import orphan_files_check, orphan_files_delete, orphan_files_find
 from .personal_data import (
     personal_data_erase,

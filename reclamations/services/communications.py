@@ -1,4 +1,7 @@
-"""Acknowledgement, calls, letters, messages and the argued answer: the record of every exchange."""
+"""Acknowledgement, calls, letters and messages: the record of every exchange.
+
+The argued answer, an e-mail written from a starting text, is sent by ``services.messages``.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +14,13 @@ from .. import workflow
 from ..audit import record_event
 from ..models import (
     Communication,
-    CommunicationKind,
     EventKind,
     Reclamation,
 )
-from ..workflow import Step
 from .base import (
     Actor,
     WorkflowError,
     check_not_anonymised,
-    check_state,
     lock,
 )
 
@@ -119,77 +119,6 @@ def reclamation_log_communication(
             },
         )
     return communication
-
-
-def reclamation_send_answer(
-    *,
-    reclamation: Reclamation,
-    actor: Actor,
-    expected_state: str | None = None,
-    sent_at: datetime | None = None,
-    means: str | None = None,
-) -> Reclamation:
-    """Send the argued answer (step 6): it becomes a public communication and the answer time.
-
-    Sent now (no ``sent_at``) to a complainant with an e-mail address, the answer e-mail is queued
-    in the outbox in this transaction and linked to the communication. ``sent_at`` (with ``means``,
-    a ``CommunicationKind`` such as ``letter`` or ``call``) is for an answer already given by letter
-    or phone, registered afterwards: nothing is e-mailed then.
-    """
-    # Imported here: the message helpers build on this module (reclamation_log_communication).
-    from .messages import answer_email_extra, prefilled_message, queue_client_email
-
-    with transaction.atomic():
-        r = lock(reclamation)
-        check_state(r, expected_state)
-        if r.state != Step.ACTION:
-            raise WorkflowError(f"La réponse argumentée s'envoie à {workflow.step_phrase(Step.ACTION)}.")
-        if not r.decision or not r.answer.strip():
-            raise WorkflowError("Renseignez la décision et la réponse argumentée avant de l'envoyer.")
-        if workflow.since_reopening(r, r.answered_at):
-            raise WorkflowError("La réponse argumentée a déjà été envoyée.")
-        now = sent_at or timezone.now()
-        if now > timezone.now():
-            raise WorkflowError("La date d'envoi ne peut pas être dans le futur.")
-        emailed = sent_at is None and bool(r.complainant_email)
-        subject = prefilled_message(r, Communication.Purpose.ANSWER)[0] if emailed else (
-            f"Réponse à votre réclamation {r.reference}")
-        communication = Communication.objects.create(
-            reclamation=r,
-            kind=CommunicationKind.EMAIL if emailed else (means or CommunicationKind.MESSAGE),
-            direction=Communication.Direction.OUTBOUND,
-            purpose=Communication.Purpose.ANSWER,
-            public=True,
-            occurred_at=now,
-            subject=subject,
-            body=r.answer,
-            author=actor if actor is not None and actor.is_authenticated else None,
-        )
-        if emailed:
-            communication.email = queue_client_email(
-                reclamation=r, subject=subject, body=r.answer, extra=answer_email_extra(r)
-            )
-            communication.save(update_fields=["email"])
-        r.answered_at = now
-        r.save(update_fields=["answered_at", "updated_at"])
-        on_time = now <= r.answer_due_at
-        record_event(
-            kind=EventKind.ANSWER_SENT,
-            reclamation=r,
-            actor=actor,
-            public=True,
-            summary=f"Réponse argumentée envoyée ({r.get_decision_display().lower()})"
-            f"{'' if on_time else ' — hors délai'}.",
-            data={
-                "decision": r.decision,
-                "compensation_type": r.compensation_type,
-                "compensation_amount": r.compensation_amount,
-                "on_time": on_time,
-                "communication": communication.pk,
-                "emailed": emailed,
-            },
-        )
-    return r
 
 
 def reclamation_sync_sent_emails() -> int:

@@ -29,9 +29,12 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from .. import dispatch, exports
 from ..audit import record_event
 from ..exports import Produced
 from ..models import Event, EventKind, ExportJob, Reclamation
+from ..pdf import RenderError
+from ..statistics import Period
 from .base import Actor
 
 logger = logging.getLogger(__name__)
@@ -101,12 +104,13 @@ def lease_seconds() -> int:
 def _publish(job_id: int) -> None:
     """Ask a worker to make the job. Never raises: a down broker only delays it."""
     global _broker_down_until
-    from ..tasks import build_export
 
     if time.monotonic() < _broker_down_until:
         return
     try:
-        build_export.delay(job_id)
+        dispatch.publish(dispatch.BUILD_EXPORT, job_id)
+    except dispatch.UnknownTask:
+        raise  # a bug, not a broker outage: never silenced as one
     except Exception:  # the broker is down: requeue_exports (beat) will publish it again
         _broker_down_until = time.monotonic() + settings.OUTBOX_BROKER_RETRY_SECONDS
         logger.warning("broker unavailable, export job %s left queued for the periodic re-queue", job_id,
@@ -236,10 +240,6 @@ def export_run(*, job_id: int) -> ExportJob | None:
     other error, marks the job failed with a French message instead of raising: a task that raised
     would only be delivered again, and fail again.
     """
-    from .. import exports
-    from ..pdf import RenderError
-    from ..statistics import Period
-
     job = export_claim(job_id=job_id)
     if job is None:
         return None

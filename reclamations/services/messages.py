@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -22,16 +23,20 @@ from django.utils import formats, timezone
 from post_office.models import Email
 
 from .. import emails, workflow
+from ..audit import record_event
 from ..models import (
     Communication,
     CommunicationKind,
+    EventKind,
     MessageTemplate,
     Organisation,
     Reclamation,
 )
+from ..workflow import Step
 from .base import Actor, WorkflowError, check_open, check_state, lock
 from .communications import reclamation_log_communication
 from .records import reclamation_rotate_token
+from .steps import step_effect
 
 Purpose = Communication.Purpose
 
@@ -72,14 +77,7 @@ DEFAULT_MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 
-# What a handler may send from the message form. The argued answer goes through step 6
-# (reclamation_send_answer), which also records the answer time.
-MESSAGE_PURPOSES: tuple[str, ...] = (
-    Purpose.ACKNOWLEDGEMENT,
-    Purpose.INFORMATION_REQUEST,
-    Purpose.PROGRESS,
-    Purpose.CLOSURE,
-)
+MESSAGE_PURPOSES = Communication.MESSAGE_PURPOSES
 
 NO_EMAIL_WARNING = (
     "Ce réclamant n'a pas d'adresse électronique : le message est enregistré et visible sur sa page de "
@@ -241,6 +239,7 @@ def _closure_body(r: Reclamation) -> str:
     return "\n".join(lines) + _SIGNATURE.format(organisme=Organisation.current().name)
 
 
+@step_effect("closure_notice")
 def reclamation_send_closure_notice(*, reclamation: Reclamation) -> Communication | None:
     """Tell the client their record is closed, with how to escalate (Qualiopi reading guide, ind. 31).
 
@@ -266,3 +265,71 @@ def reclamation_send_closure_notice(*, reclamation: Reclamation) -> Communicatio
                                              extra={"show_recourse": True})
     communication.save(update_fields=["email"])
     return communication
+
+
+def reclamation_send_answer(
+    *,
+    reclamation: Reclamation,
+    actor: Actor,
+    expected_state: str | None = None,
+    sent_at: datetime | None = None,
+    means: str | None = None,
+) -> Reclamation:
+    """Send the argued answer (step 6): it becomes a public communication and the answer time.
+
+    Sent now (no ``sent_at``) to a complainant with an e-mail address, the answer e-mail is queued
+    in the outbox in this transaction and linked to the communication. ``sent_at`` (with ``means``,
+    a ``CommunicationKind`` such as ``letter`` or ``call``) is for an answer already given by letter
+    or phone, registered afterwards: nothing is e-mailed then.
+    """
+    with transaction.atomic():
+        r = lock(reclamation)
+        check_state(r, expected_state)
+        if r.state != Step.ACTION:
+            raise WorkflowError(f"La réponse argumentée s'envoie à {workflow.step_phrase(Step.ACTION)}.")
+        if not r.decision or not r.answer.strip():
+            raise WorkflowError("Renseignez la décision et la réponse argumentée avant de l'envoyer.")
+        if workflow.since_reopening(r, r.answered_at):
+            raise WorkflowError("La réponse argumentée a déjà été envoyée.")
+        now = sent_at or timezone.now()
+        if now > timezone.now():
+            raise WorkflowError("La date d'envoi ne peut pas être dans le futur.")
+        emailed = sent_at is None and bool(r.complainant_email)
+        subject = prefilled_message(r, Communication.Purpose.ANSWER)[0] if emailed else (
+            f"Réponse à votre réclamation {r.reference}")
+        communication = Communication.objects.create(
+            reclamation=r,
+            kind=CommunicationKind.EMAIL if emailed else (means or CommunicationKind.MESSAGE),
+            direction=Communication.Direction.OUTBOUND,
+            purpose=Communication.Purpose.ANSWER,
+            public=True,
+            occurred_at=now,
+            subject=subject,
+            body=r.answer,
+            author=actor if actor is not None and actor.is_authenticated else None,
+        )
+        if emailed:
+            communication.email = queue_client_email(
+                reclamation=r, subject=subject, body=r.answer, extra=answer_email_extra(r)
+            )
+            communication.save(update_fields=["email"])
+        r.answered_at = now
+        r.save(update_fields=["answered_at", "updated_at"])
+        on_time = now <= r.answer_due_at
+        record_event(
+            kind=EventKind.ANSWER_SENT,
+            reclamation=r,
+            actor=actor,
+            public=True,
+            summary=f"Réponse argumentée envoyée ({r.get_decision_display().lower()})"
+            f"{'' if on_time else ' — hors délai'}.",
+            data={
+                "decision": r.decision,
+                "compensation_type": r.compensation_type,
+                "compensation_amount": r.compensation_amount,
+                "on_time": on_time,
+                "communication": communication.pk,
+                "emailed": emailed,
+            },
+        )
+    return r

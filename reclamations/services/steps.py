@@ -26,26 +26,22 @@ from .base import (
     lock,
 )
 
-
 # --- The steps -------------------------------------------------------------------------------------
-def _send_survey(r: Reclamation) -> None:
-    from .survey import reclamation_send_survey  # survey builds on this module
-
-    reclamation_send_survey(reclamation=r)
-
-
-def _send_closure_notice(r: Reclamation) -> None:
-    from .messages import reclamation_send_closure_notice  # messages builds on this module
-
-    reclamation_send_closure_notice(reclamation=r)
-
+Effect = Callable[..., object]
 
 # What entering a step (workflow.StepSpec.on_enter) or closing (workflow.ON_CLOSE) does, in the
-# transaction of the completion: the client hears of it at once or not at all.
-EFFECTS = {
-    "survey": _send_survey,
-    "closure_notice": _send_closure_notice,
-}
+# transaction of the completion: the client hears of it at once or not at all. Filled by the
+# modules that build on this one (survey, messages) with ``@step_effect``: they complete steps
+# themselves, so this module cannot import them.
+EFFECTS: dict[str, Effect] = {}
+
+
+def step_effect(name: str) -> Callable[[Effect], Effect]:
+    """Register a service called as ``service(reclamation=r)`` under an effect name of workflow."""
+    def register(service: Effect) -> Effect:
+        EFFECTS[name] = service
+        return service
+    return register
 
 
 def reclamation_complete_step(*, reclamation: Reclamation, actor: Actor, expected_state: str) -> Reclamation:
@@ -85,7 +81,9 @@ def reclamation_complete_step(*, reclamation: Reclamation, actor: Actor, expecte
         entered = workflow.step_spec(r.state)
         effect = entered.on_enter if entered else workflow.ON_CLOSE if r.state == Step.CLOSED else ""
         if effect:
-            EFFECTS[effect](r)
+            # Every effect of workflow is registered when reclamations.services is imported, which
+            # any import of this module does first (tests/test_workflow_table.py checks it).
+            EFFECTS[effect](reclamation=r)
     return r
 
 

@@ -35,7 +35,7 @@ from ..models import Communication, CommunicationKind, EventKind, Organisation, 
 from ..workflow import Step
 from .base import WorkflowError, lock
 from .feedback import reclamation_record_feedback, reclamation_record_no_feedback
-from .steps import reclamation_complete_step
+from .steps import reclamation_complete_step, step_effect
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,7 @@ def _queue_survey_email(r: Reclamation, organisation: Organisation, token: str |
     return communication, email
 
 
+@step_effect("survey")
 def reclamation_send_survey(*, reclamation: Reclamation, now: datetime | None = None) -> str | None:
     """Send the satisfaction survey of a record that has just entered step 9.
 

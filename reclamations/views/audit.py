@@ -23,7 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import exports, pdf, permissions, roles, services
+from .. import exports, pdf, permissions, roles, selectors, services
 from ..models import ExportJob, Reclamation
 from ..statistics import Period
 
@@ -104,7 +104,7 @@ def _download(content: bytes, *, filename: str, content_type: str) -> HttpRespon
 
 
 def _page(request: HttpRequest, form: PeriodForm, *, status: int = 200, failure: str = "") -> HttpResponse:
-    jobs = ExportJob.objects.filter(requested_by=request.user)[:RECENT_JOBS]
+    jobs = selectors.recent_export_jobs(request.user, limit=RECENT_JOBS)
     return render(request, "audit/index.html", {"form": form, "failure": failure, "nav": "audit", "jobs": jobs},
                   status=status)
 
@@ -166,14 +166,14 @@ def job(request: HttpRequest, pk: int) -> HttpResponse:
     With JavaScript, htmx asks every few seconds for the status part alone (``request.htmx``) and
     stops when told 286 (the job has ended); without it, a ``<noscript>`` refresh reloads the page.
     """
-    export = get_object_or_404(ExportJob.objects.select_related("requested_by"), pk=pk)
+    export = get_object_or_404(selectors.export_jobs_with_requester(), pk=pk)
     running = export.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING)
     context = {"job": export, "running": running, "refresh_seconds": REFRESH_SECONDS if running else None,
                "nav": "audit"}
     if request.htmx:
         response = render(request, "audit/_job_status.html", context, status=200 if running else HTMX_STOP_POLLING)
     else:
-        jobs = ExportJob.objects.filter(requested_by=request.user)[:RECENT_JOBS]
+        jobs = selectors.recent_export_jobs(request.user, limit=RECENT_JOBS)
         response = render(request, "audit/job.html", {**context, "jobs": jobs})
     patch_vary_headers(response, ("HX-Request",))  # two answers at one URL: caches must keep both
     return response

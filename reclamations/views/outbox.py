@@ -18,9 +18,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
-from post_office.models import Email
 
-from .. import outbox, permissions, roles
+from .. import outbox, permissions, roles, selectors
 from ..templatetags.outbox_tags import record_url
 
 
@@ -62,7 +61,7 @@ def resend(request: HttpRequest, pk: int) -> HttpResponse:
     if email is not None:
         messages.success(request, f"Le courriel « {email.subject} » est remis en file d'envoi : il part dans "
                                   "quelques instants.")
-    elif Email.objects.filter(pk=pk).exists():
+    elif selectors.outbox_email_exists(pk):
         messages.info(request, "Ce courriel n'est plus en échec ni bloqué : il vient sans doute d'être envoyé ou "
                                "renvoyé par quelqu'un d'autre. La liste ci-dessous est à jour.")
     else:

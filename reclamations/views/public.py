@@ -16,9 +16,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from .. import services
+from .. import selectors, services
 from ..forms.public import ContactForm
-from ..models import Reclamation
 from ..models.configuration import forget_services
 from .public_common import private_page, rate
 
@@ -96,7 +95,7 @@ def contact_done(request: HttpRequest) -> HttpResponse:
     if isinstance(done, dict) and {"reference", "token", "email"} <= done.keys():
         path = reverse("public:follow_up", args=[done["token"]])
         context = {
-            "reclamation": Reclamation.objects.filter(reference=done["reference"]).first(),
+            "reclamation": selectors.reclamation_by_reference(done["reference"]),
             "reference": done["reference"],
             "email": done["email"],
             "follow_up_path": path,

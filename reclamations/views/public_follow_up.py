@@ -6,7 +6,6 @@ unknown URL gets, which tells nothing about which tokens exist.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -14,7 +13,7 @@ from django_ratelimit.decorators import ratelimit
 
 from .. import selectors, services, uploads, workflow
 from ..forms.public import FollowUpMessageForm, LostLinkForm
-from ..models import Attachment, Communication, Event, Reclamation
+from ..models import Attachment, Reclamation
 from .public_common import private_page, rate
 
 # A token is 43 URL-safe characters; anything much longer is not worth hashing.
@@ -32,13 +31,7 @@ def reclamation_for_token(token: str) -> Reclamation:
 
 
 def _page_context(reclamation: Reclamation, token: str, form: FollowUpMessageForm | None) -> dict[str, object]:
-    public_files = Attachment.objects.filter(public=True).order_by("created_at", "pk")
-    communications = (
-        reclamation.communications.filter(public=True)
-        .exclude(direction=Communication.Direction.INTERNAL)
-        .prefetch_related(Prefetch("attachments", queryset=public_files))
-        .order_by("occurred_at", "pk")
-    )
+    reads = selectors.follow_up_reads(reclamation)
     return {
         "reclamation": reclamation,
         "token": token,
@@ -46,9 +39,9 @@ def _page_context(reclamation: Reclamation, token: str, form: FollowUpMessageFor
         "state_label": workflow.client_label(reclamation.state),
         "is_open": reclamation.is_open,
         "discarded": reclamation.state == workflow.Step.DISCARDED,
-        "events": Event.objects.filter(reclamation=reclamation, public=True).order_by("sequence"),
-        "communications": communications,
-        "form_files": public_files.filter(reclamation=reclamation, communication__isnull=True),
+        "events": reads.events,
+        "communications": reads.communications,
+        "form_files": reads.form_files,
         "form": form,
     }
 

@@ -5,14 +5,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
-from ... import permissions, uploads
-from ...models import Attachment
+from ... import permissions, selectors, uploads
 
 
 @require_GET
 @permissions.staff_required
 def download(request: HttpRequest, pk: int) -> HttpResponse:
-    attachment = get_object_or_404(Attachment.objects.select_related("reclamation"), pk=pk)
+    attachment = get_object_or_404(selectors.attachments_with_record(), pk=pk)
     if not permissions.can_view(request.user, attachment.reclamation):
         return permissions.forbidden(request, permissions.NOT_STAFF)
     if not attachment.file:  # erased with the record's personal data (RGPD); its row stays as evidence

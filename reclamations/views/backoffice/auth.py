@@ -18,9 +18,9 @@ from urllib.parse import urlencode
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_lockout_response
 from django.contrib import messages
-from django.contrib.auth import get_user_model, user_login_failed
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import user_login_failed
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -31,7 +31,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from ... import roles, sign_in_slowdown, staff_sessions
+from ... import roles, selectors, sign_in_slowdown, staff_sessions
 from ... import two_factor as tf
 from ...forms.accounts import OneTimeCodeForm
 from ...forms.backoffice import StaffAuthenticationForm
@@ -90,7 +90,7 @@ def _pending_user(request: HttpRequest) -> tuple[Any, dict[str, Any]] | None:
     pending = request.session.get(PENDING)
     if not isinstance(pending, dict) or time.time() - pending.get("since", 0) > PENDING_SECONDS:
         return None
-    user = get_user_model().objects.filter(pk=pending.get("user")).first()
+    user = selectors.user_by_pk(pending.get("user"))
     if user is None or not user.is_active or not roles.is_handler(user):
         return None
     return user, pending

@@ -32,7 +32,7 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    message = get_object_or_404(InboundMessage.objects.select_related("reclamation", "handled_by"), pk=pk)
+    message = get_object_or_404(selectors.inbound_messages(), pk=pk)
     return render(request, "backoffice/inbound_detail.html", {
         "message": message, "mail": read_kept(message), "actionable": message.status in ACTIONABLE,
         "nav": "inbound",

@@ -9,15 +9,14 @@ who must sign in first finishes at ``bilans/lu/`` (the token kept in the session
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from ... import permissions, roles, services
+from ... import permissions, roles, selectors, services
 from ...forms.quality import DigestSendForm
-from ...models import Digest, DigestReceipt
+from ...models import Digest
 from ...permissions import forbidden
 from ...services import digest as digests
 from .access import quality_lead_required, staff_required
@@ -30,12 +29,8 @@ NOT_YOUR_COPY = (
 
 def _list_page(request: HttpRequest, form: DigestSendForm | None = None, status: int = 200) -> HttpResponse:
     lead = roles.is_quality_lead(request.user)
-    queryset = Digest.objects.annotate(
-        copies=Count("receipts"), read=Count("receipts", filter=Q(receipts__acknowledged_at__isnull=False))
-    ).order_by("-period_end", "-pk")
-    if not lead:
-        queryset = queryset.filter(receipts__user=request.user)
-    mine = {r.digest_id: r for r in DigestReceipt.objects.filter(user=request.user)}
+    queryset = selectors.digests_for_list(recipient=None if lead else request.user)
+    mine = selectors.digest_receipts_of(request.user)
     rows = [{"digest": d, "receipt": mine.get(d.pk)} for d in queryset]
     if form is None and lead:
         previous = digests.previous_month()
@@ -80,9 +75,8 @@ def digest_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "quality/digest_detail.html", {
         "digest": digest,
         "content": digest.content,
-        "receipt": DigestReceipt.objects.filter(digest=digest, user=request.user).first(),
-        "receipts": digests.acknowledgements(start=digest.period_start, end=digest.period_end).filter(digest=digest)
-        if lead else None,
+        "receipt": selectors.digest_receipt(digest_id=digest.pk, user=request.user),
+        "receipts": selectors.digest_copies(digest) if lead else None,
         "is_quality_lead": lead,
         "nav": "quality", "quality_nav": "digests",
     })
@@ -91,7 +85,7 @@ def digest_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_required
 def digest_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
-    receipt = DigestReceipt.objects.filter(digest_id=pk, user=request.user).select_related("digest").first()
+    receipt = selectors.digest_receipt(digest_id=pk, user=request.user)
     if receipt is None:
         raise Http404("Vous n'avez pas reçu ce bilan.")
     if services.digest_acknowledge(receipt=receipt, user=request.user):

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ... import selectors, services, workflow
 from ...forms.personal_data import EraseForm, HiddenPersonForm, PersonForm
-from ...models import Reclamation
 from ...services.personal_data import retention_cutoff
 from .access import quality_lead_required
 
@@ -30,7 +29,7 @@ def _page(request: HttpRequest, *, status: int = 200, **context: Any) -> HttpRes
     context.setdefault("search", PersonForm())
     response = render(request, "quality/personal_data.html", {
         "retention_years": settings.PERSONAL_DATA_RETENTION_YEARS,
-        "anonymised_total": Reclamation.objects.filter(anonymised_at__isnull=False).count(),
+        "anonymised_total": selectors.anonymised_count(),
         "due_total": selectors.records_past_retention(closed_before=retention_cutoff()).count(),
         "nav": "quality", "quality_nav": "personal_data",
         **context,

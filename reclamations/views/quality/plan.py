@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ... import roles, services
+from ... import roles, selectors, services
 from ...forms.quality import CheckForm, ImprovementForm
-from ...models import Action, Event, ImprovementAction, ImprovementOrigin, ImprovementStatus
+from ...models import ImprovementAction, ImprovementOrigin, ImprovementStatus
 from ...services import improvement as plan
 from .access import quality_lead_required, staff_required
 
@@ -53,7 +53,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 
 def _detail(request: HttpRequest, item: ImprovementAction, *, check_form: CheckForm | None = None,
             status: int = 200) -> HttpResponse:
-    history = Event.objects.filter(data__improvement=item.pk).order_by("sequence")
+    history = selectors.improvement_history(item)
     today = timezone.localdate()
     return render(request, "quality/improvement_detail.html", {
         "item": item,
@@ -147,7 +147,7 @@ def promote_action(request: HttpRequest, pk: int) -> HttpResponse:
 
     Goes back to ``next`` (the record's page) when given and safe, else to the new plan line.
     """
-    action = Action.objects.filter(pk=pk).select_related("reclamation").first()
+    action = selectors.action_with_record(pk)
     if action is None:
         raise Http404("Action introuvable.")
     back = request.POST.get("next", "")
