@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from . import emails, outbox, selectors, services, sweep
+from . import audit_chain, emails, outbox, selectors, services, sweep
 from .services import digest
 
 logger = logging.getLogger(__name__)
@@ -115,3 +115,14 @@ def check_orphan_files() -> None:
     lead's dashboard (a warning in the log when there are some). Deletes nothing: that is the
     quality lead's decision. Running it twice only writes the same count twice."""
     services.orphan_files_check()
+
+
+@shared_task(ignore_result=True)
+def checkpoint_audit_chain() -> None:
+    """Beat, every ``AUDIT_CHECKPOINT_SECONDS``: copy the audit chain's head to the checkpoint file.
+
+    A second run only adds another line: verification checks each line against the chain.
+    """
+    checkpoint = audit_chain.checkpoint_head(reason="périodique")
+    if checkpoint is not None:
+        logger.info("audit checkpoint: event %d", checkpoint.sequence)
