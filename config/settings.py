@@ -37,6 +37,35 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _audit_chain_key() -> str:
+    """The key of the audit chain's links: AUDIT_CHAIN_KEY, else the file AUDIT_CHAIN_KEY_FILE.
+
+    It must not live in the database: whoever can rewrite the database alone cannot recompute
+    keyed links (docs/operations.md). The embedded set-up generates the file on first use, like
+    SECRET_KEY's; created with mode 0600 at once (O_EXCL), so a process starting at the same moment
+    reads the key the first one wrote instead of writing another.
+    """
+    if value := env.str("AUDIT_CHAIN_KEY", default=""):
+        return value
+    path = Path(env.str("AUDIT_CHAIN_KEY_FILE", default=str(VAR_DIR / "audit_chain_key")))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as key_file:
+            key_file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+AUDIT_CHAIN_KEY = _audit_chain_key()
+# Earlier keys, still needed to verify the links they made (rotation, docs/operations.md).
+AUDIT_CHAIN_KEY_FALLBACKS = env.list("AUDIT_CHAIN_KEY_FALLBACKS", default=[])
+# One JSON line per checkpoint of the chain's head, kept outside the database (reclamations.audit_chain).
+AUDIT_CHECKPOINT_FILE = Path(env.str("AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl")))
+AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=3600)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -378,6 +407,14 @@ CELERY_BEAT_SCHEDULE = {
     "anonymise-expired": {
         "task": "reclamations.tasks.anonymise_expired",
         "schedule": crontab(minute=30, hour=3),
+    },
+    # The audit chain's head copied to AUDIT_CHECKPOINT_FILE, outside the database: a truncated log
+    # or a rewound head no longer matches it (reclamations.audit_chain). Late runs are dropped: the
+    # next one writes the same kind of line.
+    "audit-checkpoint": {
+        "task": "reclamations.tasks.checkpoint_audit_chain",
+        "schedule": float(AUDIT_CHECKPOINT_SECONDS),
+        "options": {"expires": float(AUDIT_CHECKPOINT_SECONDS)},
     },
     # Files under attachments/ that belong to no row (reclamations.services.orphan_files): counted
     # for the quality lead's dashboard, never deleted without them.

@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from . import emails, imap, outbox, selectors, services, sweep
+from . import audit_chain, emails, imap, outbox, selectors, services, sweep
 from .services import digest
 
 logger = logging.getLogger(__name__)
@@ -125,3 +125,14 @@ def poll_inbound_mailbox() -> None:
     report = imap.poll_claimed()
     if report is not None and report.seen:
         logger.info("inbound mailbox: %s", report.short())
+
+
+@shared_task(ignore_result=True)
+def checkpoint_audit_chain() -> None:
+    """Beat, every ``AUDIT_CHECKPOINT_SECONDS``: copy the audit chain's head to the checkpoint file.
+
+    A second run only adds another line: verification checks each line against the chain.
+    """
+    checkpoint = audit_chain.checkpoint_head(reason="périodique")
+    if checkpoint is not None:
+        logger.info("audit checkpoint: event %d", checkpoint.sequence)

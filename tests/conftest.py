@@ -36,6 +36,11 @@ def _test_settings(settings, tmp_path):
     settings.POST_OFFICE = {**settings.POST_OFFICE,
                             "BACKENDS": {"default": "django.core.mail.backends.locmem.EmailBackend"}}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A known chain key and a checkpoint file of this test's own: the checkpoints of other tests
+    # (other databases) must never be held against this one's chain.
+    settings.AUDIT_CHAIN_KEY = "cle-de-chainage-des-tests"
+    settings.AUDIT_CHAIN_KEY_FALLBACKS = []
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
     # Tasks run in-process unless a test starts a real worker (tests/test_broker.py).
     celery_app.conf.task_always_eager = True
     yield

@@ -1,6 +1,9 @@
 """The append-only, hash-chained audit log: the evidence that each step was done, by whom, when.
 
-Every event carries ``hash = SHA-256(prev_hash + canonical content)``. Events are written only by
+Every event carries ``hash = HMAC-SHA256(key, prev_hash + canonical content)``, the key living
+outside the database (``reclamations.audit_chain``); events written before keyed links existed keep
+their plain ``SHA-256(prev_hash + canonical content)`` and are verified as such
+(``AuditChainHead.keyed_from``). Events are written only by
 ``reclamations.audit.record_event`` inside the transaction of the change they describe; they can be
 neither updated nor deleted through the ORM, and ``manage.py verify_audit_log`` recomputes the chain.
 
@@ -13,6 +16,7 @@ while the chain stays verifiable: a redacted event keeps its digest and its plac
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import UTC
 
@@ -53,6 +57,7 @@ class EventKind(models.TextChoices):
     EXPORT = "export", "Export"
     CONFIGURATION = "configuration", "Configuration"
     FILES_DELETED = "files_deleted", "Fichiers orphelins supprimés"
+    CHAIN_KEY = "chain_key", "Clé de chaînage"
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -123,8 +128,13 @@ class Event(models.Model):
             }
         )
 
-    def compute_hash(self) -> str:
-        return hashlib.sha256((self.prev_hash + self.canonical_content()).encode()).hexdigest()
+    def compute_hash(self, key: bytes | None = None) -> str:
+        """The link: keyed (HMAC-SHA256) when ``key`` is given, plain SHA-256 for events written before
+        keyed links (``AuditChainHead.keyed_from``)."""
+        message = (self.prev_hash + self.canonical_content()).encode()
+        if key is None:
+            return hashlib.sha256(message).hexdigest()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def _canonical(content: dict) -> str:
@@ -136,6 +146,14 @@ class AuditChainHead(models.Model):
 
     last_sequence = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    # The first event whose link is keyed; the ones before were written unkeyed and are verified as
+    # they are (an existing log stays verifiable). Every event from here on must be keyed: moving
+    # this number forward does not help a forger, since the event it would point to must still be
+    # linked with the key to the re-hashed events before it. Null: nothing written since the upgrade.
+    keyed_from = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    # The fingerprint (never the key) of the key the last links were made with: a process with
+    # another key notices the change and logs it as a CHAIN_KEY event before its first link.
+    key_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     verified_at = models.DateTimeField(null=True, blank=True)
     verified_hash = models.CharField(max_length=64, blank=True)
 

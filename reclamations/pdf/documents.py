@@ -18,7 +18,7 @@ import filetype
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .. import audit, charts
+from .. import audit, audit_chain, charts
 from ..models import (
     AuditChainHead,
     Organisation,
@@ -80,11 +80,14 @@ def common_context(organisation: Organisation, resources: dict[str, Resource], n
 
 
 def verified_chain() -> dict[str, Any]:
-    """Verify the whole audit log now, remember it, and report the head the pack prints."""
+    """Verify the whole audit log now, remember it, copy the head to the checkpoint file, and report
+    the head and that checkpoint for the pack to print (the pack is itself a copy outside the
+    database: an auditor holding it can check the head is still in the chain later)."""
     report = audit.verify_chain()
     audit.mark_verified(report)
+    checkpoint = audit_chain.checkpoint_head(reason="dossier de preuves")
     head = AuditChainHead.objects.filter(pk=1).first()
-    return {"report": report, "head": head}
+    return {"report": report, "head": head, "checkpoint": checkpoint or audit_chain.latest_checkpoint()}
 
 
 def pack_charts(figures: Figures) -> list[tuple[str, Any]]:

@@ -23,9 +23,9 @@ from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from .. import analysis, emails, roles, tokens, workflow
+from .. import analysis, audit_chain, emails, roles, tokens, workflow
 from ..audit import record_event
-from ..models import Digest, DigestReceipt, EventKind, Organisation, Reclamation
+from ..models import AuditChainHead, Digest, DigestReceipt, EventKind, Organisation, Reclamation
 from ..statistics import NOT_SET, Period, compute_figures
 from ..workflow import Step
 from . import improvement as improvement_services
@@ -168,6 +168,9 @@ def digest_send(*, period: Period, actor: Actor = None, now: datetime | None = N
     organisation = Organisation.current()
     with transaction.atomic():
         digest, created = _digest_for(period, now)
+        # The head of the audit chain, stated in each copy: every reader holds a copy of it outside
+        # the database, which a truncated or rewritten log no longer matches.
+        chain_head = AuditChainHead.objects.filter(pk=1).first()
         already = set(digest.receipts.values_list("user_id", flat=True))
         sent, without_address = [], []
         for user in staff_recipients().exclude(pk__in=already):
@@ -178,7 +181,8 @@ def digest_send(*, period: Period, actor: Actor = None, now: datetime | None = N
                     name="digest",
                     to=[user.email],
                     context={"digest": digest, "content": digest.content, "user": user, "organisation": organisation,
-                             "read_url": read_url(token), "digest_url": digest_url(digest)},
+                             "read_url": read_url(token), "digest_url": digest_url(digest),
+                             "chain_head": chain_head},
                 )
                 receipt.sent_at = now
                 receipt.save(update_fields=["sent_at"])
@@ -196,6 +200,8 @@ def digest_send(*, period: Period, actor: Actor = None, now: datetime | None = N
                 data={"digest": digest.pk, "period": [period.start, period.end], "created": created,
                       "recipients": sent, "without_address": without_address},
             )
+            # And in the checkpoint file, once this transaction has committed.
+            audit_chain.checkpoint_head(reason="bilan interne")
     return DigestSent(digest=digest, created=created, recipients=sent, without_address=without_address)
 
 
