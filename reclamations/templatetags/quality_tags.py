@@ -23,3 +23,9 @@ def recourse_text(context: template.Context) -> str:
     if text is None:
         text = Organisation.current().recourse_text
     return text.strip()
+
+
+@register.filter
+def newest_first(values: object) -> list[object]:
+    """The months of a table (labels or counts, oldest first) in reverse: the latest month comes first."""
+    return list(reversed(list(values)))
