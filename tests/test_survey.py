@@ -149,6 +149,19 @@ def test_after_answering_the_link_says_thank_you_and_cannot_answer_twice(surveye
     assert Event.objects.filter(reclamation=surveyed, kind=EventKind.FEEDBACK).count() == 1
 
 
+def test_it_tells_the_client_how_to_escalate_without_mentioning_a_courriel_on_the_thank_you_page(surveyed, client):
+    organisation = Organisation.current()
+    organisation.contact_email = "qualite@example.org"
+    organisation.save()  # the recourse text is the default one, written for e-mails
+    with time_machine.travel(T0 + timedelta(days=2), tick=False):
+        _answer(client, surveyed.token)
+        page = client.get(reverse("survey:answer", args=[surveyed.token])).content.decode()
+
+    assert "Merci pour votre avis" in page
+    assert "demander un réexamen par la direction en nous écrivant à qualite@example.org" in page
+    assert "courriel" not in page
+
+
 def test_an_incomplete_answer_is_refused_with_the_questions_to_fix(surveyed, client):
     with time_machine.travel(T0 + timedelta(days=1), tick=False):
         response = _answer(client, surveyed.token, satisfaction="9", solved="")
@@ -314,7 +327,7 @@ def test_answering_closes_the_record_and_the_client_is_told_how_to_escalate(
     assert message.to == ["claire.dupont@example.org"]
     assert "votre dossier est clos" in message.body
     assert "Merci d'avoir répondu à notre enquête de satisfaction" in message.body
-    assert "Si cette réponse ne vous satisfait pas :\nMédiateur de test : mediateur@example.org" in message.body
+    assert "Vos recours :\nMédiateur de test : mediateur@example.org" in message.body
     html = message.alternatives[0][0]
     assert "Médiateur de test : mediateur@example.org" in html
     closure = Communication.objects.get(reclamation=surveyed, purpose=Communication.Purpose.CLOSURE)
