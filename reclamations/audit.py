@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from .models import AuditChainHead, Event, Reclamation
@@ -138,7 +139,7 @@ def verify_chain() -> ChainReport:
             "La tête de chaîne ne correspond pas au dernier événement (événements supprimés en fin de journal ?).",
             broken_sequence=checked + 1,
         )
-    message = f"Chaîne intacte : {checked} événement(s) vérifié(s)"
+    message = f"Chaîne intacte : {checked} événement{pluralize(checked)} vérifié{pluralize(checked)}"
     if redacted:
         message += f", dont {redacted} au texte effacé (RGPD)"
     return ChainReport(True, checked, message + ".", head_hash=prev_hash)

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
@@ -63,7 +64,8 @@ def digest_send(request: HttpRequest) -> HttpResponse:
         form.add_error(None, str(exc))
         return _list_page(request, form)
     if result.recipients:
-        messages.success(request, f"Bilan envoyé à {len(result.recipients)} membre(s) de l'équipe.")
+        sent = len(result.recipients)
+        messages.success(request, f"Bilan envoyé à {sent} membre{pluralize(sent)} de l'équipe.")
     else:
         messages.info(request, "Ce bilan avait déjà été envoyé à chacun : rien n'a été renvoyé.")
     if result.without_address:
