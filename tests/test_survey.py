@@ -13,6 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from reclamations import services, tasks, tokens
+from reclamations.forms.backoffice import FeedbackForm
+from reclamations.forms.survey import SurveyForm
 from reclamations.models import Communication, Event, EventKind, Organisation, Reclamation
 from reclamations.services import survey
 from reclamations.workflow import Step
@@ -354,3 +356,11 @@ def test_no_second_closure_email_when_the_handler_already_sent_one(surveyed, cli
 
     assert _closure_mails(surveyed.reference) == []
     assert [m.subject for m in mail.outbox].count(f"Votre dossier est clos [{surveyed.reference}]") == 1
+
+
+def test_it_lists_the_satisfaction_scale_in_the_same_order_for_the_client_and_the_handler():
+    client_scale = [label for _value, label in SurveyForm().fields["satisfaction"].choices]
+    handler_scale = [label for _value, label in FeedbackForm().fields["satisfaction"].choices]
+
+    assert handler_scale == client_scale
+    assert client_scale[0].startswith("1 — Pas du tout satisfait")
