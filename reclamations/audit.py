@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from . import audit_chain
@@ -265,11 +266,12 @@ def verify_chain() -> ChainReport:
     if problems:
         return ChainReport(False, checked, " ".join(problems), broken_sequence=broken_sequence,
                            problems=tuple(problems), checkpoints=len(checkpoints))
-    message = f"Chaîne intacte : {checked} événement(s) vérifié(s)"
+    message = f"Chaîne intacte : {checked} événement{pluralize(checked)} vérifié{pluralize(checked)}"
     if redacted:
         message += f", dont {len(redacted)} au texte effacé (RGPD)"
     if checkpoints:
-        message += f" ; {len(checkpoints)} point(s) de contrôle retrouvé(s)"
+        count = len(checkpoints)
+        message += f" ; {count} point{pluralize(count)} de contrôle retrouvé{pluralize(count)}"
     return ChainReport(True, checked, message + ".", head_hash=prev_hash, checkpoints=len(checkpoints))
 
 

@@ -14,7 +14,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 MESSAGE = (
-    "Trop de tentatives de connexion à ce compte : patientez {seconds} seconde(s) avant de réessayer."
+    "Trop de tentatives de connexion à ce compte : patientez {seconds} s avant de réessayer."
 )
 
 

@@ -67,7 +67,7 @@ def test_the_chain_of_a_full_history_verifies(handler, capsys):
     call_command("verify_audit_log")
 
     out = capsys.readouterr().out
-    assert f"Chaîne intacte : {Event.objects.count()} événement(s) vérifié(s)." in out
+    assert f"Chaîne intacte : {Event.objects.count()} événements vérifiés." in out
     head = AuditChainHead.objects.get()
     assert head.verified_at is not None
     assert head.verified_hash == Event.objects.order_by("sequence").last().hash

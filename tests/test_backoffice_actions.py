@@ -11,7 +11,7 @@ from django.utils import timezone
 from reclamations import services
 from reclamations.models import Action, Event, EventKind, Reclamation
 from reclamations.workflow import Step
-from tests.factories import ReclamationFactory, advance
+from tests.factories import ReclamationFactory, advance, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +155,15 @@ def test_the_plan_shows_what_each_action_still_lacks(login, handler):
     assert "Relecture des convocations par un collègue." in page
     assert "Responsable : à désigner" in page
     assert "Échéance : à fixer" in page
+
+
+@pytest.mark.parametrize(("count", "said"), [(1, "1 pièce jointe ajoutée."), (2, "2 pièces jointes ajoutées.")])
+def test_it_says_how_many_files_were_added_in_proper_french(login, handler, bo_post, count, said):
+    reclamation = ReclamationFactory()
+    files = [upload(f"piece-{n}.pdf") for n in range(count)]
+
+    client = login(handler)
+
+    response = bo_post(client, reclamation, "attachment_add", {}, prefix="attachment", **{"attachment-files": files})
+
+    assert said in html.unescape(client.get(response["Location"]).content.decode())

@@ -203,5 +203,20 @@ def test_the_closure_and_answer_emails_state_how_to_escalate_and_others_do_not(
     assert "mediation@example.org" not in by_subject[f"Message progress [{reclamation.reference}]"].body
     assert "mediation@example.org" in by_subject[f"Message closure [{reclamation.reference}]"].body
     answer = next(m for m in mail.outbox if "Nous ne pouvons pas rembourser." in m.body)
-    assert "Si cette réponse ne vous satisfait pas" in answer.body
+    assert "Vos recours :" in answer.body
     assert "mediation@example.org" in answer.alternatives[0][0]
+
+
+def test_it_does_not_say_the_same_thing_twice_in_the_answer_email(handler, django_capture_on_commit_callbacks):
+    reclamation = ReclamationFactory()  # the organisation's recourse text is the default one
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answered = advance(reclamation, Step.ACTION, handler)
+        services.reclamation_update(reclamation=answered, actor=handler, changes={
+            "decision": "unfavourable", "answer": messages.prefilled_message(answered, "answer")[1]})
+        services.reclamation_send_answer(reclamation=answered, actor=handler)
+
+    answer = next(m for m in mail.outbox if m.subject.startswith("Réponse à votre demande"))
+    for text in (answer.body, html.unescape(answer.alternatives[0][0])):
+        assert text.count("ne vous satisfait pas") == 1
+        assert "Vos recours" in text

@@ -75,7 +75,7 @@ def test_failures_from_many_addresses_slow_the_account_down_without_a_wall(quali
         slowed = sign_in(browser("203.0.113.5"), PASSWORD)
         assert slowed.status_code == 429
         page = slowed.content.decode()
-        assert "Trop de tentatives de connexion à ce compte : patientez 1 seconde(s)" in page
+        assert "Trop de tentatives de connexion à ce compte : patientez 1 s avant" in page
         assert 'value="qualite"' in page  # the identifier typed is kept
         assert SESSION_KEY not in browser("203.0.113.5").session
         # A refused try is no guess: the password was not checked, nothing was counted.

@@ -80,7 +80,7 @@ def test_the_digest_goes_to_every_staff_member_with_their_own_link(team, march, 
     assert receipts.get(user=team["handler"]).sent_at == SENT_AT
     event = Event.objects.get(kind=EventKind.DIGEST)
     assert event.reclamation is None
-    assert event.summary == ("Bilan interne du 01/03/2026 au 31/03/2026 envoyé à 2 membre(s) de l'équipe ; "
+    assert event.summary == ("Bilan interne du 01/03/2026 au 31/03/2026 envoyé à 2 membres de l'équipe ; "
                              "sans adresse électronique (à lire dans le back-office) : Sam Sansmail.")
 
 

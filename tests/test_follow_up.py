@@ -271,3 +271,48 @@ def test_a_message_without_csrf_token_is_refused():
 
     assert response.status_code == 403
     assert not Communication.objects.filter(reclamation=reclamation, direction="inbound").exists()
+
+
+# --- Layout: the status and the reply box first, the messages folded --------------------------------
+LONG_ANSWER = "Bonjour Paul,\n\n" + "Nous avons étudié votre demande avec le formateur et la direction. " * 8 + (
+    "\n\nNous vous proposons une nouvelle session le 12 mars, aux mêmes conditions.\n\nCordialement")
+
+
+def test_it_puts_the_reply_form_before_the_first_message(client):
+    reclamation = ReclamationFactory()
+    services.reclamation_log_communication(
+        reclamation=reclamation, actor=None, kind="email", direction="outbound", public=True,
+        subject="Point d'avancement", body="Nous cherchons une autre salle.", purpose="progress")
+
+    html = client.get(url(reclamation)).content.decode()
+
+    assert html.index('data-testid="state"') < html.index("Envoyer mon message") < html.index('data-testid="message"')
+
+
+def test_it_folds_a_long_message_under_lire_la_suite_and_shows_a_short_one_whole(client):
+    reclamation = ReclamationFactory()
+    for subject, body in (("Réponse", LONG_ANSWER), ("Point d'avancement", "Nous cherchons une autre salle.")):
+        services.reclamation_log_communication(
+            reclamation=reclamation, actor=None, kind="email", direction="outbound", public=True,
+            subject=subject, body=body, purpose="progress")
+
+    html = client.get(url(reclamation)).content.decode()
+
+    assert html.count("Lire la suite") == 1
+    folded = html.split("<summary>", 2)[2]  # past the steps' summary: the long message's
+    assert folded.index("Lire la suite") < folded.index("Nous vous proposons une nouvelle session le 12 mars")
+    before = html.split("Lire la suite")[0]
+    assert "Bonjour Paul," in before and "Nous vous proposons une nouvelle session" not in before
+    assert "Nous cherchons une autre salle." in html
+
+
+def test_it_shows_the_latest_message_first(client):
+    reclamation = ReclamationFactory()
+    for body in ("Premier message.", "Deuxième message."):
+        services.reclamation_log_communication(
+            reclamation=reclamation, actor=None, kind="email", direction="outbound", public=True,
+            subject="Point d'avancement", body=body, purpose="progress")
+
+    html = client.get(url(reclamation)).content.decode()
+
+    assert html.index("Deuxième message.") < html.index("Premier message.")

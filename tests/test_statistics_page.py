@@ -84,7 +84,7 @@ def test_trends_per_month_by_kind_service_root_cause_and_stakeholder(quality_lea
     assert "Tendance par catégorie de cause racine" in page and "Tendance par partie prenante" in page
     row = re.search(r'<th scope="row" class="fw-normal">Formation SST</th>(.*?)</tr>', page, re.S).group(1)
     cells = re.findall(r'<td class="text-end[^"]*">(\d+)</td>', row)
-    assert cells[-4:] == ["2", "1", "0", "3"]  # April, May, June, then the total
+    assert cells[:4] == ["3", "0", "1", "2"]  # the total, then the latest month first: June, May, April
     assert 'aria-label="Convocation tardive : réclamations par mois"' in page
 
 
@@ -149,7 +149,7 @@ def _timed(handler, received: datetime, *, ack_after: timedelta | None, answer_a
 
 def _delay_row(page: str, month: str) -> list[str]:
     """The cells of one month's row in the "Délais tenus" table, as read on the page."""
-    table = page.split('id="delais-titre"', 1)[1].split("</table>", 1)[0]
+    table = page.split('id="tableau-delais"', 1)[1].split("</table>", 1)[0]
     row = re.search(rf'<th scope="row" class="fw-normal">{re.escape(month)}</th>(.*?)</tr>', table, re.S).group(1)
     return [" ".join(cell.split()) for cell in re.findall(r'<td class="text-end">(.*?)</td>', row, re.S)]
 
@@ -173,3 +173,28 @@ def test_the_delays_kept_are_shown_per_month_of_reception(handler, quality_lead,
     assert _delay_row(page, "avr. 2026") == ["2", "50 % (1/2)", "50 % (1/2)", "0"]
     assert _delay_row(page, "mai 2026") == ["3", "100 % (3/3)", "33 % (1/3)", "0"]
     assert _delay_row(page, "juin 2026") == ["1", "—", "—", "1"]
+
+
+def test_it_shows_the_charts_first_then_the_tables_then_the_recurrences(quality_lead, login):
+    service = ServiceFactory(name="Formation SST")
+    for month in (3, 5):
+        ReclamationFactory(service=service, received_at=datetime(2026, month, 1, 9, tzinfo=UTC))
+
+    page = login(quality_lead).get(URL).content.decode()
+
+    last_chart = page.rindex('class="chart" role="img"')
+    first_table = page.index("<table")
+    recurrence = page.index("Service : Formation SST</strong>")
+    assert last_chart < first_table < recurrence
+    assert '<summary>Voir les 2 demandes</summary>' in page  # the records of a recurrence, folded
+
+
+def test_it_makes_the_month_tables_keyboard_scrollable_regions_with_a_name(quality_lead, login):
+    ReclamationFactory(received_at=datetime(2026, 5, 1, 9, tzinfo=UTC))
+
+    page = login(quality_lead).get(URL).content.decode()
+
+    regions = re.findall(r'q-scroll" tabindex="0" role="region" aria-labelledby="([^"]+)"', page)
+    assert "tableau-kind" in regions and "tableau-delais" in regions
+    for region in regions:
+        assert f'id="{region}"' in page

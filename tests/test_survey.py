@@ -13,6 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from reclamations import services, tasks, tokens
+from reclamations.forms.backoffice import FeedbackForm
+from reclamations.forms.survey import SurveyForm
 from reclamations.models import Communication, Event, EventKind, Organisation, Reclamation
 from reclamations.services import survey
 from reclamations.workflow import Step
@@ -147,6 +149,19 @@ def test_after_answering_the_link_says_thank_you_and_cannot_answer_twice(surveye
     surveyed.refresh_from_db()
     assert surveyed.feedback_satisfaction == 4
     assert Event.objects.filter(reclamation=surveyed, kind=EventKind.FEEDBACK).count() == 1
+
+
+def test_it_tells_the_client_how_to_escalate_without_mentioning_a_courriel_on_the_thank_you_page(surveyed, client):
+    organisation = Organisation.current()
+    organisation.contact_email = "qualite@example.org"
+    organisation.save()  # the recourse text is the default one, written for e-mails
+    with time_machine.travel(T0 + timedelta(days=2), tick=False):
+        _answer(client, surveyed.token)
+        page = client.get(reverse("survey:answer", args=[surveyed.token])).content.decode()
+
+    assert "Merci pour votre avis" in page
+    assert "demander un réexamen par la direction en nous écrivant à qualite@example.org" in page
+    assert "courriel" not in page
 
 
 def test_an_incomplete_answer_is_refused_with_the_questions_to_fix(surveyed, client):
@@ -314,7 +329,7 @@ def test_answering_closes_the_record_and_the_client_is_told_how_to_escalate(
     assert message.to == ["claire.dupont@example.org"]
     assert "votre dossier est clos" in message.body
     assert "Merci d'avoir répondu à notre enquête de satisfaction" in message.body
-    assert "Si cette réponse ne vous satisfait pas :\nMédiateur de test : mediateur@example.org" in message.body
+    assert "Vos recours :\nMédiateur de test : mediateur@example.org" in message.body
     html = message.alternatives[0][0]
     assert "Médiateur de test : mediateur@example.org" in html
     closure = Communication.objects.get(reclamation=surveyed, purpose=Communication.Purpose.CLOSURE)
@@ -341,3 +356,11 @@ def test_no_second_closure_email_when_the_handler_already_sent_one(surveyed, cli
 
     assert _closure_mails(surveyed.reference) == []
     assert [m.subject for m in mail.outbox].count(f"Votre dossier est clos [{surveyed.reference}]") == 1
+
+
+def test_it_lists_the_satisfaction_scale_in_the_same_order_for_the_client_and_the_handler():
+    client_scale = [label for _value, label in SurveyForm().fields["satisfaction"].choices]
+    handler_scale = [label for _value, label in FeedbackForm().fields["satisfaction"].choices]
+
+    assert handler_scale == client_scale
+    assert client_scale[0].startswith("1 — Pas du tout satisfait")

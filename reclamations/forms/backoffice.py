@@ -31,6 +31,7 @@ from ..models import (
 )
 from .fields import AttachmentsField, files_help
 from .public import SingleLineCharField, too_long
+from .survey import SATISFACTION_CHOICES
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -376,8 +377,7 @@ class ConclusionForm(BaseModelForm):
 class FeedbackForm(BaseForm):
     satisfaction = forms.TypedChoiceField(
         label="Satisfaction du client", coerce=int, widget=forms.RadioSelect,
-        choices=[(5, "5 — Très satisfait"), (4, "4 — Satisfait"), (3, "3 — Moyennement satisfait"),
-                 (2, "2 — Peu satisfait"), (1, "1 — Pas du tout satisfait")],
+        choices=SATISFACTION_CHOICES,  # the client's scale, in the same order (1 to 5)
     )
     comment = forms.CharField(label="Commentaire du client", required=False,
                               widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)

@@ -6,6 +6,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
+from django.template.defaultfilters import pluralize
 
 
 class ActionKind(models.TextChoices):
@@ -193,7 +194,8 @@ class OrphanFileReport(models.Model):
         verbose_name_plural = "contrôles des fichiers orphelins"
 
     def __str__(self) -> str:
-        return f"{self.count} fichier(s) orphelin(s) au {self.checked_at:%d/%m/%Y %H:%M}"
+        s = pluralize(self.count)
+        return f"{self.count} fichier{s} orphelin{s} au {self.checked_at:%d/%m/%Y %H:%M}"
 
 
 class RecordEmail(models.Model):

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 
@@ -190,7 +191,7 @@ def digest_send(*, period: Period, actor: Actor = None, now: datetime | None = N
             else:
                 without_address.append(person_name(user))
         if created or sent or without_address:
-            summary = f"Bilan interne {period.label} envoyé à {len(sent)} membre(s) de l'équipe"
+            summary = f"Bilan interne {period.label} envoyé à {len(sent)} membre{pluralize(len(sent))} de l'équipe"
             if without_address:
                 summary += f" ; sans adresse électronique (à lire dans le back-office) : {', '.join(without_address)}"
             record_event(

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from .. import dispatch, exports
@@ -69,7 +70,8 @@ def export_log(
     if reclamation is not None:
         summary = f"{what} exporté : {reclamation.reference}."
     else:
-        summary = f"{what} exporté : période du {start:%d/%m/%Y} au {end:%d/%m/%Y}, {records} réclamation(s)."
+        summary = (f"{what} exporté : période du {start:%d/%m/%Y} au {end:%d/%m/%Y}, "
+                   f"{records} réclamation{pluralize(records)}.")
     with transaction.atomic():
         return record_event(
             kind=EventKind.EXPORT,

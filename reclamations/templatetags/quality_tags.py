@@ -3,10 +3,13 @@
 ``{% load quality_tags %}`` then ``{% recourse_text %}``: the escalation paths (internal recourse,
 mediator, funder) that the quality lead configures in the admin (``Organisation.recourse_text``).
 The argued answer and the closure e-mail must state them (Qualiopi reading guide, indicator 31).
-In an HTML template keep its line breaks with ``{% recourse_text as recourse %}{{ recourse|linebreaksbr }}``.
+In an HTML template keep its line breaks with ``{% recourse_text as recourse %}{{ recourse|linebreaksbr }}``;
+on a web page (not an e-mail) use ``{% recourse_text web=True as recourse %}``.
 The value is plain text: it is escaped like any variable in HTML templates.
 """
 from __future__ import annotations
+
+import re
 
 from django import template
 
@@ -15,11 +18,29 @@ from ..models import Organisation
 register = template.Library()
 
 
+# What only makes sense in an e-mail; on a web page the client is told to write to us instead.
+_REPLY_TO_THIS_EMAIL = re.compile(r"en répondant à (?:ce courriel|ce message|cet e-mail|ce mail|ce mél)", re.IGNORECASE)
+
+
 @register.simple_tag(takes_context=True)
-def recourse_text(context: template.Context) -> str:
-    """The configured recourse text (the one in the context's ``organisation`` if there is one)."""
+def recourse_text(context: template.Context, web: bool = False) -> str:
+    """The configured recourse text (the one in the context's ``organisation`` if there is one).
+
+    ``web=True`` for a web page: « en répondant à ce courriel » becomes « en nous écrivant » (with
+    the organisation's address when there is one).
+    """
     organisation = context.get("organisation")
     text = getattr(organisation, "recourse_text", None)
     if text is None:
-        text = Organisation.current().recourse_text
+        organisation = Organisation.current()
+        text = organisation.recourse_text
+    if web:
+        address = getattr(organisation, "contact_email", "")
+        text = _REPLY_TO_THIS_EMAIL.sub(f"en nous écrivant à {address}" if address else "en nous écrivant", text)
     return text.strip()
+
+
+@register.filter
+def newest_first(values: object) -> list[object]:
+    """The months of a table (labels or counts, oldest first) in reverse: the latest month comes first."""
+    return list(reversed(list(values)))

@@ -126,7 +126,7 @@ def test_a_handler_takes_a_contact_form_complaint_through_the_nine_steps(desktop
     for action in Reclamation.objects.get(pk=reclamation.pk).actions.all():
         form = in_form(page, f"actions/{action.pk}")
         form.get_by_label("Responsable").select_option(label="Camille Martin")
-        form.get_by_label("Échéance").fill(due)
+        form.get_by_label("Échéance", exact=True).fill(due)
         form.get_by_role("button", name="Enregistrer l'action").click()
         page.get_by_text("Action mise à jour.").wait_for()
     complete_step(page, 5)

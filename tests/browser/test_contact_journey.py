@@ -91,7 +91,7 @@ def test_a_client_files_a_complaint_on_a_phone_and_follows_it_from_the_email(pho
 
     page.get_by_text("Votre message a bien été transmis").wait_for()
     messages = page.get_by_test_id("message")
-    assert "J'ajoute le billet de train que j'ai dû annuler." in messages.last.inner_text()
+    assert "J'ajoute le billet de train que j'ai dû annuler." in messages.first.inner_text()  # newest first
     assert page.get_by_role("link", name="billet.pdf").is_visible()
     message = Communication.objects.get(reclamation=reclamation, direction="inbound")
     assert message.attachments.get().original_name == "billet.pdf"

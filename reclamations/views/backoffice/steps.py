@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -374,6 +375,6 @@ def attachments(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
     def change(data: dict[str, Any]) -> str:
         stored = services.reclamation_add_attachments(reclamation=reclamation, actor=request.user,
                                                       uploads=data["files"], public=data["public"])
-        return f"{len(stored)} pièce(s) jointe(s) ajoutée(s)."
+        return f"{len(stored)} pièce{pluralize(stored)} jointe{pluralize(stored)} ajoutée{pluralize(stored)}."
 
     return _run(request, reclamation, "attachment", form, change, anchor="historique")

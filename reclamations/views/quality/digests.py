@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
@@ -58,7 +59,8 @@ def digest_send(request: HttpRequest) -> HttpResponse:
         form.add_error(None, str(exc))
         return _list_page(request, form)
     if result.recipients:
-        messages.success(request, f"Bilan envoyé à {len(result.recipients)} membre(s) de l'équipe.")
+        sent = len(result.recipients)
+        messages.success(request, f"Bilan envoyé à {sent} membre{pluralize(sent)} de l'équipe.")
     else:
         messages.info(request, "Ce bilan avait déjà été envoyé à chacun : rien n'a été renvoyé.")
     if result.without_address:
