@@ -137,14 +137,23 @@ def _missing_action(r: Reclamation) -> list[str]:
     return missing
 
 
+# What informs the client (procedure, step 7: "tenir le client informé … mises à jour régulières"):
+# any message sent to them, the argued answer included.
+INFORMING_PURPOSES = ("progress", "answer", "information_request", "general")
+
+
 def _missing_follow_up(r: Reclamation) -> list[str]:
     if _not_applicable(r, Step.FOLLOW_UP):
         return []
-    updates = r.communications.filter(purpose="progress", direction="outbound")
-    if r.reopened_at:
-        updates = updates.filter(occurred_at__gte=r.reopened_at)
-    if not updates.exists():
-        return ["au moins un point d'avancement envoyé au réclamant"]
+    messages = r.communications.filter(direction="outbound", purpose__in=INFORMING_PURPOSES)
+    # Only what was said after the reformulation (step 3) of the current round counts.
+    reformulated = (r.events.filter(kind="step_completed", data__step=step_number(Step.REFORMULATION))
+                    .order_by("-sequence").values_list("created_at", flat=True).first())
+    since = max(filter(None, (reformulated, r.reopened_at)), default=None)
+    if since is not None:
+        messages = messages.filter(occurred_at__gte=since)
+    if not messages.exists():
+        return ["au moins un message au réclamant après la reformulation (la réponse argumentée compte)"]
     return []
 
 
@@ -224,9 +233,10 @@ STEPS: tuple[StepSpec, ...] = (
     ),
     StepSpec(
         Step.FOLLOW_UP, "Information du suivi", "Nous vous tenons informé(e)", _missing_follow_up,
-        "Au moins un point d'avancement a été envoyé au réclamant.",
+        "Le réclamant a été tenu informé après la reformulation : la réponse argumentée envoyée à l'étape 6 "
+        "compte, comme tout point d'avancement ou autre message.",
         not_applicable="l'information du réclamant",
-        card=frozenset({"message", "communication"}), message_purpose="progress",
+        card=frozenset({"message_until_done", "communication"}), message_purpose="progress",
     ),
     StepSpec(
         Step.CONCLUSION, "Conclusion et propositions", "Nous concluons le traitement", _missing_conclusion,

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -376,10 +377,35 @@ def test_step_6_is_refused_while_actions_are_not_done(login, handler, bo_post):
 
 
 # --- Step 7 --------------------------------------------------------------------------------------------
-def test_a_progress_update_sent_from_the_page_completes_step_7(login, handler, bo_post):
+def _answered_by_hand(handler) -> Reclamation:
+    """At step 7 with no message to the client since step 3: step 6's answer was given in person.
+    Handled an hour ago, so that an exchange logged now (to the minute) comes after step 3."""
+    with time_machine.travel(timezone.now() - timedelta(hours=1)):
+        reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
+        for action in reclamation.actions.all():
+            services.reclamation_update_action(action=action, actor=handler, changes={"status": "done"})
+        services.reclamation_mark_not_applicable(reclamation=reclamation, actor=handler, step=Step.ACTION,
+                                                 reason="Réponse remise en main propre.")
+        services.reclamation_update(reclamation=reclamation, actor=handler, changes={"answer": "Session reportée."})
+        return services.reclamation_complete_step(reclamation=reclamation, actor=handler,
+                                                  expected_state=Step.ACTION)
+
+
+def test_the_answer_sent_at_step_6_completes_step_7_without_another_email(login, handler, bo_post):
     reclamation = advance(ReclamationFactory(), Step.FOLLOW_UP, handler)
+    mail.outbox.clear()
+
+    assert complete(login(handler), bo_post, reclamation).status_code == 302
+
+    assert reload(reclamation).state == Step.CONCLUSION
+    assert mail.outbox == []  # completing step 7 sends the client nothing
+
+
+def test_a_progress_update_sent_from_the_page_completes_step_7(login, handler, bo_post):
+    reclamation = _answered_by_hand(handler)
     client = login(handler)
-    assert "au moins un point d'avancement envoyé au réclamant" in text(complete(client, bo_post, reclamation))
+    refusal = text(complete(client, bo_post, reclamation))
+    assert "au moins un message au réclamant après la reformulation (la réponse argumentée compte)" in refusal
 
     response = bo_post(client, reclamation, "message",
                        {"purpose": "progress", "subject": "Point d'avancement", "body": "Votre avoir est émis."})
@@ -390,7 +416,7 @@ def test_a_progress_update_sent_from_the_page_completes_step_7(login, handler, b
 
 
 def test_a_progress_update_given_by_phone_counts_for_step_7(login, handler, bo_post):
-    reclamation = advance(ReclamationFactory(), Step.FOLLOW_UP, handler)
+    reclamation = _answered_by_hand(handler)
     client = login(handler)
 
     bo_post(client, reclamation, "communication",
@@ -398,6 +424,7 @@ def test_a_progress_update_given_by_phone_counts_for_step_7(login, handler, bo_p
              "duration_minutes": "5", "body": "Avoir en cours d'émission."})
 
     assert complete(client, bo_post, reclamation).status_code == 302
+    assert reload(reclamation).state == Step.CONCLUSION
 
 
 # --- Step 8 --------------------------------------------------------------------------------------------

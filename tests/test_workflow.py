@@ -1,7 +1,10 @@
 """The nine-step state machine: every transition, every guard's French message, discard, reopen."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from reclamations import services
@@ -42,8 +45,6 @@ def test_it_walks_a_complaint_through_the_nine_steps_to_closure(handler):
                                "complexité, répercussions), une action immédiate pour rechercher la cause et au "
                                "moins une action corrective ou préventive au plan d'action."),
         (Step.ACTION, "Pour terminer l'étape 6 (Action concrète), enregistrez la décision et la réponse argumentée."),
-        (Step.FOLLOW_UP, "Pour terminer l'étape 7 (Information du suivi), enregistrez au moins un point "
-                         "d'avancement envoyé au réclamant."),
         (Step.CONCLUSION, "Pour terminer l'étape 8 (Conclusion et propositions), enregistrez la conclusion et la "
                           "cause racine (catégorie et analyse)."),
         (Step.FEEDBACK, "Pour terminer l'étape 9 (Collecte de feedback), enregistrez la réponse à l'enquête de "
@@ -227,8 +228,8 @@ def test_a_reopened_record_must_be_answered_followed_up_and_surveyed_again(handl
     services.reclamation_update(reclamation=reclamation, actor=handler, changes={"answer": "Nouvelle réponse."})
     services.reclamation_send_answer(reclamation=reclamation, actor=handler)
     reclamation = _complete(reclamation, handler)
-    with pytest.raises(services.StepIncomplete, match="au moins un point d'avancement"):
-        _complete(reclamation, handler)
+    reclamation = _complete(reclamation, handler)  # step 7: the new answer informed the client
+    assert reclamation.state == Step.CONCLUSION
     reclamation = advance(reclamation, Step.FEEDBACK, handler)
     with pytest.raises(services.StepIncomplete, match="l'enquête de satisfaction"):
         _complete(reclamation, handler)
@@ -246,3 +247,48 @@ def test_an_incident_with_nobody_to_answer_records_its_resolution_instead(handle
     services.reclamation_update(reclamation=reclamation, actor=handler, changes={"answer": "Vidéoprojecteur remplacé."})
 
     assert _complete(reclamation, handler).state == Step.FOLLOW_UP
+
+
+# --- Step 7: keeping the client informed ---------------------------------------------------------
+def _at_step_7_with_nothing_said_since_step_3(handler, reclamation: Reclamation | None = None) -> Reclamation:
+    """A record whose step 6 sent no answer to the client (declared sans objet)."""
+    reclamation = advance(reclamation or ReclamationFactory(), Step.ACTION, handler)
+    for action in reclamation.actions.all():
+        services.reclamation_update_action(action=action, actor=handler, changes={"status": "done"})
+    services.reclamation_mark_not_applicable(reclamation=reclamation, actor=handler, step=Step.ACTION,
+                                             reason="Réponse remise en main propre.")
+    services.reclamation_update(reclamation=reclamation, actor=handler, changes={"answer": "Session reportée."})
+    return _complete(reclamation, handler)
+
+
+def test_the_argued_answer_counts_as_information_for_step_7(handler):
+    reclamation = advance(ReclamationFactory(), Step.FOLLOW_UP, handler)
+
+    assert _complete(reclamation, handler).state == Step.CONCLUSION
+    # Nothing else was sent to the client on the way: no progress update after the final answer.
+    assert not reclamation.communications.filter(purpose="progress").exists()
+
+
+def test_it_refuses_step_7_when_nothing_was_said_to_the_client_since_the_reformulation(handler):
+    reclamation = _at_step_7_with_nothing_said_since_step_3(handler)
+    assert reclamation.state == Step.FOLLOW_UP
+
+    with pytest.raises(services.StepIncomplete) as refused:
+        _complete(reclamation, handler)
+    assert str(refused.value) == ("Pour terminer l'étape 7 (Information du suivi), enregistrez au moins un "
+                                  "message au réclamant après la reformulation (la réponse argumentée compte).")
+
+    services.reclamation_log_communication(reclamation=reclamation, actor=handler, kind="call",
+                                           direction="outbound", purpose="progress", body="Report confirmé.")
+    assert _complete(reclamation, handler).state == Step.CONCLUSION
+
+
+def test_a_message_sent_before_the_reformulation_does_not_count_for_step_7(handler):
+    reclamation = ReclamationFactory()
+    services.reclamation_log_communication(reclamation=reclamation, actor=handler, kind="call",
+                                           direction="outbound", purpose="general", body="Premier appel.",
+                                           occurred_at=timezone.now() - timedelta(minutes=5))
+    reclamation = _at_step_7_with_nothing_said_since_step_3(handler, reclamation)
+
+    with pytest.raises(services.StepIncomplete, match="au moins un message au réclamant après la reformulation"):
+        _complete(reclamation, handler)
