@@ -138,6 +138,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "reclamations.context_processors.organisation",
+                "reclamations.context_processors.unread",
             ],
         },
     },

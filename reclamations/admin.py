@@ -31,6 +31,7 @@ from .models import (
     OrphanFileReport,
     Reclamation,
     RecordEmail,
+    RecordRead,
     ReferenceCounter,
     RootCauseCategory,
     Service,
@@ -301,6 +302,13 @@ class RecordEmailAdmin(ReadOnlyAdmin):
     list_display = ["email", "reclamation"]
     search_fields = ["reclamation__reference"]
     list_select_related = ["email", "reclamation"]
+
+
+@admin.register(RecordRead)
+class RecordReadAdmin(ReadOnlyAdmin):
+    list_display = ["reclamation", "user", "unread_at", "read_at"]
+    search_fields = ["reclamation__reference", "user__username"]
+    list_select_related = ["reclamation", "user"]
 
 
 @admin.register(ExportJob)

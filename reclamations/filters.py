@@ -40,6 +40,7 @@ SLA_CHOICES = [
 ]
 
 OVERDUE_ACTIONS = "en_retard"
+UNREAD = "non_lus"
 
 
 class FilterSelect(forms.Select):
@@ -79,6 +80,9 @@ class ReclamationFilter(django_filters.FilterSet):
     actions = django_filters.ChoiceFilter(
         choices=[(OVERDUE_ACTIONS, "Avec une action en retard")], method="filter_actions", label="Plan d'action",
         empty_label="Indifférent",
+    )
+    lecture = django_filters.ChoiceFilter(
+        choices=[(UNREAD, "Non lus")], method="filter_unread", label="Lecture", empty_label="Indifférent",
     )
     recue_du = django_filters.DateFilter(field_name="received_at", lookup_expr="date__gte", label="Reçue du",
                                          widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
@@ -152,3 +156,9 @@ class ReclamationFilter(django_filters.FilterSet):
     def filter_actions(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:
         overdue = selectors.overdue_actions(timezone.localdate()).values("reclamation_id")
         return queryset.filter(pk__in=overdue)
+
+    def filter_unread(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:
+        # ``unread`` is the list's own annotation (``selectors.reclamations_for_list(user=...)``).
+        if "unread" not in queryset.query.annotations:
+            return queryset.none()
+        return queryset.filter(unread=True)

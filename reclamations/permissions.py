@@ -4,7 +4,7 @@ Role checks (``roles.is_handler`` / ``roles.is_quality_lead``) say whether someo
 back-office at all; the functions here say what they may do with one record:
 
 - every handler may *view* every record (colleagues cover for each other, the quality lead reviews);
-- a handler may *change* a record that is unassigned or assigned to them;
+- a handler may *change* a record that is unassigned or assigned to them, and hand it over;
 - the quality lead may change every record and reassign it.
 
 Each ``*_denial`` function returns ``None`` when the action is allowed, or the French sentence the
@@ -31,10 +31,6 @@ NOT_YOURS = (
     "Cette réclamation est suivie par {handler}. Vous pouvez la consulter, mais seul son responsable "
     "du traitement ou le responsable qualité peut la modifier."
 )
-REASSIGN_ONLY_QUALITY = (
-    "Cette réclamation a déjà un responsable du traitement ({handler}). Seul le responsable qualité "
-    "peut la confier à quelqu'un d'autre."
-)
 ASSIGNEE_NOT_HANDLER = "{user} ne fait pas partie de l'équipe de traitement des réclamations."
 
 
@@ -60,19 +56,19 @@ def can_change(user: Any, reclamation: Reclamation) -> bool:
 
 
 def assign_denial(user: Any, reclamation: Reclamation, new_handler: Any) -> str | None:
-    """Assigning: anyone who may change an unassigned record; reassigning: the quality lead only."""
+    """Assigning, or handing over: whoever may change the record (it is unassigned or theirs, or
+    they are the quality lead), to a member of the handling team."""
     if denial := change_denial(user, reclamation):
         return denial
     if not roles.is_handler(new_handler):
         return ASSIGNEE_NOT_HANDLER.format(user=_name(new_handler))
-    if reclamation.handler_id not in (None, new_handler.pk) and not roles.is_quality_lead(user):
-        return REASSIGN_ONLY_QUALITY.format(handler=_name(reclamation.handler))
     return None
 
 
 def can_reassign(user: Any, reclamation: Reclamation) -> bool:
-    """Whether the handler picker may offer other people than the current handler."""
-    return roles.is_quality_lead(user) or (reclamation.handler_id is None and can_change(user, reclamation))
+    """Whether the handler picker may offer other people than the current handler: the handler
+    hands over their own record, the quality lead any record."""
+    return can_change(user, reclamation)
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:

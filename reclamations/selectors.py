@@ -11,7 +11,19 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When, prefetch_related_objects
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 from django.utils import timezone
 from post_office.models import Email
 
@@ -36,6 +48,7 @@ from .models import (
     OrphanFileReport,
     Priority,
     Reclamation,
+    RecordRead,
     RootCauseCategory,
     Service,
 )
@@ -80,11 +93,27 @@ LIST_FIELDS = (
 )
 
 
-def reclamations_for_list() -> QuerySet[Reclamation]:
-    """Every record with what a list row shows, in one query per page whatever the table's size."""
+def reclamations_for_list(*, user: Any = None) -> QuerySet[Reclamation]:
+    """Every record with what a list row shows, in one query per page whatever the table's size.
+
+    ``unread``: whether the record is unread for ``user``, a subquery of that same query.
+    """
+    unread = Exists(unread_records(user).filter(reclamation=OuterRef("pk"))) if user is not None else Value(False)
     return Reclamation.objects.select_related("handler", "service").only(*LIST_FIELDS).annotate(
-        step_order=_STEP_ORDER, priority_order=_PRIORITY_ORDER
+        step_order=_STEP_ORDER, priority_order=_PRIORITY_ORDER, unread=unread
     )
+
+
+def unread_records(user: Any) -> QuerySet[RecordRead]:
+    """``user``'s unread marks (partial index ``record_read_unread``)."""
+    return RecordRead.objects.filter(user_id=user.pk, unread_at__isnull=False)
+
+
+def unread_count(user: Any) -> int:
+    """How many records are unread for ``user``: one count on the partial index (the navigation)."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return unread_records(user).count()
 
 
 def sort_reclamations(queryset: QuerySet[Reclamation], sort: str | None) -> tuple[QuerySet[Reclamation], str]:
@@ -160,6 +189,7 @@ class Dashboard:
     unassigned: int
     overdue_actions: int
     waiting_feedback: int
+    unread: int = 0
     overdue_action_list: list[Action] = field(default_factory=list)
 
 
@@ -193,6 +223,7 @@ def dashboard(*, user: Any, now: datetime, today: date) -> Dashboard:
         unassigned=records.open().filter(handler__isnull=True).count(),
         overdue_actions=overdue.count(),
         waiting_feedback=per_state.get(workflow.Step.FEEDBACK, 0),
+        unread=unread_count(user),
         overdue_action_list=list(overdue[:10]),
     )
 

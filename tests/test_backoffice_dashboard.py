@@ -79,7 +79,7 @@ def test_every_figure_opens_the_list_with_the_same_records(login, handler, workl
 
     shown = figures(client.get(URL))
 
-    assert len(shown) == 9
+    assert len(shown) == 10
     for label, (count, link) in shown.items():
         assert link.startswith("/backoffice/reclamations/?"), label
         if label != "Actions en retard":  # the list counts records, the figure counts actions

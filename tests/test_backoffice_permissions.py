@@ -94,12 +94,13 @@ def test_the_object_rule(handler, other_handler, quality_lead, client_account):
     assert permissions.can_change(quality_lead, mine)
     assert permissions.change_denial(client_account, unassigned) == permissions.NOT_STAFF
 
-    assert permissions.assign_denial(handler, mine, other_handler) == permissions.REASSIGN_ONLY_QUALITY.format(
-        handler="Camille Martin")
+    assert permissions.assign_denial(handler, mine, other_handler) is None  # handing over their own record
+    assert "suivie par Camille Martin" in permissions.assign_denial(other_handler, mine, quality_lead)
     assert permissions.assign_denial(quality_lead, mine, other_handler) is None
     assert permissions.assign_denial(other_handler, unassigned, handler) is None
     assert "ne fait pas partie de l'équipe" in permissions.assign_denial(quality_lead, mine, client_account)
-    assert permissions.can_reassign(quality_lead, mine) and not permissions.can_reassign(handler, mine)
+    assert permissions.can_reassign(quality_lead, mine) and permissions.can_reassign(handler, mine)
+    assert not permissions.can_reassign(other_handler, mine)
 
 
 # --- Pages ---------------------------------------------------------------------------------------
@@ -172,17 +173,22 @@ def test_the_quality_lead_may_change_any_record(login, quality_lead, record, nam
     assert post(login(quality_lead), record, name).status_code == 302
 
 
-def test_only_the_quality_lead_reassigns_a_record(login, handler, other_handler, quality_lead, record):
+def test_only_its_handler_or_the_quality_lead_hands_a_record_over(login, handler, other_handler, quality_lead,
+                                                                    record):
     url = reverse("backoffice:assign", args=[record.pk])
-    data = {"assign-handler": other_handler.pk, "expected_state": record.state}
 
-    refused = login(handler).post(url, data)
+    refused = login(other_handler).post(url, {"assign-handler": other_handler.pk, "expected_state": record.state})
     assert refused.status_code == 403
-    assert "Seul le responsable qualité peut la confier à quelqu'un d'autre." in text(refused)
+    assert "seul son responsable du traitement ou le responsable qualité peut la modifier" in text(refused)
     assert Reclamation.objects.get(pk=record.pk).handler == handler
 
-    assert login(quality_lead).post(url, data).status_code == 302
+    assert login(handler).post(url, {"assign-handler": other_handler.pk, "expected_state": record.state}
+                               ).status_code == 302
     assert Reclamation.objects.get(pk=record.pk).handler == other_handler
+
+    assert login(quality_lead).post(url, {"assign-handler": handler.pk, "expected_state": record.state}
+                                    ).status_code == 302
+    assert Reclamation.objects.get(pk=record.pk).handler == handler
 
 
 def test_record_endpoints_refuse_get(login, handler, record):

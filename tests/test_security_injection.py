@@ -396,7 +396,7 @@ def walked(client, admin_client, admin_user, login, quality_lead, bo_post, setti
         post("identification", bo_forms.IdentificationForm, {
             "kind": "complaint", "stakeholder_type": "learner", "complainant_email": "claire.dupont@example.org",
             "service": service.pk})
-        post("assign", None, {"handler": quality_lead.pk})
+        post("assign", bo_forms.AssignForm, {"handler": quality_lead.pk})
         complete()
         # 3. Reformulation, a public call, an internal note.
         post("reformulation", bo_forms.ReformulationForm, {})

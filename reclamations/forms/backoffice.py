@@ -194,6 +194,11 @@ class NotApplicableForm(BaseForm):
 # --- Step 2: identification ------------------------------------------------------------------------
 class AssignForm(BaseForm):
     handler = StaffChoiceField(label="Responsable du traitement", queryset=None, empty_label=None)
+    note = forms.CharField(
+        label="Note de passation", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Où en est le dossier, ce qui reste à faire : elle est envoyée à votre collègue et "
+        "gardée dans l'historique.",
+    )
 
     def __init__(self, *args: Any, staff: Sequence[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

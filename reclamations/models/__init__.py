@@ -43,6 +43,7 @@ from .related import (
     CommunicationKind,
     OrphanFileReport,
     RecordEmail,
+    RecordRead,
 )
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "Priority",
     "Reclamation",
     "RecordEmail",
+    "RecordRead",
     "ReferenceCounter",
     "RootCauseCategory",
     "Service",

@@ -217,3 +217,30 @@ class RecordEmail(models.Model):
 
     def __str__(self) -> str:
         return f"courriel {self.email_id} → dossier {self.reclamation_id}"
+
+
+class RecordRead(models.Model):
+    """Where one staff member stands with one record: something new for them (a client's message
+    when they handle it, or the quality lead while nobody does; the record handed over to them)
+    sets ``unread_at``; opening the record clears it and sets ``read_at``.
+
+    A row exists only once something was new for that person: "unread" is a row with ``unread_at``
+    set, which the list, the dashboard and the navigation count from the partial index.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="record_reads")
+    reclamation = models.ForeignKey("reclamations.Reclamation", on_delete=models.CASCADE, related_name="reads")
+    unread_at = models.DateTimeField("non lu depuis", null=True, blank=True)
+    read_at = models.DateTimeField("lu le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "lecture d'un dossier"
+        verbose_name_plural = "lectures des dossiers"
+        constraints = [models.UniqueConstraint(fields=["user", "reclamation"], name="record_read_once")]
+        indexes = [
+            models.Index(fields=["user", "reclamation"], condition=models.Q(unread_at__isnull=False),
+                         name="record_read_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.reclamation_id} ({'non lu' if self.unread_at else 'lu'})"

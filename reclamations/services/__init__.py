@@ -63,6 +63,7 @@ from .personal_data import (
     reclamation_anonymise,
     reclamation_anonymise_expired,
 )
+from .reading import reclamation_mark_read, reclamation_mark_unread
 from .records import (
     reclamation_assign,
     reclamation_correct_received_at,
@@ -137,6 +138,8 @@ __all__ = [
     "reclamation_discard",
     "reclamation_log_communication",
     "reclamation_mark_not_applicable",
+    "reclamation_mark_read",
+    "reclamation_mark_unread",
     "reclamation_promote_action",
     "reclamation_record_acknowledgement",
     "reclamation_record_feedback",

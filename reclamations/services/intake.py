@@ -43,6 +43,7 @@ from ..uploads import CheckedUpload
 from .attachments import atomic_with_uploads, reclamation_add_attachments
 from .base import CreatedReclamation, WorkflowError, lock
 from .communications import reclamation_log_communication
+from .reading import reclamation_mark_unread
 from .records import NewReclamation, insert_reclamation, prepare_reclamation
 
 logger = logging.getLogger(__name__)
@@ -321,7 +322,7 @@ def reclamation_add_client_message(
     (``email_subject`` given, ``services.inbound``), while the record is open.
 
     It becomes an inbound, public communication with its event; the handler is told by e-mail, or
-    the quality lead(s) while nobody handles the record yet.
+    the quality lead(s) while nobody handles the record yet, and the record becomes unread for them.
     """
     if not body.strip():
         raise WorkflowError("Écrivez votre message.")
@@ -351,13 +352,17 @@ def reclamation_add_client_message(
             attachments = reclamation_add_attachments(
                 reclamation=r, actor=None, uploads=list(uploads), communication=communication, label=label
             )
-        handler = r.handler if r.handler_id and r.handler.is_active and r.handler.email else None
+        active = r.handler if r.handler_id and r.handler.is_active else None
+        handler = active if active is not None and active.email else None
+        leads = [] if handler else roles.quality_leads()
         _notify_staff(
             reclamation=r,
             name="client_message_staff",
-            addresses=_staff_addresses([handler] if handler else roles.quality_leads()),
+            addresses=_staff_addresses([handler] if handler else leads),
             context={"communication": communication, "attachments": attachments, "by_email": by_email},
             summary="Message du réclamant signalé "
             + ("au responsable du traitement" if handler else "au responsable qualité"),
         )
+        # New for the handler, and for whoever was told in their stead.
+        reclamation_mark_unread(reclamation=r, users=[active, *leads])
     return communication

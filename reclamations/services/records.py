@@ -11,10 +11,11 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from .. import sla, tokens, workflow
+from .. import emails, sla, tokens, workflow
 from ..audit import record_event
 from ..models import (
     EventKind,
+    Organisation,
     Reclamation,
     ReferenceCounter,
 )
@@ -30,6 +31,7 @@ from .base import (
     display,
     lock,
 )
+from .reading import reclamation_mark_unread
 
 _INCREMENT = "UPDATE {table} SET last_number = last_number + 1 WHERE year = %s RETURNING last_number"
 
@@ -231,9 +233,20 @@ def reclamation_update(
 
 
 def reclamation_assign(
-    *, reclamation: Reclamation, actor: Actor, handler: AbstractBaseUser, expected_state: str | None = None
+    *,
+    reclamation: Reclamation,
+    actor: Actor,
+    handler: AbstractBaseUser,
+    expected_state: str | None = None,
+    note: str = "",
 ) -> Reclamation:
-    """Name the handler (responsable du traitement); a handler may assign themself."""
+    """Name the handler (responsable du traitement); a handler may assign themself.
+
+    Given to someone else (a hand-over), with an optional ``note`` kept in the event: the colleague
+    is e-mailed (the note, the reference, a link to the record) and the record becomes unread for
+    them. Who may do it is ``permissions.assign_denial``'s rule.
+    """
+    note = note.strip()
     with transaction.atomic():
         r = lock(reclamation)
         check_state(r, expected_state)
@@ -243,14 +256,42 @@ def reclamation_assign(
         before = str(r.handler) if r.handler_id else None
         r.handler = handler
         r.save(update_fields=["handler", "updated_at"])
+        name = handler.get_full_name() or handler.get_username()
+        data: dict[str, Any] = {"before": before, "after": str(handler.pk)}
+        if note:
+            data["note"] = note
         record_event(
             kind=EventKind.ASSIGNED,
             reclamation=r,
             actor=actor,
-            summary=f"Responsable du traitement : {handler.get_full_name() or handler.get_username()}.",
-            data={"before": before, "after": str(handler.pk)},
+            summary=f"Responsable du traitement : {name}." + (f" Note de passation : {note}" if note else ""),
+            data=data,
         )
+        if actor is None or actor.pk != handler.pk:
+            _hand_over(reclamation=r, actor=actor, handler=handler, note=note)
     return r
+
+
+def _hand_over(*, reclamation: Reclamation, actor: Actor, handler: AbstractBaseUser, note: str) -> None:
+    """The colleague who receives the record: unread for them, and told by e-mail if they have an address."""
+    reclamation_mark_unread(reclamation=reclamation, users=[handler])
+    address = (handler.email or "").strip()
+    if not address:
+        return
+    sender = (actor.get_full_name() or actor.get_username()) if actor is not None else ""
+    email = emails.queue(
+        name="handover",
+        to=[address],
+        context={"reclamation": reclamation, "organisation": Organisation.current(), "note": note,
+                 "sender": sender, "backoffice_url": emails.backoffice_url(reclamation)},
+    )
+    record_event(
+        kind=EventKind.EMAIL_QUEUED,
+        reclamation=reclamation,
+        actor=None,
+        summary="Passation signalée par courriel au nouveau responsable du traitement (1 destinataire).",
+        data={"template": "handover", "emails": [email.pk]},
+    )
 
 
 def reclamation_correct_received_at(

@@ -28,6 +28,7 @@ PRIORITY_BADGES = {
 }
 NOT_ASSESSED = '<span class="text-body-secondary small">Non évaluée</span>'
 ANONYMISED = ' <span class="badge text-bg-dark">anonymisée</span>'
+UNREAD = ' <span class="badge text-bg-info bo-unread" title="Du nouveau depuis votre dernière lecture">Non lu</span>'
 
 
 def _priority(r: Reclamation) -> str:
@@ -57,7 +58,8 @@ def _row(context: template.Context, r: Reclamation) -> str:
     answer = str(sla_badge(context, r, "answer")) if r.is_open or r.answered_at else "—"
     return (
         "<tr>\n"
-        f'<td data-label="Référence"><div><a href="{url}" class="fw-semibold">{esc(r.reference)}</a><br>'
+        f'<td data-label="Référence"><div><a href="{url}" class="fw-semibold">{esc(r.reference)}</a>'
+        f'{UNREAD if getattr(r, "unread", False) else ""}<br>'
         f'<small class="text-body-secondary">{esc(_KIND.get(r.kind, r.kind))} · '
         f'{esc(_CHANNEL.get(r.channel, r.channel))}</small>'
         "</div></td>\n"

@@ -73,7 +73,8 @@ def _active_filters(filterset: ReclamationFilter) -> list[tuple[str, str]]:
 @require_GET
 @staff_required
 def reclamation_list(request: HttpRequest) -> HttpResponse:
-    filterset = ReclamationFilter(request.GET or None, queryset=selectors.reclamations_for_list(), request=request)
+    filterset = ReclamationFilter(request.GET or None, queryset=selectors.reclamations_for_list(user=request.user),
+                                  request=request)
     queryset, applied = selectors.sort_reclamations(filterset.qs, request.GET.get("ordre"))
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     active_filters = _active_filters(filterset)
@@ -93,6 +94,8 @@ def reclamation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         reclamation = selectors.reclamation_for_detail(pk)
     except Reclamation.DoesNotExist as exc:
         raise Http404("Réclamation introuvable.") from exc
+    # Before the history is read: a message arriving after this makes the record unread again.
+    services.reclamation_mark_read(reclamation=reclamation, user=request.user)
     return detail_response(request, reclamation)
 
 

@@ -143,9 +143,9 @@ def not_applicable(request: HttpRequest, reclamation: Reclamation) -> HttpRespon
 
 
 # --- Step 2 ----------------------------------------------------------------------------------------
-def _assign(request: HttpRequest, reclamation: Reclamation, handler: Any) -> str:
+def _assign(request: HttpRequest, reclamation: Reclamation, handler: Any, note: str = "") -> str:
     services.reclamation_assign(reclamation=reclamation, actor=request.user, handler=handler,
-                                expected_state=reclamation.state)
+                                expected_state=reclamation.state, note=note)
     if handler.pk == request.user.pk:
         return "Vous êtes le responsable du traitement de cette réclamation."
     return f"Réclamation confiée à {handler.get_full_name() or handler.get_username()}."
@@ -157,7 +157,8 @@ def assign(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
     denial = form.is_valid() and permissions.assign_denial(request.user, reclamation, form.cleaned_data["handler"])
     if denial:
         return permissions.forbidden(request, denial)
-    return _run(request, reclamation, "assign", form, lambda data: _assign(request, reclamation, data["handler"]))
+    return _run(request, reclamation, "assign", form,
+                lambda data: _assign(request, reclamation, data["handler"], data["note"]))
 
 
 @record_action
