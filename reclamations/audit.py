@@ -108,12 +108,11 @@ def record_event(
         public=public,
     )
     # The head this connection last wrote is most often still the head (a submission writes three
-    # events in a row): one conditional UPDATE both checks it and locks the row, where a locking
-    # SELECT then an UPDATE were two round trips per event. If anyone moved the head since — another
-    # process, or a savepoint rolled back with our last event — nothing is updated and the head is
-    # read under lock as before. The hash is part of the condition: a rolled-back sequence number
-    # may have been reused by another writer; so is the key's fingerprint, so that a change of key
-    # always goes through the locked path that logs it.
+    # events in a row): one conditional UPDATE both checks it and locks the row, in one round trip.
+    # If anyone moved the head since — another process, or a savepoint rolled back with our last
+    # event — nothing is updated and the head is read under lock instead. The hash is part of the
+    # condition (a rolled-back sequence number may have been reused by another writer), and so is
+    # the key's fingerprint, so that a change of key always goes through the locked path that logs it.
     last = getattr(connection, _LAST_HEAD_ATTR, None)
     if last is None or last[2] != key_fingerprint or not _advance_head(event, last[0], last[1], key, key_fingerprint):
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
