@@ -46,7 +46,7 @@ def current_key() -> tuple[bytes, str]:
     """The key new links are made with, and its fingerprint."""
     key = settings.AUDIT_CHAIN_KEY
     if not key:
-        raise RuntimeError("AUDIT_CHAIN_KEY est vide : le journal d'audit ne peut pas être chaîné "
+        raise RuntimeError("AUDIT_CHAIN_KEY est vide : le journal ne peut pas être chaîné "
                            "(docs/operations.md).")
     return key_bytes(key), fingerprint(key)
 

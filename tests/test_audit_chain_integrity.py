@@ -70,11 +70,11 @@ def test_it_detects_an_event_rewritten_and_the_chain_rehashed_without_the_key(ha
 
     message = _verify_command_error()
 
-    assert "Journal d'audit NON intact" in message
+    assert "Journal NON intact" in message
     assert f"Événement n° {target.sequence} : contenu modifié" in message
     assert "chaîne recalculée sans la clé" in message
     text = _pack_text()
-    assert "Journal d'audit anomalie détectée" in text
+    assert "Journal anomalie détectée" in text
     assert f"Événement n° {target.sequence} : contenu modifié" in text
     assert "vérifié intact" not in text
 
@@ -84,7 +84,7 @@ def test_the_pack_cover_says_intact_only_when_everything_agrees(handler):
 
     text = _pack_text()
 
-    assert "Journal d'audit vérifié intact le" in text
+    assert "Journal vérifié intact le" in text
     assert "anomalie détectée" not in text
 
 
@@ -199,7 +199,7 @@ def test_the_digest_states_the_head_and_writes_a_checkpoint(handler, settings, d
         services.digest_send(period=last_month)
 
     (message,) = [m for m in mail.outbox if m.subject.startswith("Bilan des réclamations")]
-    assert (f"Journal d'audit à l'envoi de ce bilan : événement n° {head.last_sequence}, empreinte de tête "
+    assert (f"Journal à l'envoi de ce bilan : événement n° {head.last_sequence}, empreinte de tête "
             f"{head.last_hash}") in message.body
     line = json.loads(settings.AUDIT_CHECKPOINT_FILE.read_text().splitlines()[-1])
     digest_event = Event.objects.get(kind=EventKind.DIGEST)

@@ -32,7 +32,7 @@ SECTIONS = [
     "4. Registre des réclamations",
     "5. Amélioration continue (indicateur 32)",
     "6. Fiches des réclamations",
-    "7. Intégrité du journal d'audit",
+    "7. Intégrité du journal",
 ]
 HOSTILE = '<img src="file:///etc/passwd">'
 HOSTILE_LINK = '<link rel="attachment" href="file:///etc/hostname">'
@@ -80,7 +80,7 @@ def test_the_pack_has_every_section_a_cover_and_page_x_of_y_on_every_page(handle
     assert "Dossier de preuves" in text and "par Dominique Bernard" in text
     assert "Qualiopi — critère 7, indicateurs 31 et 32" in text
     toc = " ".join(reader.pages[1].extract_text().split())
-    assert re.search(r"7\. Intégrité du journal d'audit \.+ ?" + str(document.pages), toc)
+    assert re.search(r"7\. Intégrité du journal \.+ ?" + str(document.pages), toc)
     assert reader.metadata.title.startswith("Dossier de preuves")
 
 
@@ -179,7 +179,7 @@ def test_each_record_has_a_sheet_with_its_full_history_and_the_register_points_t
     text = _text(_pack().pdf)
 
     assert f"{record.reference} — Salle de formation non chauffée" in text
-    assert "Parcours des neuf étapes" in text and "Historique (journal d'audit)" in text
+    assert "Parcours des neuf étapes" in text and "Historique (journal)" in text
     for number, step in enumerate(STEPS, start=1):
         assert re.search(rf"{number}\. {re.escape(step.label)} — terminée le \d\d/\d\d/\d{{4}} à \d\d:\d\d "
                          r"par Camille Martin", text)
@@ -456,14 +456,14 @@ def test_a_pack_laid_out_in_parts_numbers_its_pages_contents_and_register_like_o
                   for r in records}
     chain_page = next(n for n, text in enumerate(pages, start=1) if text.startswith("7. Intégrité"))
     assert chain_page == parted.pages
-    assert re.search(r"7\. Intégrité du journal d'audit \.+ ?" + str(chain_page), pages[1])
+    assert re.search(r"7\. Intégrité du journal \.+ ?" + str(chain_page), pages[1])
     register = " ".join(text for text in pages if "4. Registre des réclamations" in text)
     for reference, number in sheet_page.items():  # the row's last cell, before the next row or the note
         row = re.search(rf"{reference} (.*?)(?= R-\d{{4}}-\d| « Dans le délai)", register).group(1)
         assert row.split()[-1] == str(number)
     outline = reader.outline
     titles = [item.title for item in outline if not isinstance(item, list)]
-    assert titles[-2:] == ["6. Fiches des réclamations", "7. Intégrité du journal d'audit"]
+    assert titles[-2:] == ["6. Fiches des réclamations", "7. Intégrité du journal"]
     sheets_outline = outline[outline.index(next(i for i in outline if getattr(i, "title", "").startswith("6."))) + 1]
     assert [item.title.split(" — ")[0] for item in sheets_outline] == [r.reference for r in records]
     assert [reader.get_destination_page_number(item) + 1 for item in sheets_outline] == list(sheet_page.values())

@@ -58,7 +58,7 @@ class EraseForm(HiddenPersonForm):
     reason = forms.CharField(
         label="Motif", max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Comment et quand la demande est arrivée (par exemple : courrier reçu le 03/02/2027). "
-                  "Ce motif reste au journal d'audit : n'y écrivez ni le nom ni l'adresse de la personne.",
+                  "Ce motif reste au journal : n'y écrivez ni le nom ni l'adresse de la personne.",
         error_messages={"required": "Indiquez le motif de l'effacement."},
     )
     understood = forms.BooleanField(

@@ -62,10 +62,10 @@ class EventKind(models.TextChoices):
 
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise PermissionError("Le journal d'audit est en ajout seul : aucune modification.")
+        raise PermissionError("Le journal est en ajout seul : aucune modification.")
 
     def delete(self):
-        raise PermissionError("Le journal d'audit est en ajout seul : aucune suppression.")
+        raise PermissionError("Le journal est en ajout seul : aucune suppression.")
 
 
 class Event(models.Model):
@@ -103,11 +103,11 @@ class Event(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None or not self._state.adding:
-            raise PermissionError("Le journal d'audit est en ajout seul : aucune modification.")
+            raise PermissionError("Le journal est en ajout seul : aucune modification.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise PermissionError("Le journal d'audit est en ajout seul : aucune suppression.")
+        raise PermissionError("Le journal est en ajout seul : aucune suppression.")
 
     def compute_content_hash(self) -> str:
         """Digest of the event's text: what redaction may erase."""

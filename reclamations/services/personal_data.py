@@ -440,7 +440,7 @@ def personal_data_erase(*, actor: Actor, email: str = "", name: str = "", reason
     if not records:
         raise WorkflowError(NOTHING_HELD)
     if _names_the_person(motif, email, name, records):
-        raise WorkflowError("Le motif reste au journal d'audit : il ne doit contenir ni le nom ni l'adresse "
+        raise WorkflowError("Le motif reste au journal : il ne doit contenir ni le nom ni l'adresse "
                             "électronique de la personne. Décrivez seulement la demande (date, moyen).")
     still_open = [r.reference for r in records if r.state not in workflow.TERMINAL_STEPS]
     if still_open:

@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--delete", action="store_true",
-                            help="Supprime les fichiers trouvés (événement au journal d'audit).")
+                            help="Supprime les fichiers trouvés (événement au journal).")
 
     def handle(self, *args: object, **options: object) -> None:
         if options["delete"]:

@@ -12,14 +12,14 @@ from reclamations.audit import mark_verified, verify_chain
 
 
 class Command(BaseCommand):
-    help = ("Vérifie la chaîne d'empreintes du journal d'audit, ses points de contrôle et ses effacements RGPD, "
+    help = ("Vérifie la chaîne d'empreintes du journal, ses points de contrôle et ses effacements RGPD, "
             "et nomme chaque anomalie.")
 
     def handle(self, *args: object, **options: object) -> None:
         report = verify_chain()
         if not report.intact:
             raise CommandError(
-                f"Journal d'audit NON intact ({len(report.problems)} anomalie(s)) :\n"
+                f"Journal NON intact ({len(report.problems)} anomalie(s)) :\n"
                 + "\n".join(f"- {problem}" for problem in report.problems)
             )
         mark_verified(report)

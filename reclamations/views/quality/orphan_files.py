@@ -40,7 +40,7 @@ def orphan_files_delete(request: HttpRequest) -> HttpResponse:
     if deleted:
         messages.success(request, f"{deleted} fichier{'s' if deleted > 1 else ''} sans dossier "
                                   f"supprimé{'s' if deleted > 1 else ''} ; la suppression est inscrite au "
-                                  "journal d'audit.")
+                                  "journal.")
     else:
         messages.info(request, "Aucun fichier à supprimer : le stockage privé ne contient que des pièces "
                                "rattachées à un dossier.")

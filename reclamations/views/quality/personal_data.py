@@ -105,7 +105,7 @@ def personal_data_erase(request: HttpRequest) -> HttpResponse:
     if done:
         messages.success(request, f"Données personnelles effacées : {len(done)} réclamation"
                                   f"{'s' if len(done) > 1 else ''} anonymisée{'s' if len(done) > 1 else ''} "
-                                  f"({', '.join(done)}). L'effacement est inscrit au journal d'audit.")
+                                  f"({', '.join(done)}). L'effacement est inscrit au journal.")
     else:
         messages.info(request, "Ces réclamations avaient déjà été anonymisées : rien n'a changé.")
     return redirect("quality:personal_data")
