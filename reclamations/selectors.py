@@ -5,6 +5,7 @@ Views never build these queries themselves, so the number of queries a page make
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -14,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When, prefetch_related_objects
 from django.utils import timezone
 
-from . import roles, tokens, workflow
+from . import roles, search, tokens, workflow
 from .markup import local
 from .models import (
     Action,
@@ -29,6 +30,7 @@ from .models import (
     Priority,
     Reclamation,
     RootCauseCategory,
+    SearchDocument,
     Service,
 )
 
@@ -387,3 +389,14 @@ def records_past_retention(*, closed_before: datetime) -> QuerySet[Reclamation]:
 def orphan_file_report() -> OrphanFileReport | None:
     """The last periodic count of files under attachments/ that belong to no row, if any ran."""
     return OrphanFileReport.objects.filter(pk=1).first()
+
+
+def search_excerpts(reclamations: Iterable[Reclamation], query: str) -> dict[int, str]:
+    """Escaped HTML excerpts (``search.excerpt_html``) of a page of searched records, by id: one
+    query for the page, whatever the number of records or of their exchanges."""
+    words = search.query_words(query)
+    if not words:
+        return {}
+    ids = [r.pk for r in reclamations]
+    documents = SearchDocument.objects.filter(pk__in=ids).values_list("pk", "parts")
+    return {pk: excerpt_html for pk, parts in documents if (excerpt_html := search.excerpt_html(parts, words))}

@@ -43,6 +43,7 @@ from .related import (
     OrphanFileReport,
     RecordEmail,
 )
+from .search import SearchDocument
 
 __all__ = [
     "Action",
@@ -78,6 +79,7 @@ __all__ = [
     "RecordEmail",
     "ReferenceCounter",
     "RootCauseCategory",
+    "SearchDocument",
     "Service",
     "Solved",
     "StaffProfile",

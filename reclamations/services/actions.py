@@ -23,6 +23,7 @@ from .base import (
     display,
     lock,
 )
+from .search import search_document_refresh
 
 
 # --- Action plan ---------------------------------------------------------------------------------
@@ -41,6 +42,7 @@ def reclamation_add_action(
         action = Action(reclamation=r, description=description, kind=kind, owner=owner, due_date=due_date)
         action.full_clean()
         action.save()
+        search_document_refresh(r)
         record_event(
             kind=EventKind.ACTION_ADDED,
             reclamation=r,
@@ -71,6 +73,8 @@ def reclamation_update_action(*, action: Action, actor: Actor, changes: dict[str
             return action
         action.full_clean()
         action.save()
+        if {"description", "result"} & set(diff):
+            search_document_refresh(r)
         record_event(
             kind=EventKind.ACTION_UPDATED,
             reclamation=r,
