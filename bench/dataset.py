@@ -198,6 +198,7 @@ def clone_records(count: int, *, plan: Callable[[int], tuple[Any, date]], batch_
         Reclamation,
         ReferenceCounter,
     )
+    from reclamations.services.search import search_documents_rebuild
 
     templates = {
         t.pk: t for t in Reclamation.objects.prefetch_related("actions", "communications", "attachments")
@@ -258,6 +259,8 @@ def clone_records(count: int, *, plan: Callable[[int], tuple[Any, date]], batch_
                     prev_hash = event.hash
                     events.append(event)
             Event.objects.bulk_create(events, batch_size=2000)
+            # What the services write with each record: the list's search reads nothing else.
+            search_documents_rebuild(clone.pk for _t, _d, clone in rows)
             written += len(events)
             AuditChainHead.objects.filter(pk=1).update(last_sequence=sequence, last_hash=prev_hash)
     for year, number in counters.items():
@@ -347,6 +350,7 @@ def bulk_open_records(count: int, *, now: datetime, seed: int = 1) -> dict[str, 
         ReferenceCounter,
         Service,
     )
+    from reclamations.services.search import search_documents_rebuild
     from reclamations.sla import Clock
 
     rng = random.Random(seed)
@@ -399,6 +403,7 @@ def bulk_open_records(count: int, *, now: datetime, seed: int = 1) -> dict[str, 
                             overdue_reminder_at=now - timedelta(hours=1) if overdue else None,
                         ))
             Action.objects.bulk_create(actions)
+            search_documents_rebuild(r.pk for r in records)
         made["records"] += len(records)
         made["actions"] += len(actions)
     ReferenceCounter.objects.filter(year=year).update(last_number=first + count)

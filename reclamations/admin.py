@@ -34,6 +34,7 @@ from .models import (
     RecordRead,
     ReferenceCounter,
     RootCauseCategory,
+    SearchDocument,
     Service,
     StaffProfile,
 )
@@ -279,6 +280,15 @@ class CommunicationAdmin(ReadOnlyAdmin):
     list_display = ["reclamation", "occurred_at", "kind", "direction", "purpose", "public", "subject"]
     list_filter = ["kind", "direction", "purpose", "public"]
     search_fields = ["reclamation__reference", "subject"]
+    list_select_related = ["reclamation"]
+
+
+@admin.register(SearchDocument)
+class SearchDocumentAdmin(ReadOnlyAdmin):
+    """Derived data (``services.search``), shown to check what the list's search reads of a record."""
+
+    list_display = ["reclamation"]
+    search_fields = ["reclamation__reference"]
     list_select_related = ["reclamation"]
 
 

@@ -14,7 +14,7 @@ from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from . import selectors, workflow
+from . import search, selectors, workflow
 from .forms.fields import OfferedFilterField
 from .models import Channel, Kind, Priority, Reclamation, Service, StakeholderType
 
@@ -65,7 +65,7 @@ class OfferedChoiceFilter(django_filters.ModelChoiceFilter):
 class ReclamationFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search", label="Rechercher",
-        help_text="Référence, nom ou courriel du réclamant, objet.",
+        help_text="Tout ce qui est écrit : référence, réclamant, objet, description, échanges, actions…",
     )
     state = django_filters.ChoiceFilter(choices=STATE_CHOICES, method="filter_state", label="Étape",
                                         empty_label="Toutes")
@@ -118,17 +118,15 @@ class ReclamationFilter(django_filters.FilterSet):
 
     # --- methods ---------------------------------------------------------------------------------
     def search(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:
-        value = value.strip()
-        if not value:
+        words = search.query_words(value)
+        if not words:
             return queryset
-        # On PostgreSQL, each of these four is answered by its trigram index (migration 0006),
-        # which matches the SQL Django writes for icontains: change one, change the other.
-        return queryset.filter(
-            Q(reference__icontains=value)
-            | Q(complainant_name__icontains=value)
-            | Q(complainant_email__icontains=value)
-            | Q(subject__icontains=value)
-        )
+        # Every word, anywhere in the record's folded texts (``reclamations.search``): one join, and
+        # on PostgreSQL each LIKE answered by the document's trigram index (migration 0012).
+        wanted = Q()
+        for word in words:
+            wanted &= Q(search_document__folded__contains=word)
+        return queryset.filter(wanted)
 
     def filter_state(self, queryset: QuerySet[Reclamation], name: str, value: str) -> QuerySet[Reclamation]:
         if value == OPEN:

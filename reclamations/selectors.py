@@ -5,6 +5,7 @@ Views never build these queries themselves, so the number of queries a page make
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -27,7 +28,7 @@ from django.db.models import (
 from django.utils import timezone
 from post_office.models import Email
 
-from . import roles, tokens, workflow
+from . import roles, search, tokens, workflow
 from .markup import local
 from .models import (
     Action,
@@ -50,6 +51,7 @@ from .models import (
     Reclamation,
     RecordRead,
     RootCauseCategory,
+    SearchDocument,
     Service,
 )
 
@@ -556,3 +558,14 @@ def digest_copies(digest: Digest) -> QuerySet[DigestReceipt]:
         .select_related("digest", "user")
         .order_by("user__last_name", "user__first_name", "user__username")
     )
+
+
+def search_excerpts(reclamations: Iterable[Reclamation], query: str) -> dict[int, str]:
+    """Escaped HTML excerpts (``search.excerpt_html``) of a page of searched records, by id: one
+    query for the page, whatever the number of records or of their exchanges."""
+    words = search.query_words(query)
+    if not words:
+        return {}
+    ids = [r.pk for r in reclamations]
+    documents = SearchDocument.objects.filter(pk__in=ids).values_list("pk", "parts")
+    return {pk: excerpt_html for pk, parts in documents if (excerpt_html := search.excerpt_html(parts, words))}

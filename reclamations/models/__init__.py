@@ -45,6 +45,7 @@ from .related import (
     RecordEmail,
     RecordRead,
 )
+from .search import SearchDocument
 
 __all__ = [
     "Action",
@@ -85,6 +86,7 @@ __all__ = [
     "RecordRead",
     "ReferenceCounter",
     "RootCauseCategory",
+    "SearchDocument",
     "Service",
     "Solved",
     "StaffProfile",

@@ -24,6 +24,7 @@ from .base import (
     display,
     lock,
 )
+from .search import search_document_refresh
 
 # --- Dates that make sense --------------------------------------------------------------------------
 PAST_DUE = ("Cette échéance est déjà passée. S'il s'agit d'un plan enregistré après coup, cochez "
@@ -71,6 +72,7 @@ def reclamation_add_action(
         data = {"action": action.pk, "kind": kind, "owner": display(owner), "due_date": due_date}
         if due_date and due_date < timezone.localdate():
             data["past_due_confirmed"] = True
+        search_document_refresh(r)
         record_event(
             kind=EventKind.ACTION_ADDED,
             reclamation=r,
@@ -106,6 +108,8 @@ def reclamation_update_action(
             return action
         action.full_clean()
         action.save()
+        if {"description", "result"} & set(diff):
+            search_document_refresh(r)
         record_event(
             kind=EventKind.ACTION_UPDATED,
             reclamation=r,

@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from .. import workflow
+from .. import search, workflow
 from ..audit import record_event
 from ..models import (
     Communication,
@@ -23,6 +23,7 @@ from .base import (
     check_not_anonymised,
     lock,
 )
+from .search import search_document_refresh
 
 
 # --- Communications --------------------------------------------------------------------------------
@@ -99,6 +100,8 @@ def reclamation_log_communication(
             body=body,
             author=actor if actor is not None and actor.is_authenticated else None,
         )
+        if search.is_searched_communication(direction, communication.author_id):
+            search_document_refresh(r)
         what = f"{communication.get_kind_display()} ({communication.get_direction_display().lower()})"
         if purpose != Communication.Purpose.GENERAL:
             what += f" — {communication.get_purpose_display().lower()}"

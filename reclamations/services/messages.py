@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import formats, timezone
 from post_office.models import Email
 
-from .. import emails, workflow
+from .. import emails, search, workflow
 from ..audit import record_event
 from ..models import (
     Communication,
@@ -36,6 +36,7 @@ from ..workflow import Step
 from .base import Actor, WorkflowError, check_open, check_state, lock
 from .communications import reclamation_log_communication
 from .records import reclamation_rotate_token
+from .search import search_document_refresh
 from .steps import step_effect
 
 Purpose = Communication.Purpose
@@ -315,6 +316,8 @@ def reclamation_send_answer(
             communication.save(update_fields=["email"])
         r.answered_at = now
         r.save(update_fields=["answered_at", "updated_at"])
+        if search.is_searched_communication(communication.direction, communication.author_id):
+            search_document_refresh(r)
         on_time = now <= r.answer_due_at
         record_event(
             kind=EventKind.ANSWER_SENT,

@@ -56,6 +56,7 @@ from ..models.related import Action
 from ..uploads import ALLOWED_TYPES
 from .attachments import delete_stored_files
 from .base import Actor, WorkflowError, lock
+from .search import search_document_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +197,9 @@ def reclamation_anonymise(
             r.survey_expires_at = now
         r.save(update_fields=[*BLANKED_FIELDS, *REPLACED_FIELDS, "not_applicable", "token_hash",
                               "token_expires_at", "survey_token_hash", "survey_expires_at"])
+        # The search read the erased texts too: rebuilt from what is left (the reference, the
+        # placeholders), the record is no longer found by the person's name or words.
+        search_document_refresh(r)
         record_event(
             kind=EventKind.ANONYMISED,
             reclamation=r,

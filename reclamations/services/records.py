@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from .. import emails, sla, tokens, workflow
+from .. import emails, search, sla, tokens, workflow
 from ..audit import record_event
 from ..models import (
     EventKind,
@@ -32,6 +32,7 @@ from .base import (
     lock,
 )
 from .reading import reclamation_mark_unread
+from .search import search_document_create, search_document_refresh
 
 _INCREMENT = "UPDATE {table} SET last_number = last_number + 1 WHERE year = %s RETURNING last_number"
 
@@ -133,6 +134,7 @@ def insert_reclamation(new: NewReclamation) -> CreatedReclamation:
     with transaction.atomic(savepoint=False):
         reclamation.reference = _next_reference(timezone.localtime(reclamation.received_at).year)
         reclamation.save()
+        search_document_create(reclamation)
         record_event(
             kind=EventKind.CREATED,
             reclamation=reclamation,
@@ -221,6 +223,8 @@ def reclamation_update(
             return r
         r.full_clean(exclude=["token_hash", "reference", "state"])
         r.save()
+        if search.SEARCHED_FIELDS & set(diff):
+            search_document_refresh(r)
         labels = ", ".join(str(Reclamation._meta.get_field(n).verbose_name) for n in diff)
         record_event(
             kind=EventKind.UPDATED,

@@ -1,4 +1,4 @@
-"""``{% list_rows page.object_list %}``: the ``<tr>`` of the staff list (``backoffice/list.html``).
+"""``{% list_rows page.object_list excerpts %}``: the ``<tr>`` of the staff list (``backoffice/list.html``).
 
 Built in Python (see ``reclamations.markup``): 25 rows of eight cells were two thirds of the
 list's rendering time through the template engine. The SLA badges are ``sla_tags.sla_badge``.
@@ -47,7 +47,7 @@ _CHANNEL = dict(Reclamation._meta.get_field("channel").flatchoices)
 _STATE = dict(Reclamation._meta.get_field("state").flatchoices)
 
 
-def _row(context: template.Context, r: Reclamation) -> str:
+def _row(context: template.Context, r: Reclamation, excerpt: str = "") -> str:
     url = esc(reverse("backoffice:detail", args=[r.pk]))
     anonymised = r.anonymised_at is not None
     who = "Données personnelles effacées" if anonymised else (r.complainant_name or "Sans réclamant")
@@ -56,6 +56,8 @@ def _row(context: template.Context, r: Reclamation) -> str:
     step = f'<span class="badge text-bg-light border">{r.step_number}/{count}</span> ' if r.is_open else ""
     ack = str(sla_badge(context, r, "ack")) if r.is_open or r.acknowledged_at else "—"
     answer = str(sla_badge(context, r, "answer")) if r.is_open or r.answered_at else "—"
+    # Escaped already, piece by piece, with its <mark>s (search.excerpt_html).
+    found = f'<br><small class="bo-excerpt">{excerpt}</small>' if excerpt else ""
     return (
         "<tr>\n"
         f'<td data-label="Référence"><div><a href="{url}" class="fw-semibold">{esc(r.reference)}</a>'
@@ -66,7 +68,8 @@ def _row(context: template.Context, r: Reclamation) -> str:
         f'<td data-label="Reçue le"><div>{esc(local(r.received_at))}</div></td>\n'
         f'<td data-label="Objet"><div>{esc(Truncator(r.subject).chars(80))}'
         f'{ANONYMISED if anonymised else ""}<br>'
-        f'<small class="text-body-secondary">{esc(who)}{service}</small></div></td>\n'
+        f'<small class="text-body-secondary">{esc(who)}{service}</small>'
+        f'{found}</div></td>\n'
         f'<td data-label="Étape"><div>{step}{esc(_STATE.get(r.state, r.state))}</div></td>\n'
         f'<td data-label="Priorité"><div>{_priority(r)}</div></td>\n'
         f'<td data-label="Responsable"><div>{_handler(r)}</div></td>\n'
@@ -82,6 +85,9 @@ def priority_badge(reclamation: Reclamation) -> SafeString:
 
 
 @register.simple_tag(takes_context=True)
-def list_rows(context: template.Context, reclamations: Iterable[Reclamation]) -> SafeString:
-    # Safe: every value went through markup.esc, the badges are format_html's; the rest is ours.
-    return mark_safe("\n".join(_row(context, r) for r in reclamations))  # noqa: S308
+def list_rows(context: template.Context, reclamations: Iterable[Reclamation],
+              excerpts: dict[int, str] | None = None) -> SafeString:
+    # Safe: every value went through markup.esc, the badges are format_html's, the search's
+    # excerpts are built of markup.esc'd pieces and <mark>s (search.excerpt_html); the rest is ours.
+    excerpts = excerpts or {}
+    return mark_safe("\n".join(_row(context, r, excerpts.get(r.pk, "")) for r in reclamations))  # noqa: S308

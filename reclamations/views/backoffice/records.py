@@ -78,9 +78,13 @@ def reclamation_list(request: HttpRequest) -> HttpResponse:
     queryset, applied = selectors.sort_reclamations(filterset.qs, request.GET.get("ordre"))
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     active_filters = _active_filters(filterset)
+    # Where the words were found, for the page's rows only (the page's queryset keeps its rows:
+    # the template's loop reads them again without a query).
+    excerpts = selectors.search_excerpts(page.object_list, request.GET.get("q", ""))
     return render(request, "backoffice/list.html", {
         "filterset": filterset,
         "page": page,
+        "excerpts": excerpts,
         "columns": _columns(request, applied),
         "active_filters": active_filters,
         "nav": "list",
