@@ -10,17 +10,27 @@ whoever can read the log must not be able to open those pages. The same rule as 
 logs (reclamations/log_filters.py), applied to every text atom: request line, path, query string
 (``?next=`` of the sign-in page), Referer (a page's own links send it) and Location (redirects).
 
-The ``Server: gunicorn`` response header: gunicorn 27 has no setting to drop or change it (it is
-written by ``Response.default_headers``). Behind deploy/nginx/reclamations.conf it never reaches a
-client: nginx sends its own ``Server`` header, not the upstream's.
+No ``Server: gunicorn`` response header: it tells an attacker which server and version to try, and
+gunicorn 27 has no setting for it, so the header line is left out of ``Response.default_headers``
+(behind deploy/nginx/reclamations.conf, nginx sends its own, without version: ``server_tokens off``).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from gunicorn.glogging import Logger
+from gunicorn.http import wsgi
 
 from reclamations.log_filters import redact
+
+_default_headers = wsgi.Response.default_headers
+
+
+def _default_headers_without_server(self: wsgi.Response) -> list[str]:
+    return [line for line in _default_headers(self) if not line.lower().startswith("server:")]
+
+
+wsgi.Response.default_headers = _default_headers_without_server
 
 
 class TokenMaskingLogger(Logger):

@@ -65,6 +65,8 @@ def test_the_access_log_masks_every_client_token(tmp_path):
         while _get(f"{base}/healthz") != 200:
             assert web.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
             time.sleep(0.3)
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:  # noqa: S310 - our own localhost URL
+            server_header = response.headers.get("Server")
         statuses = [_get(base + link) for link in LINKS]
         # A page's own links send it as Referer (the follow-up page's attachments, say).
         statuses.append(_get(f"{base}/healthz", referer=f"{base}/suivi/{TOKEN}/"))
@@ -73,6 +75,7 @@ def test_the_access_log_masks_every_client_token(tmp_path):
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(timeout=30)
 
+    assert server_header is None  # no "Server: gunicorn/<version>" for an attacker to read
     assert None not in statuses  # every request got an answer, so every one was logged
     log = access_log.read_text()
     assert TOKEN not in log
