@@ -54,6 +54,10 @@ class OrganisationAdmin(admin.ModelAdmin):
         ("Courriels reçus", {"fields": ["email_intake_creates_records"]}),
         ("Enquête de satisfaction, amélioration continue et recours",
          {"fields": ["survey_days", "survey_reminder_days", "recurrence_window_days", "recourse_text"]}),
+        ("Médiation de la consommation", {
+            "fields": ["mediator_name", "mediator_address", "mediator_website"],
+            "description": "Nommé partout où le client est informé de ses recours : accusé de réception, réponse "
+                           "argumentée, courriel de clôture, page de suivi, dossier de preuves."}),
     ]
     # "www.example.fr" typed without a scheme becomes https://, as Django 6 will do by default.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

@@ -494,3 +494,22 @@ def test_only_the_quality_lead_may_open_the_audit_page_or_download_the_pack(clie
     refused = login(handler).post(reverse("audit:pack_pdf"), {"start": "2026-01-01", "end": "2026-01-31"})
     assert refused.status_code == 403
     assert "réservés au responsable qualité" in refused.content.decode()
+
+
+def test_the_procedure_names_the_mediator_even_for_an_empty_period():
+    organisation = Organisation.current()
+    organisation.mediator_name = "CMFP"
+    organisation.mediator_address = "12 rue des Tests\n75010 Paris"
+    organisation.mediator_website = "https://cmfp.example.org"
+    organisation.save()
+
+    text = _compact(_text(_pack().pdf))
+
+    assert _compact("Médiation de la consommation CMFP, 12 rue des Tests 75010 Paris, https://cmfp.example.org") in text
+    assert _compact("nomment le médiateur de la consommation (CMFP)") in text
+
+
+def test_the_procedure_says_when_no_mediator_is_configured():
+    text = _compact(_text(_pack().pdf))
+
+    assert _compact("médiateur non renseigné dans la configuration") in text

@@ -86,6 +86,11 @@ class Organisation(models.Model):
         ),
         help_text="Rappelées dans la réponse argumentée et le courriel de clôture.",
     )
+    # The consumer mediator the organisation belongs to: the consumer code (art. L616-1, R616-1) asks
+    # that its name, address and website be given wherever the client is told of their recourse.
+    mediator_name = models.CharField("médiateur de la consommation", max_length=200, blank=True)
+    mediator_address = models.TextField("adresse du médiateur", blank=True)
+    mediator_website = models.URLField("site internet du médiateur", blank=True)
     survey_days = models.PositiveSmallIntegerField(
         "durée de l'enquête de satisfaction (jours)", default=30, validators=[MinValueValidator(1)]
     )
@@ -123,6 +128,14 @@ class Organisation(models.Model):
         deleted = super().delete(*args, **kwargs)
         _changed("organisation", ORGANISATION_CACHE_KEY, using=kwargs.get("using"))
         return deleted
+
+    @property
+    def mediator_line(self) -> str:
+        """« Médiateur de la consommation : name, address, website », on one line; "" when none is set."""
+        if not self.mediator_name.strip():
+            return ""
+        parts = [self.mediator_name.strip(), " ".join(self.mediator_address.split()), self.mediator_website.strip()]
+        return "Médiateur de la consommation : " + ", ".join(part for part in parts if part) + "."
 
     @classmethod
     def current(cls) -> Organisation:

@@ -1,7 +1,8 @@
 """Texts of the quality settings, for any template (pages and e-mails).
 
 ``{% load quality_tags %}`` then ``{% recourse_text %}``: the escalation paths (internal recourse,
-mediator, funder) that the quality lead configures in the admin (``Organisation.recourse_text``).
+mediator, funder) that the quality lead configures in the admin (``Organisation.recourse_text``),
+followed by the consumer mediator's name, address and website when they are configured.
 The argued answer and the closure e-mail must state them (Qualiopi reading guide, indicator 31).
 In an HTML template keep its line breaks with ``{% recourse_text as recourse %}{{ recourse|linebreaksbr }}``;
 on a web page (not an e-mail) use ``{% recourse_text web=True as recourse %}``.
@@ -37,7 +38,9 @@ def recourse_text(context: template.Context, web: bool = False) -> str:
     if web:
         address = getattr(organisation, "contact_email", "")
         text = _REPLY_TO_THIS_EMAIL.sub(f"en nous écrivant à {address}" if address else "en nous écrivant", text)
-    return text.strip()
+    # The mediator is named wherever the recourse is (consumer code): with its name, address, website.
+    mediator = getattr(organisation, "mediator_line", "")
+    return text.strip() + (f"\n{mediator}" if mediator else "")
 
 
 @register.filter

@@ -56,6 +56,10 @@ ORGANISATION = {
     "contact_email": "admin@securiconsult.fr",
     "phone": "06 76 16 35 60",
     "website": "https://www.securiconsult.fr",
+    # A placeholder mediator, for the demo only: the organisation enters its own in the admin.
+    "mediator_name": "Médiateur de la consommation (exemple de démonstration)",
+    "mediator_address": "1 rue de l'Exemple\n75000 Paris",
+    "mediator_website": "https://mediateur.example.org",
 }
 OPENING_PERIODS = ((time(9, 0), time(12, 30)), (time(13, 30), time(17, 30)))
 SERVICES = (
