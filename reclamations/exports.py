@@ -48,7 +48,9 @@ def _local(value: datetime | None) -> datetime | None:
 
 
 # --- Excel ---------------------------------------------------------------------------------------
-def register_xlsx(rows: Sequence[RegisterRow], *, title: str, details: Sequence[tuple[str, str]] = ()) -> bytes:
+def register_xlsx(
+    rows: Sequence[RegisterRow], *, title: str, details: Sequence[tuple[str, str | int]] = ()
+) -> bytes:
     """The register as an .xlsx: bold header, frozen header row, filters on, real dates, widths set.
 
     ``details`` (label, value) pairs go on a second sheet, "Informations" (organisation, period...).
@@ -88,7 +90,8 @@ def register_xlsx(rows: Sequence[RegisterRow], *, title: str, details: Sequence[
     info.append([neutralise(title)])
     info["A1"].font = Font(bold=True, size=13)
     for label, value in details:
-        info.append([neutralise(label), neutralise(value)])
+        # A count stays a number a spreadsheet can add up; text is neutralised like the register's.
+        info.append([neutralise(label), value if isinstance(value, int) else neutralise(value)])
     info.column_dimensions["A"].width = 34
     info.column_dimensions["B"].width = 70
 
@@ -111,10 +114,18 @@ def _csv_value(value: Any, kind: str) -> str:
     return neutralise(str(value))
 
 
-def register_csv(rows: Sequence[RegisterRow]) -> bytes:
-    """UTF-8 with a byte-order mark and ``;`` between fields: what French spreadsheet software opens as is."""
+def register_csv(rows: Sequence[RegisterRow], *, preamble: Sequence[tuple[str, str]] = ()) -> bytes:
+    """UTF-8 with a byte-order mark and ``;`` between fields: what French spreadsheet software opens as is.
+
+    ``preamble``: (label, value) lines before the register (the organisation, the period), then a
+    blank line, so that a file found alone says what it is.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    for label, value in preamble:
+        writer.writerow([neutralise(label), neutralise(value)])
+    if preamble:
+        writer.writerow([])
     writer.writerow([header for header, _, _, _ in COLUMNS])
     for row in rows:
         writer.writerow([_csv_value(getattr(row, attribute), kind) for _, attribute, _, kind in COLUMNS])
@@ -148,7 +159,10 @@ def period_errors(start: date, end: date, *, today: date | None = None) -> dict[
         errors["start"] = f"La période ne peut pas commencer avant le {EARLIEST:%d/%m/%Y}."
     elif start > today:
         errors["start"] = "La période ne peut pas commencer après aujourd'hui."
-    if end < start:
+    if end > today:
+        # A pack for days to come would show a period as covered while nothing could be recorded yet.
+        errors["end"] = "La période ne peut pas finir après aujourd'hui : choisissez une fin passée ou aujourd'hui."
+    elif end < start:
         errors["end"] = "La fin de la période doit être le même jour que son début ou après."
     else:
         try:
@@ -182,7 +196,7 @@ def produce(*, kind: str, period: Period, generated_by: str = "", now: datetime 
         details = [
             ("Organisme", organisation.name),
             ("Période (dates de réception)", period.label),
-            ("Réclamations, difficultés et aléas", str(len(rows))),
+            ("Réclamations, difficultés et aléas", len(rows)),
             ("Généré le", f"{timezone.localtime(now):%d/%m/%Y à %H:%M}"),
         ]
         if generated_by:
@@ -191,6 +205,7 @@ def produce(*, kind: str, period: Period, generated_by: str = "", now: datetime 
         return Produced(content=content, filename=register_filename(period, "xlsx"),
                         content_type=XLSX_CONTENT_TYPE, records=len(rows))
     if kind == "register_csv":
-        return Produced(content=register_csv(rows), filename=register_filename(period, "csv"),
+        preamble = [("Organisme", Organisation.current().name), ("Période (dates de réception)", period.label)]
+        return Produced(content=register_csv(rows, preamble=preamble), filename=register_filename(period, "csv"),
                         content_type=CSV_CONTENT_TYPE, records=len(rows))
     raise ValueError(f"unknown export kind: {kind}")

@@ -58,7 +58,8 @@ def test_it_writes_the_register_as_xlsx_or_csv_from_the_option_or_the_extension(
     raw = (tmp_path / "registre.txt").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][0] == "Référence" and rows[1][6] == "Salle froide"
+    header = rows.index([]) + 1  # after the organisation and period lines
+    assert rows[header][0] == "Référence" and rows[header + 1][6] == "Salle froide"
     assert sorted(Event.objects.filter(kind=EventKind.EXPORT).values_list("data__document", flat=True)) == [
         "register_csv", "register_xlsx"]
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from reclamations import exports
-from reclamations.models import Event, EventKind
+from reclamations.models import Event, EventKind, Organisation
 from reclamations.statistics import Period
 from tests.factories import ReclamationFactory
 
@@ -33,8 +33,10 @@ def _form() -> dict[str, str]:
 
 
 def _csv_rows(content: bytes) -> list[list[str]]:
+    """The register's rows, from its header on (after the organisation and period lines)."""
     assert content.startswith(b"\xef\xbb\xbf")
-    return list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    return rows[rows.index([]) + 1:]
 
 
 @pytest.mark.parametrize("value", HOSTILE_SUBJECTS)
@@ -103,7 +105,7 @@ def test_the_xlsx_has_a_formatted_frozen_filtered_header_real_dates_and_inert_fo
     # XML reads a carriage return back as a line feed; what matters is the apostrophe in front.
     assert [cell.value for cell in subjects] == ["'" + subject.replace("\r", "\n") for subject in HOSTILE_SUBJECTS]
     assert all(cell.data_type == "s" for cell in subjects)  # text, never a formula
-    assert workbook["Informations"]["B4"].value == str(len(HOSTILE_SUBJECTS))
+    assert workbook["Informations"]["B4"].value == len(HOSTILE_SUBJECTS)
 
 
 def test_the_xlsx_of_an_empty_period_is_a_header_with_filters(login, quality_lead):
@@ -161,6 +163,40 @@ def test_a_bad_period_gets_a_french_message_and_no_file(login, quality_lead, dat
     assert response["Content-Type"].startswith("text/html")
     assert message in response.content.decode()
     assert not Event.objects.filter(kind=EventKind.EXPORT).exists()
+
+
+def test_the_csv_starts_with_the_organisation_and_the_period(login, quality_lead):
+    organisation = Organisation.current()
+    organisation.name = "Formations du Littoral"
+    organisation.save()
+    period = Period.last_twelve_months()
+
+    content = login(quality_lead).post(reverse("audit:register_csv"), _form()).content
+
+    lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    assert lines[0] == ["Organisme", "Formations du Littoral"]
+    assert lines[1] == ["Période (dates de réception)", period.label]
+    assert lines[2] == [] and lines[3][0] == "Référence"
+
+
+def test_the_xlsx_counts_are_numbers(login, quality_lead):
+    ReclamationFactory(received_at=timezone.now() - timedelta(days=3))
+
+    content = login(quality_lead).post(reverse("audit:register_xlsx"), _form()).content
+
+    sheet = load_workbook(io.BytesIO(content))["Informations"]
+    info = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=2)}
+    assert info["Réclamations, difficultés et aléas"] == 1
+
+
+def test_a_period_ending_in_the_future_is_refused(login, quality_lead):
+    today = timezone.localdate()
+    response = login(quality_lead).post(reverse("audit:register_csv"),
+                                        {"start": (today - timedelta(days=30)).isoformat(),
+                                         "end": (today + timedelta(days=1)).isoformat()})
+
+    assert response.status_code == 400
+    assert "La période ne peut pas finir après aujourd&#x27;hui" in response.content.decode()
 
 
 def test_a_period_starting_in_the_future_is_refused(login, quality_lead):
