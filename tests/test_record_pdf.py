@@ -99,3 +99,12 @@ def test_the_record_page_offers_its_pdf(login, handler):
     assert link is not None
     response = signed_in.get(link.group(1))
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
+
+
+def test_an_incident_is_said_to_have_occurred_not_to_have_been_received(login, handler):
+    incident = ReclamationFactory(kind="incident", channel="other", complainant_name="", complainant_email="")
+
+    text = _text(login(handler).get(reverse("audit:record_pdf", args=[incident.pk])).content)
+
+    assert "Aléa survenu le" in text
+    assert "Aléa reçue" not in text
