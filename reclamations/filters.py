@@ -122,7 +122,7 @@ class ReclamationFilter(django_filters.FilterSet):
         if not words:
             return queryset
         # Every word, anywhere in the record's folded texts (``reclamations.search``): one join, and
-        # on PostgreSQL each LIKE answered by the document's trigram index (migration 0012).
+        # on PostgreSQL each LIKE answered by the document's trigram index (migration 0016).
         wanted = Q()
         for word in words:
             wanted &= Q(search_document__folded__contains=word)

@@ -4,7 +4,7 @@ The staff list's search (``filters.ReclamationFilter.search``) reads one text pe
 ``SearchDocument.folded``: the record's searched fields, its exchanges and its action plan, each
 *folded* (accents and case removed, whitespace collapsed) and one per line. The query is folded the
 same way and matched with ``LIKE '%…%'``, which behaves the same on SQLite and PostgreSQL (where a
-trigram index answers it, migration 0012) — unlike ``icontains``, which folds case only, and only
+trigram index answers it, migration 0016) — unlike ``icontains``, which folds case only, and only
 for ASCII on SQLite, and never accents.
 
 The document also keeps the original texts (``parts``) so that the list can show where a word was

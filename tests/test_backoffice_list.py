@@ -186,7 +186,7 @@ def test_on_postgresql_the_search_is_answered_by_the_trigram_index(variety):
     # On a national network's hundred thousand records, a search that reads every row takes a
     # tenth of a second and more: the search documents have an index matching Django's SQL.
     if connection.vendor != "postgresql":
-        pytest.skip("trigram indexes exist on PostgreSQL only (migration 0012)")
+        pytest.skip("trigram indexes exist on PostgreSQL only (migration 0016)")
     from reclamations import selectors
     from reclamations.filters import ReclamationFilter
 

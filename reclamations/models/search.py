@@ -17,7 +17,7 @@ class SearchDocument(models.Model):
         "reclamations.Reclamation", on_delete=models.CASCADE, primary_key=True, related_name="search_document"
     )
     # Folded (``search.fold``), one line per text: what ``LIKE '%word%'`` reads. On PostgreSQL a
-    # trigram index answers it (migration 0012).
+    # trigram index answers it (migration 0016).
     folded = models.TextField(blank=True)
     # [[label, original text], ...]: the list's excerpt, with accents and capitals, for a page of
     # records without reading their exchanges and actions.
