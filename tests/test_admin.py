@@ -1,4 +1,4 @@
-"""The admin keeps the workflow's rules: no hand-edited step, logged edits, a read-only audit log."""
+"""The admin keeps the workflow's rules: no hand-edited step, logged edits, a read-only journal."""
 from __future__ import annotations
 
 import pytest
@@ -58,7 +58,7 @@ def test_an_admin_edit_goes_through_the_service_and_is_logged(admin_client, admi
     assert event.data["changes"]["subject"]["after"] == "Salle non chauffée"
 
 
-def test_the_audit_log_is_read_only_in_the_admin(admin_client):
+def test_the_journal_is_read_only_in_the_admin(admin_client):
     ReclamationFactory()
     event = Event.objects.first()
     assert admin_client.get(reverse("admin:reclamations_event_change", args=[event.pk])).status_code == 200

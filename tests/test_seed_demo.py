@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from reclamations import roles
-from reclamations.audit import verify_chain
+from reclamations.journal import verify_chain
 from reclamations.models import (
     Action,
     Channel,
@@ -154,7 +154,7 @@ def test_it_keeps_what_the_quality_lead_configured(db: None) -> None:
     assert Organisation.current().siret == "814 072 849 00031"
 
 
-def test_the_seeded_audit_chain_verifies(seeded: str) -> None:
+def test_the_seeded_journal_chain_verifies(seeded: str) -> None:
     report = verify_chain()
 
     assert report.intact, report.message

@@ -1,4 +1,4 @@
-"""Long exports (the audit evidence pack) produced in the background by a Celery worker."""
+"""Long exports (the evidence pack) produced in the background by a Celery worker."""
 from __future__ import annotations
 
 from django.conf import settings

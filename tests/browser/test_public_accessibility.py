@@ -1,4 +1,4 @@
-"""axe-core audit of the client's pages: the Contact form (empty and with errors), the confirmation
+"""axe-core check of the client's pages: the Contact form (empty and with errors), the confirmation
 page and the follow-up page report no serious or critical violation, on a phone and on a desktop."""
 from __future__ import annotations
 
