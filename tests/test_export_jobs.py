@@ -387,9 +387,3 @@ def test_while_it_runs_the_page_asks_for_its_status_alone_and_is_told_to_stop_on
     finished_page = signed_in.get(url).content.decode()
     assert "hx-get" not in finished_page and "htmx-2" not in finished_page
 
-
-def test_the_former_address_of_the_evidence_pages_leads_to_them(login, quality_lead):
-    response = login(quality_lead).get("/backoffice/audit/exports/12/?a=1")
-
-    assert response.status_code == 301
-    assert response["Location"] == "/backoffice/dossier-de-preuves/exports/12/?a=1"
