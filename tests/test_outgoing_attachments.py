@@ -241,3 +241,29 @@ def test_erasing_the_record_deletes_the_outbox_copies(handler, quality_lead):
 
     assert not storage.exists(name)
     assert not type(copy).objects.filter(pk=copy.pk).exists()
+
+
+def test_a_file_uploaded_with_a_draft_answer_is_kept_for_sending_later(login, handler, bo_post):
+    reclamation = advance(ReclamationFactory(), Step.ACTION, handler)
+    mail.outbox.clear()
+
+    response = bo_post(
+        login(handler),
+        reclamation,
+        "answer",
+        {
+            "decision": "partial",
+            "answer": "Brouillon de réponse.",
+            "means": "email",
+            "compensation_type": "",
+            "new_files": upload("avoir.pdf"),
+        },
+        send="0",
+    )
+
+    assert response.status_code == 302
+    kept = reclamation.attachments.get()
+    assert kept.original_name == "avoir.pdf" and not kept.public  # not the client's until sent
+    assert mail.outbox == []
+    page = login(handler).get(reverse("backoffice:detail", args=[reclamation.pk])).content.decode()
+    assert f'name="answer-files" value="{kept.pk}"' in page  # offered when the answer goes out
