@@ -164,8 +164,28 @@ def test_the_follow_up_page_shows_the_file_next_to_the_message(login, handler, b
     assert message is not None
     url = reverse("public:follow_up_attachment", args=[reclamation.token, internal.pk])
     assert url in message.group(0) and "attestation.pdf" in message.group(0)
-    # Sent to the client, the file is theirs to download.
+    # Sent to the client, the file is theirs to download; the change is in the record's history.
     assert client.get(url).status_code == 200
+    assert reclamation.events.filter(summary__startswith="Rendu visible au réclamant").exists()
+
+
+def test_a_long_file_name_without_extension_is_sent_under_that_name(handler, django_capture_on_commit_callbacks):
+    reclamation = ReclamationFactory()
+    name = "attestation_de_formation_version_finale_corrigee_signee_par_le_directeur_pedagogique_2026_v2"
+    attestation = record_file(reclamation, handler, name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reclamation_send_message(
+            reclamation=reclamation,
+            actor=handler,
+            purpose="progress",
+            subject="Votre attestation",
+            body="Ci-joint.",
+            attachment_ids=[attestation.pk],
+        )
+
+    [email] = sent_to_client(reclamation)
+    assert [file_name for file_name, _content, _type in email.attachments] == [name]
 
 
 def test_the_argued_answer_carries_its_files(login, handler, bo_post, django_capture_on_commit_callbacks):

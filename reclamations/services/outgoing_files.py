@@ -23,7 +23,8 @@ from post_office.models import Attachment as OutboxAttachment
 from post_office.models import Email
 
 from .. import emails, tokens, uploads
-from ..models import Attachment, Communication, FollowUpLink, Reclamation
+from ..audit import record_event
+from ..models import Attachment, Communication, EventKind, FollowUpLink, Reclamation
 from ..uploads import CheckedUpload
 from .attachments import reclamation_add_attachments
 from .base import Actor, WorkflowError
@@ -83,11 +84,19 @@ def reclamation_gather_outgoing_files(
     """
     files = chosen_files(reclamation=reclamation, attachment_ids=attachment_ids)
     uploaded: tuple[int, ...] = ()
-    hidden = [a.pk for a in files if not a.public]
+    hidden = [a for a in files if not a.public]
     if hidden:
-        Attachment.objects.filter(pk__in=hidden).update(public=True)
-        for attachment in files:
+        Attachment.objects.filter(pk__in=[a.pk for a in hidden]).update(public=True)
+        for attachment in hidden:
             attachment.public = True
+        names = ", ".join(a.original_name for a in hidden)
+        record_event(
+            kind=EventKind.UPDATED,
+            reclamation=reclamation,
+            actor=actor,
+            summary=f"Rendu visible au réclamant (envoyé avec un message) : {names}.",
+            data={"attachments_made_public": [a.pk for a in hidden]},
+        )
     if new_files:
         stored = reclamation_add_attachments(reclamation=reclamation, actor=actor, uploads=list(new_files), public=True)
         files += stored
@@ -129,8 +138,11 @@ def attach_to_email(*, email: Email, files: Sequence[Attachment], written: list[
     ``atomic_with_uploads`` list, so the copies are deleted should the transaction roll back."""
     for attachment in files:
         copy = OutboxAttachment(name=attachment.original_name, mimetype=attachment.content_type)
+        # Stored under a plain name: post_office keeps the client's name's ending as the extension,
+        # and a long name without a dot would not fit its column. The e-mail uses ``name``.
+        extension = uploads.ALLOWED_TYPES.get(attachment.content_type, ("", ".bin"))[1]
         with attachment.file.open("rb") as source:
-            copy.file.save(attachment.original_name, source, save=False)
+            copy.file.save(f"piece{extension}", source, save=False)
         written.append(copy.file.name)
         copy.save()
         copy.emails.add(email)
