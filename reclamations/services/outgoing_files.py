@@ -23,7 +23,7 @@ from post_office.models import Attachment as OutboxAttachment
 from post_office.models import Email
 
 from .. import emails, tokens, uploads
-from ..audit import record_event
+from ..journal import record_event
 from ..models import Attachment, Communication, EventKind, FollowUpLink, Reclamation
 from ..uploads import CheckedUpload
 from .attachments import reclamation_add_attachments

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('reclamations', '0017_organisation_mediator'),
+        ('reclamations', '0018_journal_names'),
     ]
 
     operations = [
