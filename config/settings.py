@@ -260,6 +260,9 @@ FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=5)
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Files sent with a message or the argued answer travel as e-mail attachments up to this total;
+# the rest are named in the e-mail with a link to the follow-up page (mail servers refuse big mails).
+OUTGOING_ATTACHMENTS_MAX_BYTES = env.int("OUTGOING_ATTACHMENTS_MAX_BYTES", default=8 * 1024 * 1024)
 # A file under attachments/ that no row names is reported (and may be deleted by the quality lead)
 # once older than this: a younger one may be an upload whose transaction has not committed yet.
 ORPHAN_FILES_GRACE_MINUTES = env.int("ORPHAN_FILES_GRACE_MINUTES", default=60)

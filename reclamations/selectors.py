@@ -53,6 +53,7 @@ from .models import (
     RootCauseCategory,
     SearchDocument,
     Service,
+    StaffPreference,
 )
 
 # --- The list ------------------------------------------------------------------------------------
@@ -394,6 +395,81 @@ def timeline(reclamation: Reclamation) -> list[TimelineEntry]:
     return entries
 
 
+# --- The record page's conversation and history ---------------------------------------------------
+@dataclass(frozen=True)
+class Conversation:
+    """A record's exchanges as one thread: messages, e-mails, calls, letters, internal notes, and
+    the files added on their own; each message with the files that came or went with it."""
+
+    entries: list[TimelineEntry]  # "communication" or "attachment", in the order the reader chose
+    files_of: dict[int, list[Attachment]]  # communication pk -> its files
+    files: list[Attachment]  # every file of the record, oldest first (the message form offers them)
+    newest_first: bool
+
+
+def conversation_newest_first(user: Any) -> bool:
+    """The order this person chose for conversations (``StaffPreference``); newest first until then."""
+    chosen = StaffPreference.objects.filter(user_id=user.pk).values_list("conversation_newest_first", flat=True)
+    return next(iter(chosen), True)
+
+
+def conversation(reclamation: Reclamation, *, newest_first: bool) -> Conversation:
+    """The thread, in three queries whatever its length: the exchanges (as plain rows, like the
+    history), the files, and which file went with which message."""
+    communications = [
+        CommunicationLine(*row[:11], display_name(*row[11:14]))
+        for row in Communication.objects.filter(reclamation=reclamation).values_list(*_TIMELINE_COMMUNICATION_FIELDS)
+    ]
+    files = list(Attachment.objects.filter(reclamation=reclamation).select_related("uploaded_by")
+                 .order_by("created_at", "pk"))
+    by_pk = {a.pk: a for a in files}
+    files_of: dict[int, list[Attachment]] = {}
+    for attachment in files:
+        if attachment.communication_id is not None:
+            files_of.setdefault(attachment.communication_id, []).append(attachment)
+    sent = Communication.sent_files.through.objects.filter(communication__reclamation=reclamation)
+    for communication_id, attachment_id in sent.order_by("pk").values_list("communication_id", "attachment_id"):
+        shown = files_of.setdefault(communication_id, [])
+        if attachment_id in by_pk and by_pk[attachment_id] not in shown:
+            shown.append(by_pk[attachment_id])
+    entries = [
+        TimelineEntry(c.occurred_at, "communication", c.public, c.author or _unsigned_author(c), c)
+        for c in communications
+    ]
+    # A file that came with no message (Contact form, "Ajouter des pièces jointes") is an entry of
+    # its own; one that came with a message is shown in it.
+    entries += [
+        TimelineEntry(a.created_at, "attachment", a.public, _person(a.uploaded_by) or "Réclamant", a)
+        for a in files if a.communication_id is None
+    ]
+    entries.sort(key=lambda entry: entry.order, reverse=newest_first)
+    return Conversation(entries=entries, files_of=files_of, files=files, newest_first=newest_first)
+
+
+def record_files(reclamation: Reclamation) -> list[Attachment]:
+    """The record's files, oldest first: those a message or the answer may carry."""
+    return list(Attachment.objects.filter(reclamation=reclamation).order_by("created_at", "pk"))
+
+
+def _unsigned_author(c: CommunicationLine) -> str:
+    # No staff author: the client wrote it, or the system sent it (acknowledgement, closure...).
+    return "Réclamant" if c.direction == Communication.Direction.INBOUND else "Envoi automatique"
+
+
+def history(reclamation: Reclamation) -> list[TimelineEntry]:
+    """The record's system events (steps, edits, assignments, alerts...), oldest first: what the
+    conversation does not show. The event of a message or a file is left out (the message or the
+    file itself is in the conversation; the audit log keeps the event)."""
+    folded = {EventKind.COMMUNICATION: "communication", EventKind.ATTACHMENT_ADDED: "attachment"}
+    entries = []
+    rows = Event.objects.filter(reclamation=reclamation).order_by("sequence").values_list(*_TIMELINE_EVENT_FIELDS)
+    for pk, created_at, kind, public, actor_label, summary, data in rows:
+        if kind in folded and isinstance(data, dict) and data.get(folded[kind]):
+            continue
+        entries.append(TimelineEntry(created_at, "event", public, actor_label, EventLine(pk, summary)))
+    return entries
+
+
 def display_name(first_name: str | None, last_name: str | None, username: str | None) -> str:
     """What ``User.get_full_name() or get_username()`` shows, from the three columns read as values
     ("" when there is no user)."""
@@ -480,18 +556,22 @@ class FollowUpReads(NamedTuple):
     """What the client's follow-up page shows: only what is public, never an internal note."""
 
     events: QuerySet[Event]
-    communications: QuerySet[Communication]
+    communications: list[Communication]  # each with ``files``: what came or went with it
     form_files: QuerySet[Attachment]  # sent with the contact form, not with a message
 
 
 def follow_up_reads(reclamation: Reclamation) -> FollowUpReads:
     public_files = Attachment.objects.filter(public=True).order_by("created_at", "pk")
-    communications = (
+    communications = list(
         reclamation.communications.filter(public=True)
         .exclude(direction=Communication.Direction.INTERNAL)
-        .prefetch_related(Prefetch("attachments", queryset=public_files))
+        .prefetch_related(Prefetch("attachments", queryset=public_files),
+                          Prefetch("sent_files", queryset=public_files))
         .order_by("occurred_at", "pk")
     )
+    for communication in communications:
+        # Next to each message: the files that came with it, and those the handler sent with it.
+        communication.files = list(dict.fromkeys([*communication.attachments.all(), *communication.sent_files.all()]))
     return FollowUpReads(
         events=Event.objects.filter(reclamation=reclamation, public=True).order_by("sequence"),
         communications=communications,

@@ -170,6 +170,7 @@ ARGS: dict[str, Args] = {
     "backoffice:reopen": _record,
     "backoffice:received_at": _record,
     "backoffice:attachment_add": _record,
+    "backoffice:conversation_order": _record,
     "backoffice:inbound_list": lambda w: [],
     "backoffice:inbound_detail": lambda w: [w.inbound.pk],
     "backoffice:inbound_convert": lambda w: [w.inbound.pk],

@@ -131,9 +131,10 @@ def test_the_timeline_shows_events_messages_calls_and_files_with_internal_ones_m
 
     timeline = page[page.index('id="historique"'):]
     assert "Réclamation enregistrée" in timeline  # the creation event
-    internal = re.search(r'<li class="bo-entry bo-entry-internal">.*?</li>', timeline).group(0)
-    assert "Interne" in internal and "Vérifier avec le formateur" in internal
-    call = re.search(r'<li class="bo-entry bo-entry-public">(?:(?!</li>).)*12 min.*?</li>', timeline).group(0)
+    # The conversation: an internal note looks unlike any message (issue 17, point 4).
+    internal = re.search(r'<li class="bo-entry bo-entry-note">.*?</li>', timeline).group(0)
+    assert "Note interne" in internal and "Vérifier avec le formateur" in internal
+    call = re.search(r'<li class="bo-entry bo-entry-outbound">(?:(?!</li>).)*12 min.*?</li>', timeline).group(0)
     assert "Visible par le client" in call and "La cliente confirme" in call
     assert "convocation.pdf" in timeline
     attachment = reclamation.attachments.get()

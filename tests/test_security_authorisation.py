@@ -70,6 +70,8 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     "backoffice:create": {"GET": staff(200), "POST": staff(200)},
     "backoffice:detail": {"GET": staff(200)},
     "backoffice:attachment": {"GET": staff(200)},
+    # A reader's own display preference (no record changes): any staff member, back to the record.
+    "backoffice:conversation_order": {"GET": everyone(405), "POST": staff(REDIRECT)},
     **{f"backoffice:{name}": RECORD_POST for name in (
         "complete_step", "acknowledgement", "not_applicable", "assign", "self_assign", "identification",
         "reformulation", "communication", "evaluation", "action_add", "action_update", "answer", "conclusion",

@@ -16,9 +16,10 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core import validators
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from .. import roles, selectors, workflow
+from .. import roles, selectors, uploads, workflow
 from ..models import (
     ActionKind,
     ActionStatus,
@@ -141,6 +142,31 @@ class BaseModelForm(ErrorSummaryMixin, forms.ModelForm):
     def changes(self) -> dict[str, Any]:
         """The edited fields and their new values, for ``services.reclamation_update``."""
         return {name: self.cleaned_data[name] for name in self.changed_data}
+
+
+FOREIGN_FILE = "Ce fichier n'est pas une pièce de cette réclamation : il ne peut pas être joint au message."
+
+
+class OutgoingFilesMixin:
+    """Two fields for the files sent with a message or the argued answer: the record's own files
+    (``record_files``, given by the view) and new ones, checked like every upload. The services
+    check again that each chosen file belongs to the record (``services.outgoing_files``)."""
+
+    def add_file_fields(self, record_files: Sequence[Any] | None) -> None:
+        fields = self.fields  # type: ignore[attr-defined]
+        fields["files"] = forms.TypedMultipleChoiceField(
+            label="Joindre des pièces du dossier", required=False, coerce=int,
+            # No file on the record yet: nothing to tick (the field stays, so a forged id is refused).
+            widget=forms.CheckboxSelectMultiple if record_files else forms.MultipleHiddenInput,
+            choices=[(a.pk, f"{a.original_name} ({filesizeformat(a.size)})") for a in record_files or ()],
+            error_messages={"invalid_choice": FOREIGN_FILE},
+        )
+        fields["new_files"] = AttachmentsField(
+            label="Joindre de nouveaux fichiers",
+            help_text=f"Enregistrés aussi dans le dossier, visibles par le réclamant. {files_help()} Envoyés en "
+                      f"pièces jointes jusqu'à {uploads.human_size(settings.OUTGOING_ATTACHMENTS_MAX_BYTES)} au "
+                      "total ; au-delà, le courriel donne un lien vers sa page de suivi.",
+        )
 
 
 # --- Signing in ----------------------------------------------------------------------------------
@@ -326,7 +352,7 @@ class ActionForm(ActionAddForm):
 SEND_BY_EMAIL = "email"
 
 
-class AnswerForm(BaseModelForm):
+class AnswerForm(OutgoingFilesMixin, BaseModelForm):
     MEANS = [
         (SEND_BY_EMAIL, "Par courriel, maintenant (ou sur sa page de suivi s'il n'a pas d'adresse)"),
         (CommunicationKind.LETTER.value, "Déjà remise par courrier"),
@@ -346,8 +372,9 @@ class AnswerForm(BaseModelForm):
         help_texts = {"answer": "Positive ou négative, la réponse explique ses raisons pour que le réclamant les "
                                 "comprenne."}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, record_files: Sequence[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.add_file_fields(record_files)
         self.fields["answer"].required = True
         self.fields["decision"].choices = [c for c in self.fields["decision"].choices if c[0]]
 
@@ -389,7 +416,7 @@ class FeedbackForm(BaseForm):
 
 
 # --- Messages to the client ------------------------------------------------------------------------
-class MessageForm(BaseForm):
+class MessageForm(OutgoingFilesMixin, BaseForm):
     purpose = forms.ChoiceField(
         label="Objet du message",
         choices=[(p, Communication.Purpose(p).label) for p in Communication.MESSAGE_PURPOSES],
@@ -397,6 +424,10 @@ class MessageForm(BaseForm):
     # A header: a line break is refused with a message, never silently joined.
     subject = SingleLineCharField(label="Sujet du courriel", max_length=200)
     body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 10}), max_length=20_000)
+
+    def __init__(self, *args: Any, record_files: Sequence[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_file_fields(record_files)
 
 
 # --- Anywhere ------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .improvement import (
 from .inbound import InboundMessage, InboundSource, InboundStatus, MailboxPoll
 from .journal import Event, EventKind, JournalChainHead
 from .links import FollowUpLink, LinkRequest
+from .preferences import StaffPreference
 from .reclamation import (
     Channel,
     Compensation,
@@ -89,6 +90,7 @@ __all__ = [
     "SearchDocument",
     "Service",
     "Solved",
+    "StaffPreference",
     "StaffProfile",
     "StakeholderType",
 ]

@@ -111,6 +111,11 @@ class Communication(models.Model):
         "post_office.Email", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The record's files sent with this message or argued answer (chosen from the record, or
+    # uploaded while writing it): shown next to it on the follow-up page. A file may go out twice.
+    sent_files = models.ManyToManyField(
+        "reclamations.Attachment", blank=True, related_name="sent_with", verbose_name="pièces jointes envoyées"
+    )
 
     class Meta:
         verbose_name = "communication"

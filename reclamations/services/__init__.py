@@ -63,6 +63,7 @@ from .personal_data import (
     reclamation_anonymise,
     reclamation_anonymise_expired,
 )
+from .preferences import preference_set_conversation_order
 from .reading import reclamation_mark_read, reclamation_mark_unread
 from .records import (
     reclamation_assign,
@@ -122,6 +123,7 @@ __all__ = [
     "orphan_files_find",
     "personal_data_erase",
     "personal_data_export",
+    "preference_set_conversation_order",
     "reclamation_add_action",
     "reclamation_add_attachments",
     "reclamation_add_client_message",

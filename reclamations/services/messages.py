@@ -14,11 +14,11 @@ one transaction.
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
 from django.utils import formats, timezone
 from post_office.models import Email
 
@@ -32,9 +32,17 @@ from ..models import (
     Organisation,
     Reclamation,
 )
+from ..uploads import CheckedUpload
 from ..workflow import Step
+from .attachments import atomic_with_uploads
 from .base import Actor, WorkflowError, check_open, check_state, lock
 from .communications import reclamation_log_communication
+from .outgoing_files import (
+    attach_to_email,
+    email_context,
+    keep_on_communication,
+    reclamation_gather_outgoing_files,
+)
 from .records import reclamation_rotate_token
 from .search import search_document_refresh
 from .steps import step_effect
@@ -182,13 +190,16 @@ def reclamation_send_message(
     subject: str,
     body: str,
     expected_state: str | None = None,
+    attachment_ids: Sequence[int] = (),
+    new_files: Sequence[CheckedUpload] = (),
 ) -> SentMessage:
     """Record a message to the client (public, on the follow-up page) and queue its e-mail.
 
     Without an e-mail address the message is still recorded (``emailed`` is False): the handler is
     told to send it by another means. A first acknowledgement carries a fresh follow-up link, since a
     record registered in the back-office has never given the client one (an older link, if any,
-    stops working).
+    stops working). ``attachment_ids`` (files of this record only) and ``new_files`` (stored on the
+    record) go with it: see ``services.outgoing_files``.
     """
     if purpose not in MESSAGE_PURPOSES:
         raise WorkflowError("Choisissez l'objet du message.")
@@ -197,11 +208,13 @@ def reclamation_send_message(
         raise WorkflowError("Indiquez le sujet du message.")
     if not body.strip():
         raise WorkflowError("Le message est vide.")
-    with transaction.atomic():
+    with atomic_with_uploads() as written:
         r = lock(reclamation)
         check_state(r, expected_state)
         check_open(r)
         emailed = bool(r.complainant_email)
+        files = reclamation_gather_outgoing_files(reclamation=r, actor=actor, attachment_ids=attachment_ids,
+                                                  new_files=new_files, emailed=emailed)
         communication = reclamation_log_communication(
             reclamation=r,
             actor=actor,
@@ -212,14 +225,17 @@ def reclamation_send_message(
             subject=subject,
             body=body.strip(),
         )
+        keep_on_communication(communication=communication, files=files)
         if emailed:
             # The argued answer and the closure state how to escalate (Qualiopi reading guide, ind. 31).
             extra: dict[str, Any] = {"show_recourse": purpose in (Purpose.ANSWER, Purpose.CLOSURE)}
             if purpose == Purpose.ACKNOWLEDGEMENT and r.acknowledged_at is None:
                 # The client has no working link from us yet (or its first e-mail never left).
                 extra["follow_up_url"] = emails.follow_up_url(reclamation_rotate_token(reclamation=r, actor=actor))
+            extra |= email_context(reclamation=r, files=files)
             communication.email = queue_client_email(reclamation=r, subject=subject, body=body.strip(), extra=extra)
             communication.save(update_fields=["email"])
+            attach_to_email(email=communication.email, files=files.attached, written=written)
     return SentMessage(communication=communication, emailed=emailed)
 
 
@@ -275,15 +291,18 @@ def reclamation_send_answer(
     expected_state: str | None = None,
     sent_at: datetime | None = None,
     means: str | None = None,
+    attachment_ids: Sequence[int] = (),
+    new_files: Sequence[CheckedUpload] = (),
 ) -> Reclamation:
     """Send the argued answer (step 6): it becomes a public communication and the answer time.
 
     Sent now (no ``sent_at``) to a complainant with an e-mail address, the answer e-mail is queued
     in the outbox in this transaction and linked to the communication. ``sent_at`` (with ``means``,
     a ``CommunicationKind`` such as ``letter`` or ``call``) is for an answer already given by letter
-    or phone, registered afterwards: nothing is e-mailed then.
+    or phone, registered afterwards: nothing is e-mailed then. ``attachment_ids`` and ``new_files``:
+    the files that go with it, as for a message (``services.outgoing_files``).
     """
-    with transaction.atomic():
+    with atomic_with_uploads() as written:
         r = lock(reclamation)
         check_state(r, expected_state)
         if r.state != Step.ACTION:
@@ -296,6 +315,8 @@ def reclamation_send_answer(
         if now > timezone.now():
             raise WorkflowError("La date d'envoi ne peut pas être dans le futur.")
         emailed = sent_at is None and bool(r.complainant_email)
+        files = reclamation_gather_outgoing_files(reclamation=r, actor=actor, attachment_ids=attachment_ids,
+                                                  new_files=new_files, emailed=emailed)
         subject = prefilled_message(r, Communication.Purpose.ANSWER)[0] if emailed else (
             f"Réponse à votre réclamation {r.reference}")
         communication = Communication.objects.create(
@@ -309,11 +330,14 @@ def reclamation_send_answer(
             body=r.answer,
             author=actor if actor is not None and actor.is_authenticated else None,
         )
+        keep_on_communication(communication=communication, files=files)
         if emailed:
             communication.email = queue_client_email(
-                reclamation=r, subject=subject, body=r.answer, extra=answer_email_extra(r)
+                reclamation=r, subject=subject, body=r.answer,
+                extra=answer_email_extra(r) | email_context(reclamation=r, files=files),
             )
             communication.save(update_fields=["email"])
+            attach_to_email(email=communication.email, files=files.attached, written=written)
         r.answered_at = now
         r.save(update_fields=["answered_at", "updated_at"])
         if search.is_searched_communication(communication.direction, communication.author_id):
@@ -333,6 +357,7 @@ def reclamation_send_answer(
                 "on_time": on_time,
                 "communication": communication.pk,
                 "emailed": emailed,
+                "attachments": [a.pk for a in files.all],
             },
         )
     return r

@@ -56,6 +56,7 @@ from ..models.related import Action
 from ..uploads import ALLOWED_TYPES
 from .attachments import delete_stored_files
 from .base import Actor, WorkflowError, lock
+from .outgoing_files import outbox_copies_of
 from .search import search_document_refresh
 
 logger = logging.getLogger(__name__)
@@ -172,6 +173,8 @@ def reclamation_anonymise(
         email_ids |= set(RecordEmail.objects.filter(reclamation=r).values_list("email_id", flat=True))
         email_ids |= set(Email.objects.filter(**{f"headers__{emails.RECORD_HEADER}": r.reference})
                          .values_list("pk", flat=True))
+        # The outbox's own copies of the files sent with them (services.outgoing_files) go too.
+        files += outbox_copies_of(list(email_ids))
         _deleted, per_model = Email.objects.filter(pk__in=email_ids).delete()
 
         day = timezone.localdate(r.received_at)

@@ -14,8 +14,8 @@ from django.utils.safestring import SafeString, mark_safe
 from post_office.models import STATUS
 
 from ..markup import esc, lines
-from ..models import Attachment, Communication
-from ..selectors import CommunicationLine, TimelineEntry
+from ..models import Attachment, Communication, CommunicationKind
+from ..selectors import CommunicationLine, Conversation, TimelineEntry
 
 register = template.Library()
 
@@ -78,3 +78,49 @@ def _entry(entry: TimelineEntry) -> str:
 def timeline_items(timeline: list[TimelineEntry]) -> SafeString:
     # Safe: every value above went through markup.esc; the rest is this module's own markup.
     return mark_safe("\n".join(_entry(entry) for entry in timeline) if timeline else EMPTY)  # noqa: S308
+
+
+# --- The conversation (``backoffice/_timeline.html``, first tab) ------------------------------------
+NOTE_BADGE = '<span class="badge bo-badge-note">Note interne</span>'
+EMPTY_CONVERSATION = '<li class="bo-entry">Aucun échange pour l\'instant.</li>'
+
+
+def _files(files: list[Attachment]) -> str:
+    if not files:
+        return ""
+    items = "".join(
+        f'<li><a href="{esc(reverse("backoffice:attachment", args=[a.pk]))}">{esc(a.original_name)}</a> '
+        f'<span class="small text-body-secondary">({esc(filesizeformat(a.size))})</span></li>'
+        for a in files
+    )
+    return f'<ul class="bo-entry-files small mb-0 mt-1" aria-label="Pièces jointes">{items}</ul>'
+
+
+def _exchange(entry: TimelineEntry, files_of: dict[int, list[Attachment]]) -> str:
+    if entry.kind == "attachment":
+        css, badge, body = ("bo-entry-public" if entry.public else "bo-entry-internal",
+                            PUBLIC_BADGE if entry.public else INTERNAL_BADGE, _attachment(entry.obj))
+    else:
+        c: CommunicationLine = entry.obj
+        body = _communication(c) + _files(files_of.get(c.pk, []))
+        if c.kind == CommunicationKind.NOTE or c.direction == Communication.Direction.INTERNAL:
+            # Never sent, never shown to the client: it must not be mistaken for a message.
+            css, badge = "bo-entry-note", NOTE_BADGE
+        elif c.direction == Communication.Direction.INBOUND:
+            css, badge = "bo-entry-inbound", PUBLIC_BADGE if c.public else INTERNAL_BADGE
+        else:
+            css, badge = "bo-entry-outbound", PUBLIC_BADGE if c.public else INTERNAL_BADGE
+    return (
+        f'<li class="bo-entry {css}">\n'
+        '<div class="d-flex flex-wrap justify-content-between gap-1 small">\n'
+        f'<span>{badge} <span class="text-body-secondary">{esc(entry.author or "Système")}</span></span>\n'
+        f'<time datetime="{esc(entry.at_iso)}" class="text-body-secondary">{esc(entry.at_shown)}</time>\n'
+        f"</div>\n{body}\n</li>"
+    )
+
+
+@register.simple_tag
+def conversation_items(conversation: Conversation) -> SafeString:
+    # Safe: every value went through markup.esc; the rest is this module's own markup.
+    html = "\n".join(_exchange(e, conversation.files_of) for e in conversation.entries) or EMPTY_CONVERSATION
+    return mark_safe(html)  # noqa: S308

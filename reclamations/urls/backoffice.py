@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from ..views.backoffice import account_security, attachments, auth, dashboard, inbound, records, steps
+from ..views.backoffice import account_security, attachments, auth, conversation, dashboard, inbound, records, steps
 
 app_name = "backoffice"
 
@@ -23,6 +23,7 @@ urlpatterns: list = [
     path("reclamations/", records.reclamation_list, name="list"),
     path("reclamations/nouvelle/", records.reclamation_create, name="create"),
     path(_record, records.reclamation_detail, name="detail"),
+    path(_record + "conversation/ordre/", conversation.conversation_order, name="conversation_order"),
     path("pieces/<int:pk>/", attachments.download, name="attachment"),
     # Received e-mails no record took (services/inbound.py).
     path("courriels-recus/", inbound.inbound_list, name="inbound_list"),

@@ -18,7 +18,7 @@ from django.utils.functional import SimpleLazyObject
 
 from ... import permissions, roles, selectors, workflow
 from ...forms import backoffice as bo_forms
-from ...models import Action, ActionStatus, Communication, CommunicationKind, Reclamation
+from ...models import Action, ActionStatus, Attachment, Communication, CommunicationKind, Reclamation
 from ...services.messages import MESSAGE_PURPOSES, prefilled_message
 from ...workflow import Step
 
@@ -68,7 +68,9 @@ def _action_rows(
     return rows
 
 
-def _message_form(request: HttpRequest, reclamation: Reclamation, bound: dict[str, Any]) -> django_forms.Form:
+def _message_form(
+    request: HttpRequest, reclamation: Reclamation, bound: dict[str, Any], files: Sequence[Attachment] = ()
+) -> django_forms.Form:
     if "message" in bound:
         return bound["message"]
     purpose = request.GET.get("modele")
@@ -77,7 +79,8 @@ def _message_form(request: HttpRequest, reclamation: Reclamation, bound: dict[st
         # The message the step usually asks for; the handler can pick another starting text.
         purpose = (spec.message_purpose if spec else "") or Communication.Purpose.INFORMATION_REQUEST
     subject, body = prefilled_message(reclamation, purpose)
-    return bo_forms.MessageForm(prefix="message", initial={"purpose": purpose, "subject": subject, "body": body})
+    return bo_forms.MessageForm(prefix="message", initial={"purpose": purpose, "subject": subject, "body": body},
+                                record_files=files)
 
 
 class LazyForms(dict):
@@ -97,7 +100,8 @@ class LazyForms(dict):
 
 
 def _forms(
-    request: HttpRequest, r: Reclamation, bound: dict[str, Any], staff: Sequence[Any] | None = None
+    request: HttpRequest, r: Reclamation, bound: dict[str, Any], staff: Sequence[Any] | None = None,
+    files: Sequence[Attachment] = (),
 ) -> LazyForms:
     """Every form the page may show, unbound and prefilled unless a bound one is being re-shown."""
 
@@ -108,7 +112,8 @@ def _forms(
         answer_initial = {}
         if not r.answer:
             answer_initial["answer"] = prefilled_message(r, Communication.Purpose.ANSWER)[1]
-        return bo_forms.AnswerForm(prefix="answer", instance=copy.copy(r), initial=answer_initial)
+        return bo_forms.AnswerForm(prefix="answer", instance=copy.copy(r), initial=answer_initial,
+                                   record_files=files)
 
     communication_initial: dict[str, Any] = {}
     if r.state == Step.FOLLOW_UP:
@@ -131,7 +136,7 @@ def _forms(
         "answer": get("answer", answer),
         "conclusion": get("conclusion", lambda: bo_forms.ConclusionForm(prefix="conclusion", instance=copy.copy(r))),
         "feedback": get("feedback", lambda: bo_forms.FeedbackForm(prefix="feedback")),
-        "message": lambda: _message_form(request, r, bound),
+        "message": lambda: _message_form(request, r, bound, files),
         "discard": get("discard", lambda: bo_forms.DiscardForm(prefix="discard")),
         "reopen": get("reopen", lambda: bo_forms.ReopenForm(prefix="reopen")),
         "received_at": get("received_at", lambda: bo_forms.ReceivedAtForm(prefix="received_at")),
@@ -165,6 +170,7 @@ def detail_context(
     not_applicable_part = spec.not_applicable if spec else ""
     if r.state == Step.REFORMULATION and r.channel not in workflow.WRITTEN_CHANNELS:
         not_applicable_part = ""  # no call back is asked for a complaint received orally
+    thread = selectors.conversation(r, newest_first=selectors.conversation_newest_first(user))
     return {
         "reclamation": r,
         "nav": "list",
@@ -176,7 +182,7 @@ def detail_context(
         "change_denial": permissions.change_denial(user, r) or "",
         "can_reassign": permissions.can_reassign(user, r),
         "is_quality_lead": roles.is_quality_lead(user),
-        "forms": _forms(request, r, bound, staff) if can_change else {},
+        "forms": _forms(request, r, bound, staff, thread.files) if can_change else {},
         "bound": set(bound),
         "unfolded": unfolded,
         "actions": actions,
@@ -189,7 +195,10 @@ def detail_context(
         "plan_in_step": can_change and "plan" in card,
         "answer_sent": workflow.since_reopening(r, r.answered_at),
         "message_purposes": [(p, Communication.Purpose(p).label) for p in MESSAGE_PURPOSES],
-        "timeline": selectors.timeline(r),
+        "conversation": thread,
+        "history": selectors.history(r),
+        # Which tab shows first: plain links work without JavaScript (backoffice.js switches in place).
+        "history_tab": request.GET.get("onglet") == "historique",
         "today": timezone.localdate(),
         "step_template": spec.template if spec else "",
     }

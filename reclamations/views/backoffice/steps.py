@@ -271,7 +271,8 @@ def action_update(request: HttpRequest, reclamation: Reclamation, action_pk: int
 @record_action
 def answer(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
     """Save the argued answer, and send it when the handler pressed "Enregistrer et envoyer"."""
-    form = bo_forms.AnswerForm(request.POST, prefix="answer", instance=_copy(reclamation))
+    form = bo_forms.AnswerForm(request.POST, request.FILES, prefix="answer", instance=_copy(reclamation),
+                               record_files=selectors.record_files(reclamation))
     send = request.POST.get("send") == "1"
 
     def change(data: dict[str, Any]) -> str:
@@ -280,16 +281,23 @@ def answer(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
             updated = services.reclamation_update(reclamation=reclamation, actor=request.user, changes=changes,
                                                   expected_state=reclamation.state)
         if not send:
+            if data["new_files"]:
+                # Kept with the record (not shown to the client yet): they can be chosen when sending.
+                services.reclamation_add_attachments(reclamation=reclamation, actor=request.user,
+                                                     uploads=data["new_files"], public=False)
+                return "Réponse et fichiers enregistrés (pas encore envoyés)."
             return "Réponse enregistrée (pas encore envoyée)." if changes else "Aucune modification."
         means = data.get("means") or bo_forms.SEND_BY_EMAIL
         if means == bo_forms.SEND_BY_EMAIL:
-            services.reclamation_send_answer(reclamation=updated, actor=request.user, expected_state=Step.ACTION)
+            services.reclamation_send_answer(reclamation=updated, actor=request.user, expected_state=Step.ACTION,
+                                             attachment_ids=data["files"], new_files=data["new_files"])
             if not updated.complainant_email:
                 messages.warning(request, NO_EMAIL_WARNING)
                 return "Réponse argumentée enregistrée comme envoyée."
             return "Réponse argumentée envoyée au réclamant par courriel."
         services.reclamation_send_answer(reclamation=updated, actor=request.user, expected_state=Step.ACTION,
-                                         sent_at=data["sent_at"], means=means)
+                                         sent_at=data["sent_at"], means=means, attachment_ids=data["files"],
+                                         new_files=data["new_files"])
         return "Réponse argumentée enregistrée comme remise au réclamant."
 
     return _run(request, reclamation, "answer", form, change)
@@ -318,12 +326,14 @@ def feedback(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
 # --- Anywhere ------------------------------------------------------------------------------------------
 @record_action
 def send_message(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
-    form = bo_forms.MessageForm(request.POST, prefix="message")
+    form = bo_forms.MessageForm(request.POST, request.FILES, prefix="message",
+                                record_files=selectors.record_files(reclamation))
 
     def change(data: dict[str, Any]) -> str:
         sent = services.reclamation_send_message(
             reclamation=reclamation, actor=request.user, purpose=data["purpose"], subject=data["subject"],
-            body=data["body"], expected_state=reclamation.state,
+            body=data["body"], expected_state=reclamation.state, attachment_ids=data["files"],
+            new_files=data["new_files"],
         )
         if not sent.emailed:
             messages.warning(request, NO_EMAIL_WARNING)
