@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from .. import search, workflow
 from ..audit import record_event
+from ..facts import facts_of
 from ..models import (
     Communication,
     EventKind,
@@ -58,7 +59,7 @@ def reclamation_record_acknowledgement(
             label=label,
             public=True,
             summary=f"Accusé de réception envoyé ({means}){'' if on_time else ' — hors délai'}.",
-            data={"sent_at": sent_at, "means": means, "on_time": on_time},
+            data={"sent_at": sent_at, "means": means, "on_time": on_time, "facts": facts_of(r, "acknowledged_at")},
         )
     return True
 

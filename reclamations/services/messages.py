@@ -24,6 +24,7 @@ from post_office.models import Email
 
 from .. import emails, search, workflow
 from ..audit import record_event
+from ..facts import facts_of
 from ..models import (
     Communication,
     CommunicationKind,
@@ -333,6 +334,7 @@ def reclamation_send_answer(
                 "on_time": on_time,
                 "communication": communication.pk,
                 "emailed": emailed,
+                "facts": facts_of(r, "answered_at", "decision"),
             },
         )
     return r
