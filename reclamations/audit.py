@@ -14,7 +14,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from . import audit_chain
-from .facts import FactMismatch, LoggedFacts
+from .facts import FactMismatch, LoggedConfiguration, LoggedFacts
 from .models import AuditChainHead, Event, EventKind, Reclamation
 from .models.audit import GENESIS_HASH
 
@@ -211,9 +211,11 @@ def verify_chain() -> ChainReport:
     key: bytes | None = None
     last_sequence = 0
     logged = LoggedFacts()  # gathered on the same walk: no second read of the log
+    configuration = LoggedConfiguration()
     for event in Event.objects.order_by("sequence").iterator(chunk_size=2000):
         last_sequence = event.sequence
         logged.add(event)
+        configuration.add(event)
         if event.sequence in pinned:
             found[event.sequence] = event.hash
         if event.redacted_at is not None:
@@ -273,6 +275,8 @@ def verify_chain() -> ChainReport:
     # The facts: what the figures read must be what the events that wrote it say (one query).
     mismatches = tuple(logged.mismatches())
     problems.extend(mismatch.message for mismatch in mismatches)
+    # The configuration: the delays, mediator... in force must be what the last logged change says.
+    problems.extend(configuration.problems())
 
     if problems:
         return ChainReport(False, checked, " ".join(problems), broken_sequence=broken_sequence,

@@ -12,22 +12,36 @@ different stored value is a mismatch, named in French with the record, the field
 A field no event ever carried is not checked: events written before this convention carry no
 facts, and an old record is checked from the first event that carried each field onwards. The
 records are then read in one query, however many there are.
+
+The configuration the pack relies on is held to its log the same way (:class:`LoggedConfiguration`):
+each field of a row from the first CONFIGURATION_CHANGED event that logged it (``services.configuration``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import workflow
-from .models import Decision, Event, Reclamation, Solved
+from .models import (
+    Decision,
+    Event,
+    EventKind,
+    OpeningHours,
+    Organisation,
+    Reclamation,
+    RootCauseCategory,
+    Service,
+    Solved,
+)
 
 # The stored fields the pack's figures, register and sheets read (reception, deadlines, each
 # fulfilment, the decision, the step, closure, the survey). Their French names are the model's.
@@ -176,3 +190,118 @@ def logged_facts(events: Iterable[Event]) -> LoggedFacts:
     for event in events:
         collected.add(event)
     return collected
+
+
+# --- The configuration -------------------------------------------------------------------------------
+# What services.configuration logs (CONFIGURATION_CHANGED events, ``data["changes"][field]["after"]``)
+# is held against the rows the same way: a field is checked from the first event that logged it.
+CONFIGURATION_MODELS: dict[str, type[models.Model]] = {
+    model._meta.model_name: model for model in (Organisation, OpeningHours, Service, RootCauseCategory)
+}
+DELETED = "supprimé"
+
+
+def configuration_value(instance: models.Model, field: models.Field) -> Any:
+    """A configuration field's value as the log keeps it and a reader understands it: labels of
+    choices, names of related rows and files, times and dates as ISO text, yes/no in words, nothing
+    as None. JSON-native, so it reads back from the log equal to itself."""
+    value = getattr(instance, field.name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, FieldFile):
+        return value.name or None
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def configuration_snapshot(instance: models.Model | None) -> dict[str, Any]:
+    if instance is None:
+        return {}
+    return {
+        field.name: configuration_value(instance, field)
+        for field in instance._meta.concrete_fields
+        if not field.primary_key
+    }
+
+
+class LoggedConfiguration:
+    """The latest logged value of each configuration field, and the logged deletions."""
+
+    def __init__(self) -> None:
+        self._latest: dict[tuple[str, Any], dict[str, tuple[Any, int]]] = {}
+        self._names: dict[tuple[str, Any], str] = {}
+        self._deleted: dict[tuple[str, Any], int] = {}
+
+    def add(self, event: Event) -> None:
+        data = event.data
+        if event.kind != EventKind.CONFIGURATION_CHANGED or not isinstance(data, dict):
+            return
+        if data.get("model") not in CONFIGURATION_MODELS or data.get("object_id") is None:
+            return
+        key = (data["model"], data["object_id"])
+        self._names[key] = str(data.get("object", ""))
+        if data.get("action") == DELETED:
+            self._latest.pop(key, None)
+            self._deleted[key] = event.sequence
+            return
+        self._deleted.pop(key, None)
+        changes = data.get("changes")
+        if isinstance(changes, dict):
+            latest = self._latest.setdefault(key, {})
+            for name, change in changes.items():
+                if isinstance(change, dict) and "after" in change:
+                    latest[name] = (change["after"], event.sequence)
+
+    def problems(self) -> list[str]:
+        """Every configuration row that differs from its log, in French. One query per model logged."""
+        found: list[str] = []
+        keys = set(self._latest) | set(self._deleted)
+        for model_name in sorted({model_name for model_name, _pk in keys}):
+            model = CONFIGURATION_MODELS[model_name]
+            rows = {row.pk: row for row in model.objects.all()}
+            what = str(model._meta.verbose_name)
+            for (name, pk), fields in sorted(self._latest.items(), key=lambda item: str(item[0])):
+                if name != model_name:
+                    continue
+                row = rows.get(pk)
+                label = f"Configuration — {what} « {self._names[(name, pk)]} »"
+                if row is None:
+                    last = max(sequence for _value, sequence in fields.values()) if fields else 0
+                    found.append(
+                        f"{label} : absent de la base, sans suppression inscrite au journal "
+                        f"(dernière modification : événement n° {last})."
+                    )
+                    continue
+                stored = configuration_snapshot(row)
+                for field_name, (logged, sequence) in fields.items():
+                    # A related account is shown by name, which may change (or be emptied when the
+                    # account is deleted) without any change of configuration: logged, not checked.
+                    if field_name not in stored or model._meta.get_field(field_name).is_relation:
+                        continue
+                    if stored[field_name] != logged:
+                        verbose = model._meta.get_field(field_name).verbose_name
+                        found.append(
+                            f"{label} : « {verbose} » vaut {_shown_setting(stored[field_name])} dans la "
+                            f"base, mais {_shown_setting(logged)} dans le journal (événement n° {sequence}) "
+                            "— modification non journalisée."
+                        )
+            for (name, pk), sequence in sorted(self._deleted.items(), key=lambda item: str(item[0])):
+                if name == model_name and pk in rows:
+                    found.append(
+                        f"Configuration — {what} « {self._names[(name, pk)]} » : supprimé au journal "
+                        f"(événement n° {sequence}) mais toujours présent dans la base."
+                    )
+        return found
+
+
+def _shown_setting(value: Any) -> str:
+    return "vide" if value is None else f"« {value} »" if isinstance(value, str) else str(value)

@@ -300,3 +300,29 @@ def test_a_configuration_change_outside_the_admin_goes_through_the_same_service(
     }
     with pytest.raises(TypeError):
         services.configuration_save(instance=ReclamationFactory(), actor=quality_lead)
+
+
+def test_a_delay_changed_in_the_database_after_a_logged_change_is_named(admin_client):
+    url, data = _organisation_form(admin_client)
+    data["ack_delay_hours"] = 24
+    assert admin_client.post(url, data).status_code == 302
+    event = Event.objects.get(kind=EventKind.CONFIGURATION_CHANGED)
+
+    Organisation.objects.filter(pk=1).update(ack_delay_hours=72)
+    report = verify_chain()
+
+    assert not report.intact
+    assert report.problems == (
+        f"Configuration — organisme et procédure « {Organisation.current().name} » : « délai d'accusé de réception "
+        f"(heures) » vaut 72 dans la base, mais 24 dans le journal (événement n° {event.sequence}) — modification "
+        "non journalisée.",
+    )
+
+
+def test_configuration_never_logged_raises_no_false_alarm():
+    # Written before configuration changes were logged (or by a script): nothing to hold it to.
+    organisation = Organisation.current()
+    organisation.answer_delay_hours = 24
+    organisation.save()
+
+    assert verify_chain().intact

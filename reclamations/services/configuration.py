@@ -11,46 +11,18 @@ each changed field's value before and after, in the transaction of the change.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models.fields.files import FieldFile
 
 from ..audit import record_event
-from ..models import Event, EventKind, OpeningHours, Organisation, RootCauseCategory, Service
+from ..facts import CONFIGURATION_MODELS
+from ..facts import configuration_snapshot as _snapshot
+from ..models import Event, EventKind, Organisation
 from .base import Actor
 
-LOGGED_MODELS: tuple[type[models.Model], ...] = (Organisation, OpeningHours, Service, RootCauseCategory)
+LOGGED_MODELS: tuple[type[models.Model], ...] = tuple(CONFIGURATION_MODELS.values())
 _SHOWN_IN_SUMMARY = 160  # characters of a value in the event's one-line summary (the data keeps it all)
-
-
-def _value(instance: models.Model, field: models.Field) -> Any:
-    """A field's value as the log keeps it and a reader understands it: labels of choices, names of
-    related rows and files, dates as ISO text, yes/no in words, nothing as None."""
-    value = getattr(instance, field.name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    if field.choices and value not in (None, ""):
-        return str(dict(field.flatchoices).get(value, value))
-    if isinstance(value, FieldFile):
-        return value.name or None
-    if isinstance(value, models.Model):
-        return str(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _snapshot(instance: models.Model | None) -> dict[str, Any]:
-    if instance is None:
-        return {}
-    return {field.name: _value(instance, field) for field in instance._meta.concrete_fields if not field.primary_key}
 
 
 def _shown(value: Any) -> str:
