@@ -1,4 +1,4 @@
-"""The facts the evidence pack's figures rest on, bound to the audit log.
+"""The facts the evidence pack's figures rest on, bound to the journal.
 
 Convention. A service that writes one of :data:`FACT_FIELDS` of a record writes, in the same
 transaction, an event whose ``data["facts"]`` holds the value of each field it wrote *after* the
@@ -6,7 +6,7 @@ change, e.g. ``{"facts": {"acknowledged_at": "2026-01-19T08:12:00.000000+00:00"}
 (:func:`facts_of` builds it). Dates are ISO 8601 in UTC with microseconds; codes, numbers and
 yes/no as stored; ``null`` for a value emptied (a reopening empties the closure date).
 
-Verification (:class:`LoggedFacts`, fed by ``audit.verify_chain`` as it walks the log). For each
+Verification (:class:`LoggedFacts`, fed by ``journal.verify_chain`` as it walks the log). For each
 record and each field, the *latest* event carrying that field says what the record must hold; a
 different stored value is a mismatch, named in French with the record, the field and both values.
 A field no event ever carried is not checked: events written before this convention carry no

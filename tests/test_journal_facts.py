@@ -1,7 +1,7 @@
 """Facts bound to the log, and configuration changes as events (issue 18, points 1 and 7).
 
 Every date and value the evidence pack's figures read is carried by the event that wrote it
-(``data["facts"]``, see ``reclamations/facts.py``); ``verify_audit_log`` and the pack's cover hold
+(``data["facts"]``, see ``reclamations/facts.py``); ``verify_journal`` and the pack's cover hold
 each record against its log. A change of the configuration, in the admin or elsewhere, is an event
 with who, before and after, listed in the pack.
 """
@@ -21,8 +21,8 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from reclamations import pdf, services, sla, tokens
-from reclamations.audit import record_event, verify_chain
 from reclamations.facts import FACT_FIELDS, fact_value
+from reclamations.journal import record_event, verify_chain
 from reclamations.models import Event, EventKind, OpeningHours, Organisation, Reclamation
 from reclamations.statistics import Period
 from reclamations.workflow import Step
@@ -67,7 +67,7 @@ def test_an_acknowledgement_date_changed_in_the_database_is_named_with_record_fi
     assert f"dans le journal (événement n° {acknowledgement.sequence})" in mismatch.message
     assert mismatch.message in report.problems
     with pytest.raises(CommandError) as raised:
-        call_command("verify_audit_log")
+        call_command("verify_journal")
     assert reclamation.reference in str(raised.value) and _local(forged) in str(raised.value)
 
 

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import search, workflow
-from ..audit import record_event
 from ..facts import facts_of
+from ..journal import record_event
 from ..models import (
     Communication,
     EventKind,

@@ -15,9 +15,9 @@ from typing import Any
 
 from django.db import models, transaction
 
-from ..audit import record_event
 from ..facts import CONFIGURATION_MODELS
 from ..facts import configuration_snapshot as _snapshot
+from ..journal import record_event
 from ..models import Event, EventKind, Organisation
 from .base import Actor
 

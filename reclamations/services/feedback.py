@@ -9,8 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import workflow
-from ..audit import record_event
 from ..facts import facts_of
+from ..journal import record_event
 from ..models import (
     EventKind,
     Reclamation,

@@ -23,8 +23,8 @@ from django.utils import formats, timezone
 from post_office.models import Email
 
 from .. import emails, search, workflow
-from ..audit import record_event
 from ..facts import facts_of
+from ..journal import record_event
 from ..models import (
     Communication,
     CommunicationKind,

@@ -12,8 +12,8 @@ from django.db.models import Model
 from django.utils import timezone
 
 from .. import emails, search, sla, tokens, workflow
-from ..audit import record_event
 from ..facts import FACT_FIELDS, facts_of
+from ..journal import record_event
 from ..models import (
     EventKind,
     Organisation,

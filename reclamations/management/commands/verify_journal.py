@@ -1,4 +1,4 @@
-"""``python manage.py verify_audit_log``: recompute the audit log's keyed hash chain, hold it against
+"""``python manage.py verify_journal``: recompute the journal's keyed hash chain, hold it against
 the checkpoints kept outside the database, check that every redaction is an anonymisation's, and
 hold each record's facts and the configuration against the events that logged them
 (``reclamations.facts``).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reclamations.audit import mark_verified, verify_chain
+from reclamations.journal import mark_verified, verify_chain
 
 
 class Command(BaseCommand):
