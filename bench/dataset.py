@@ -171,8 +171,9 @@ def _copy(obj: Any, delta: timedelta, skip: set[str]) -> dict[str, Any]:
     return values
 
 
-def _remap(data: Any, ids: dict[str, dict[int, int]]) -> Any:
-    """An event's data with the ids of the template's rows replaced by the clone's."""
+def _remap(data: Any, ids: dict[str, dict[int, int]], delta: timedelta = timedelta(0)) -> Any:
+    """An event's data with the ids of the template's rows replaced by the clone's, and the dates it
+    logged as facts (reclamations.facts) moved like the clone's own, so that the clone verifies."""
     if not isinstance(data, dict):
         return data
     out = dict(data)
@@ -180,6 +181,16 @@ def _remap(data: Any, ids: dict[str, dict[int, int]]) -> Any:
         value = out.get(key)
         if isinstance(value, int) and value in mapping:
             out[key] = mapping[value]
+    if isinstance(out.get("facts"), dict):
+        from django.utils.dateparse import parse_datetime
+
+        from reclamations.facts import fact_value
+
+        facts = {}
+        for name, value in out["facts"].items():
+            moment = parse_datetime(value) if isinstance(value, str) and name.endswith("_at") else None
+            facts[name] = fact_value(moment + delta) if moment is not None else value
+        out["facts"] = facts
     return out
 
 
@@ -253,7 +264,7 @@ def clone_records(count: int, *, plan: Callable[[int], tuple[Any, date]], batch_
                     sequence += 1
                     event = Event(sequence=sequence, created_at=e.created_at + delta, reclamation_id=clone.pk,
                                   actor_id=e.actor_id, actor_label=e.actor_label, kind=e.kind, summary=e.summary,
-                                  data=_remap(e.data, ids[n]), public=e.public, prev_hash=prev_hash)
+                                  data=_remap(e.data, ids[n], delta), public=e.public, prev_hash=prev_hash)
                     event.content_hash = event.compute_content_hash()
                     event.hash = event.compute_hash()
                     prev_hash = event.hash

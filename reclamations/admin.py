@@ -43,8 +43,22 @@ admin.site.site_header = "Réclamations — administration"
 admin.site.site_title = "Réclamations"
 
 
+class LoggedConfigurationAdmin(admin.ModelAdmin):
+    """Configuration the evidence pack relies on: every save and deletion goes through the service that
+    logs it (who, each value before and after), in the admin's transaction."""
+
+    def save_model(self, request: HttpRequest, obj: models.Model, form: object, change: bool) -> None:
+        services.configuration_save(instance=obj, actor=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
+        services.configuration_delete(instances=[obj], actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        services.configuration_delete(instances=list(queryset), actor=request.user)
+
+
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(LoggedConfigurationAdmin):
     list_display = ["name", "siret", "activity_number", "ack_delay_hours", "answer_delay_hours", "clock_mode"]
     fieldsets = [
         ("Identité", {"fields": ["name", "address", "siret", "activity_number", "contact_email", "phone",
@@ -70,13 +84,13 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(OpeningHours)
-class OpeningHoursAdmin(admin.ModelAdmin):
+class OpeningHoursAdmin(LoggedConfigurationAdmin):
     list_display = ["weekday", "opens_at", "closes_at"]
     list_filter = ["weekday"]
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(LoggedConfigurationAdmin):
     list_display = ["name", "active", "position"]
     list_editable = ["active", "position"]
     list_filter = ["active"]
@@ -84,7 +98,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(RootCauseCategory)
-class RootCauseCategoryAdmin(admin.ModelAdmin):
+class RootCauseCategoryAdmin(LoggedConfigurationAdmin):
     list_display = ["name", "active"]
     list_filter = ["active"]
     search_fields = ["name"]

@@ -14,6 +14,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from . import journal_chain
+from .facts import FactMismatch, LoggedConfiguration, LoggedFacts
 from .models import Event, EventKind, JournalChainHead, Reclamation
 from .models.journal import GENESIS_HASH
 
@@ -140,6 +141,9 @@ class ChainReport:
     broken_sequence: int | None = None
     problems: tuple[str, ...] = ()
     checkpoints: int = 0
+    # The stored facts that differ from the log (reclamations.facts), also named in ``problems``.
+    fact_mismatches: tuple[FactMismatch, ...] = ()
+    facts_records: int = 0  # records with at least one fact checked
 
 
 def _link_problem(event: Event, prev_hash: str, keyed: bool, key: bytes | None) -> str | None:
@@ -179,8 +183,10 @@ def _segment_key(event: Event, keys: dict[str, bytes]) -> tuple[bytes | None, st
 
 
 def verify_chain() -> ChainReport:
-    """Recompute every link, then hold the chain against the checkpoints kept outside the database
-    and the redactions against the anonymisations that allow them; name every problem found.
+    """Recompute every link, then hold the chain against the checkpoints kept outside the database,
+    the redactions against the anonymisations that allow them, and each record's stored facts
+    (dates, decision, step, survey) against the latest events that logged them
+    (:mod:`reclamations.facts`); name every problem found.
 
     After the first broken link the rest of the chain proves nothing more, so the walk stops
     checking links there — but still reads every event for the checkpoints and redactions.
@@ -204,8 +210,12 @@ def verify_chain() -> ChainReport:
     found: dict[int, str] = {}  # checkpointed sequence → hash found
     key: bytes | None = None
     last_sequence = 0
+    logged = LoggedFacts()  # gathered on the same walk: no second read of the log
+    configuration = LoggedConfiguration()
     for event in Event.objects.order_by("sequence").iterator(chunk_size=2000):
         last_sequence = event.sequence
+        logged.add(event)
+        configuration.add(event)
         if event.sequence in pinned:
             found[event.sequence] = event.hash
         if event.redacted_at is not None:
@@ -262,16 +272,29 @@ def verify_chain() -> ChainReport:
             if broken_sequence is None:
                 broken_sequence = sequence
 
+    # The facts: what the figures read must be what the events that wrote it say (one query).
+    mismatches = tuple(logged.mismatches())
+    problems.extend(mismatch.message for mismatch in mismatches)
+    # The configuration: the delays, mediator... in force must be what the last logged change says.
+    problems.extend(configuration.problems())
+
     if problems:
         return ChainReport(False, checked, " ".join(problems), broken_sequence=broken_sequence,
-                           problems=tuple(problems), checkpoints=len(checkpoints))
+                           problems=tuple(problems), checkpoints=len(checkpoints), fact_mismatches=mismatches,
+                           facts_records=logged.records)
     message = f"Chaîne intacte : {checked} événement{pluralize(checked)} vérifié{pluralize(checked)}"
     if redacted:
         message += f", dont {len(redacted)} au texte effacé (RGPD)"
     if checkpoints:
         count = len(checkpoints)
         message += f" ; {count} point{pluralize(count)} de contrôle retrouvé{pluralize(count)}"
-    return ChainReport(True, checked, message + ".", head_hash=prev_hash, checkpoints=len(checkpoints))
+    message += "."
+    if logged.records:
+        count = logged.records
+        message += (f" Dates et valeurs enregistrées conformes au journal ({count} réclamation{pluralize(count)} "
+                    f"contrôlée{pluralize(count)}).")
+    return ChainReport(True, checked, message, head_hash=prev_hash, checkpoints=len(checkpoints),
+                       facts_records=logged.records)
 
 
 def redact_events(events: Iterable[Event], *, summary: str, keep_data_keys: Iterable[str] = ()) -> int:

@@ -649,3 +649,11 @@ def search_excerpts(reclamations: Iterable[Reclamation], query: str) -> dict[int
     ids = [r.pk for r in reclamations]
     documents = SearchDocument.objects.filter(pk__in=ids).values_list("pk", "parts")
     return {pk: excerpt_html for pk, parts in documents if (excerpt_html := search.excerpt_html(parts, words))}
+
+
+# --- Evidence pack --------------------------------------------------------------------------------
+def configuration_changes(*, since: datetime) -> list[Event]:
+    """The logged changes of the configuration from ``since`` on, oldest first (the pack's section 1)."""
+    return list(
+        Event.objects.filter(kind=EventKind.CONFIGURATION_CHANGED, created_at__gte=since).order_by("sequence")
+    )

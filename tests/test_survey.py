@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from reclamations import services, tasks, tokens
+from reclamations.facts import fact_value
 from reclamations.forms.backoffice import FeedbackForm
 from reclamations.forms.survey import SurveyForm
 from reclamations.models import Communication, Event, EventKind, Organisation, Reclamation
@@ -134,7 +135,8 @@ def test_the_client_answers_and_the_record_closes(surveyed, client):
     assert feedback.summary == ("Avis du client reçu (satisfaction 4/5, problème résolu : en partie, "
                                 "réponse claire : oui, délai acceptable : non).")
     closing = Event.objects.filter(reclamation=surveyed, kind=EventKind.STEP_COMPLETED).last()
-    assert closing.data == {"from": "feedback", "to": "closed", "step": 9}
+    assert closing.data == {"from": "feedback", "to": "closed", "step": 9,
+                            "facts": {"state": "closed", "closed_at": fact_value(surveyed.closed_at)}}
 
 
 def test_after_answering_the_link_says_thank_you_and_cannot_answer_twice(surveyed, client):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from reclamations import services
+from reclamations.facts import fact_value
 from reclamations.models import ActionKind, Event, EventKind, Reclamation
 from reclamations.workflow import OPEN_STEPS, Step
 from tests.factories import ReclamationFactory, RootCauseCategoryFactory, advance, fill_step
@@ -177,7 +178,8 @@ def test_it_discards_from_any_open_step_with_a_mandatory_reason(handler):
 
     assert reclamation.state == Step.DISCARDED
     event = Event.objects.get(reclamation=reclamation, kind=EventKind.DISCARDED)
-    assert event.data == {"from": "reformulation", "reason": "Doublon de R-2026-0001"}
+    assert event.data == {"from": "reformulation", "reason": "Doublon de R-2026-0001",
+                          "facts": {"state": "discarded", "closed_at": fact_value(reclamation.closed_at)}}
     with pytest.raises(services.WorkflowError):
         services.reclamation_discard(reclamation=reclamation, actor=handler, reason="encore")
 

@@ -56,6 +56,7 @@ class EventKind(models.TextChoices):
     ANONYMISED = "anonymised", "Anonymisation"
     EXPORT = "export", "Export"
     CONFIGURATION = "configuration", "Configuration"
+    CONFIGURATION_CHANGED = "configuration_changed", "Modification de la configuration"
     FILES_DELETED = "files_deleted", "Fichiers orphelins supprimés"
     CHAIN_KEY = "chain_key", "Clé de chaînage"
 

@@ -51,6 +51,7 @@ from ..models import (
     Reclamation,
 )
 from ..register import register_queryset, register_rows
+from ..selectors import configuration_changes
 from ..statistics import Period, compute_figures, received_in
 from .documents import (
     INDICATORS,
@@ -125,6 +126,10 @@ def _front_context(*, period: Period, generated_by: str, now: datetime, organisa
         "improvement_plan": plan,
         "digests": digests,
         "internal_communications": internal,
+        # Since the period's start up to now: section 1 describes today's configuration, so a change
+        # after the period's end is listed too (what was in force during the period is then readable).
+        "configuration_changes": configuration_changes(since=period.start_at),
+        "period_end_before": period.end_before,
         "chain": verified_chain(),
     }
 

@@ -26,6 +26,7 @@ from .communications import (
     reclamation_record_acknowledgement,
     reclamation_sync_sent_emails,
 )
+from .configuration import configuration_delete, configuration_save
 from .digest import digest_acknowledge, digest_send
 from .exports import (
     export_claim,
@@ -100,6 +101,8 @@ __all__ = [
     "SurveyUnavailable",
     "WorkflowError",
     "atomic_with_uploads",
+    "configuration_delete",
+    "configuration_save",
     "digest_acknowledge",
     "digest_send",
     "export_claim",

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import search, workflow
+from ..facts import facts_of
 from ..journal import record_event
 from ..models import (
     Communication,
@@ -58,7 +59,7 @@ def reclamation_record_acknowledgement(
             label=label,
             public=True,
             summary=f"Accusé de réception envoyé ({means}){'' if on_time else ' — hors délai'}.",
-            data={"sent_at": sent_at, "means": means, "on_time": on_time},
+            data={"sent_at": sent_at, "means": means, "on_time": on_time, "facts": facts_of(r, "acknowledged_at")},
         )
     return True
 

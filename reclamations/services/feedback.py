@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import workflow
+from ..facts import facts_of
 from ..journal import record_event
 from ..models import (
     EventKind,
@@ -80,6 +81,8 @@ def reclamation_record_feedback(
                 "answer_clear": answer_clear,
                 "delay_acceptable": delay_acceptable,
                 "comment": bool(r.feedback_comment),
+                "facts": facts_of(r, "feedback_received_at", "feedback_satisfaction", "feedback_solved",
+                                  "feedback_answer_clear", "feedback_delay_acceptable"),
             },
         )
     return r
@@ -114,7 +117,8 @@ def reclamation_record_no_feedback(
             reclamation=r,
             actor=actor,
             summary=summary + ".",
-            data={"no_answer": True, "expired_at": expired_at, "requested_at": r.feedback_requested_at},
+            data={"no_answer": True, "expired_at": expired_at, "requested_at": r.feedback_requested_at,
+                  "facts": facts_of(r, "feedback_no_answer")},
         )
     return r
 

@@ -23,6 +23,7 @@ from django.utils import formats, timezone
 from post_office.models import Email
 
 from .. import emails, search, workflow
+from ..facts import facts_of
 from ..journal import record_event
 from ..models import (
     Communication,
@@ -358,6 +359,7 @@ def reclamation_send_answer(
                 "communication": communication.pk,
                 "emailed": emailed,
                 "attachments": [a.pk for a in files.all],
+                "facts": facts_of(r, "answered_at", "decision"),
             },
         )
     return r

@@ -101,6 +101,7 @@ KEPT_EVENT_KEYS = frozenset({
     "communication", "attachment", "action", "email", "emails", "improvement", "template",
     "kind", "direction", "purpose", "occurred_at", "duration_minutes", "size", "content_type", "sha256",
     "document", "start", "end", "records", "job",
+    "facts",  # dates, codes, numbers, yes/no (reclamations.facts): what verify_chain holds the record to
 })
 # Keys whose meaning depends on the event: kept only where they hold no text.
 KEPT_EVENT_KEYS_BY_KIND: dict[str, frozenset[str]] = {

@@ -12,6 +12,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from .. import emails, search, sla, tokens, workflow
+from ..facts import FACT_FIELDS, facts_of
 from ..journal import record_event
 from ..models import (
     EventKind,
@@ -146,6 +147,7 @@ def insert_reclamation(new: NewReclamation) -> CreatedReclamation:
                 "received_at": reclamation.received_at,
                 "ack_due_at": reclamation.ack_due_at,
                 "answer_due_at": reclamation.answer_due_at,
+                "facts": facts_of(reclamation, "received_at", "ack_due_at", "answer_due_at", "state"),
             },
             public=True,
         )
@@ -226,12 +228,15 @@ def reclamation_update(
         if search.SEARCHED_FIELDS & set(diff):
             search_document_refresh(r)
         labels = ", ".join(str(Reclamation._meta.get_field(n).verbose_name) for n in diff)
+        data: dict[str, Any] = {"changes": diff}
+        if changed_facts := [name for name in diff if name in FACT_FIELDS]:  # the decision
+            data["facts"] = facts_of(r, *changed_facts)
         record_event(
             kind=EventKind.UPDATED,
             reclamation=r,
             actor=actor,
             summary=f"Modification : {labels}.",
-            data={"changes": diff},
+            data=data,
         )
     return r
 
@@ -330,7 +335,8 @@ def reclamation_correct_received_at(
             reclamation=r,
             actor=actor,
             summary=f"Date de réception corrigée : {reason.strip()}",
-            data={"before": before, "after": after, "reason": reason.strip()},
+            data={"before": before, "after": after, "reason": reason.strip(),
+                  "facts": facts_of(r, "received_at", "ack_due_at", "answer_due_at")},
         )
     return r
 

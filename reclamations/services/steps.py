@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from .. import workflow
+from ..facts import facts_of
 from ..journal import record_event
 from ..models import (
     EventKind,
@@ -63,9 +64,11 @@ def reclamation_complete_step(*, reclamation: Reclamation, actor: Actor, expecte
         except TransitionNotAllowed as exc:  # the guard said yes a moment ago; be safe anyway
             raise StepIncomplete(source, workflow.missing_for(r) or ["les informations requises"]) from exc
         update_fields = ["state", "updated_at"]
+        written = ["state"]
         if r.state == Step.CLOSED:
             r.closed_at = timezone.now()
             update_fields.append("closed_at")
+            written.append("closed_at")
         try:
             r.save(update_fields=update_fields)
         except ConcurrentTransition as exc:
@@ -76,7 +79,8 @@ def reclamation_complete_step(*, reclamation: Reclamation, actor: Actor, expecte
             actor=actor,
             public=True,
             summary=f"Étape {workflow.step_number(source)} terminée : {workflow.step_label(source)}.",
-            data={"from": source, "to": r.state, "step": workflow.step_number(source)},
+            data={"from": source, "to": r.state, "step": workflow.step_number(source),
+                  "facts": facts_of(r, *written)},
         )
         entered = workflow.step_spec(r.state)
         effect = entered.on_enter if entered else workflow.ON_CLOSE if r.state == Step.CLOSED else ""
@@ -113,7 +117,7 @@ def reclamation_discard(
             actor=actor,
             public=True,
             summary=f"Classée sans suite : {r.discard_reason}",
-            data={"from": source, "reason": r.discard_reason},
+            data={"from": source, "reason": r.discard_reason, "facts": facts_of(r, "state", "closed_at")},
         )
     return r
 
@@ -159,7 +163,9 @@ def reclamation_reopen(
             actor=actor,
             public=True,
             summary=f"Réouverte à l'étape {workflow.step_number(step)} : {reason.strip()}",
-            data={"to": step, "reason": reason.strip()},
+            data={"to": step, "reason": reason.strip(),
+                  "facts": facts_of(r, "state", "closed_at", "reopened_at", "feedback_no_answer",
+                                    "feedback_requested_at")},
         )
     return r
 

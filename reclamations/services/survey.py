@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .. import emails, tokens, workflow
+from ..facts import facts_of
 from ..journal import record_event
 from ..models import Communication, CommunicationKind, EventKind, Organisation, Reclamation
 from ..workflow import Step
@@ -161,7 +162,7 @@ def reclamation_send_survey(*, reclamation: Reclamation, now: datetime | None = 
                 actor=None,
                 summary="Enquête de satisfaction non envoyée : le réclamant n'a pas d'adresse électronique. "
                         "Recueillez son avis (par téléphone, par courrier) ou déclarez l'étape sans objet.",
-                data={"sent": False},
+                data={"sent": False, "facts": {"feedback_requested_at": None}},
             )
             token = None
         else:
@@ -183,7 +184,7 @@ def reclamation_send_survey(*, reclamation: Reclamation, now: datetime | None = 
                 public=True,
                 summary=f"Enquête de satisfaction envoyée au réclamant (réponse possible jusqu'au {expires:%d/%m/%Y}).",
                 data={"sent": True, "expires_at": r.survey_expires_at, "communication": communication.pk,
-                      "email": email.pk},
+                      "email": email.pk, "facts": facts_of(r, "feedback_requested_at")},
             )
     for name, value in fields.items():
         setattr(reclamation, name, value)

@@ -1,5 +1,7 @@
 """``python manage.py verify_journal``: recompute the journal's keyed hash chain, hold it against
-the checkpoints kept outside the database, and check that every redaction is an anonymisation's.
+the checkpoints kept outside the database, check that every redaction is an anonymisation's, and
+hold each record's facts and the configuration against the events that logged them
+(``reclamations.facts``).
 
 Exit status 0 when all agree (and the verification date is recorded for the evidence pack), 1
 otherwise, each problem named on its own line (which event, what is wrong).
@@ -12,8 +14,8 @@ from reclamations.journal import mark_verified, verify_chain
 
 
 class Command(BaseCommand):
-    help = ("Vérifie la chaîne d'empreintes du journal, ses points de contrôle et ses effacements RGPD, "
-            "et nomme chaque anomalie.")
+    help = ("Vérifie la chaîne d'empreintes du journal, ses points de contrôle, ses effacements RGPD, les dates "
+            "et valeurs des réclamations et la configuration au regard du journal, et nomme chaque anomalie.")
 
     def handle(self, *args: object, **options: object) -> None:
         report = verify_chain()
