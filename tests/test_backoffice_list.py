@@ -61,7 +61,7 @@ def bulk_reclamations(count: int, *, start: int = 0, **fields) -> None:
 # navigation's count of unread records; not the organisation (page title, SLA clock) nor the services
 # (filter choices), kept in the cache between requests; not the opening hours, which a
 # calendar-hours clock does not use. The first page of a process reads those two as well.
-LIST_QUERIES = 8
+LIST_QUERIES = 9
 
 
 @pytest.mark.parametrize("count", [10, 10_000])
@@ -213,8 +213,11 @@ def test_it_filters_by_sla_status_and_shows_the_badges(login, handler):
     assert references(client.get(URL, {"sla": "answer_late"})) == [late.reference]
     assert references(client.get(URL, {"sla": "ack_at_risk"})) == [at_risk.reference]
     page = client.get(URL).content.decode()
-    assert page.count('class="badge text-bg-danger"') == 2  # both delays of the late record
-    assert page.count('class="badge text-bg-warning"') == 2
+    # One line a record: the deadline that comes next, the acknowledgement's while it is not sent.
+    assert page.count('class="badge text-bg-danger"') == 1
+    assert page.count('class="badge text-bg-warning"') == 1
+    assert page.count('class="badge text-bg-success"') == 1
+    assert "Accusé de réception : </span>En retard" in html.unescape(page)
     assert "en retard de" in html.unescape(page)
 
 

@@ -45,6 +45,7 @@ from .related import (
     RecordEmail,
     RecordRead,
 )
+from .saved_views import SavedView
 from .search import SearchDocument
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "RecordRead",
     "ReferenceCounter",
     "RootCauseCategory",
+    "SavedView",
     "SearchDocument",
     "Service",
     "Solved",
