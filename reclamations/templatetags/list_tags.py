@@ -67,7 +67,7 @@ def _row(context: template.Context, r: Reclamation, excerpt: str = "", selected:
     return (
         "<tr>\n"
         f'<td class="bo-cell-select"><input class="form-check-input bo-select" type="checkbox" form="bulk" '
-        f'name="ids" value="{r.pk}"{" checked" if selected else ""} aria-label="Sélectionner {reference}"></td>\n'
+        f'name="bulk-ids" value="{r.pk}"{" checked" if selected else ""} aria-label="Sélectionner {reference}"></td>\n'
         f'<td data-label="Référence" class="bo-cell-ref" title="{kind}"><a href="{url}" class="fw-semibold">'
         f'{reference}</a>{UNREAD if unread else ""}</td>\n'
         f'<td data-label="Reçue le" title="{esc(local(r.received_at))}">'

@@ -90,7 +90,14 @@
       return true;
     }
     return function (event) {
-      if (event.key === "r") { return go("form[action$='/messages/'] textarea"); }
+      if (event.key === "r") {
+        if (go("form[action$='/messages/'] textarea")) { return true; }
+        // A folded message form: opening its <details> fetches it (backoffice/_folded.html).
+        var folded = document.getElementById("formulaire-message");
+        var details = folded && folded.closest("details");
+        if (details) { details.open = true; details.scrollIntoView({ block: "start" }); return true; }
+        return false;
+      }
       if (event.key === "e") { return go("#etape"); }
       if (event.key === "u") {
         var list = document.querySelector(".bo-nav a[href$='/reclamations/']");
