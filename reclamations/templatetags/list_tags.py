@@ -58,7 +58,7 @@ def _row(context: template.Context, r: Reclamation, excerpt: str = "", selected:
     step = f'<span class="badge text-bg-light border">{r.step_number}/{count}</span> ' if r.is_open else ""
     due = str(next_deadline_badge(context, r)) if r.is_open or r.answered_at else "—"
     # Escaped already, piece by piece, with its <mark>s (search.excerpt_html).
-    found = f'<div class="bo-excerpt small">{excerpt}</div>' if excerpt else ""
+    found = f'<small class="bo-excerpt">{excerpt}</small>' if excerpt else ""
     unread = getattr(r, "unread", False)
     subject = esc(r.subject)
     kind = f"{esc(_KIND.get(r.kind, r.kind))} · {esc(_CHANNEL.get(r.channel, r.channel))}"
