@@ -44,7 +44,6 @@ def _handler(r: Reclamation) -> str:
 # The choices' labels, read once (``get_FOO_display`` costs a lookup through the field each time).
 _KIND = dict(Reclamation._meta.get_field("kind").flatchoices)
 _CHANNEL = dict(Reclamation._meta.get_field("channel").flatchoices)
-_STATE = dict(Reclamation._meta.get_field("state").flatchoices)
 
 
 def _row(context: template.Context, r: Reclamation, excerpt: str = "", selected: bool = False) -> str:
@@ -54,7 +53,7 @@ def _row(context: template.Context, r: Reclamation, excerpt: str = "", selected:
     who = "Données personnelles effacées" if anonymised else (r.complainant_name or "Sans réclamant")
     service = esc(r.service) if r.service_id else ""
     count = workflow.step_count()
-    state = esc(_STATE.get(r.state, r.state))
+    state = esc(workflow.step_label(r.state))  # the step table's label (the field has no choices)
     step = f'<span class="badge text-bg-light border">{r.step_number}/{count}</span> ' if r.is_open else ""
     due = str(next_deadline_badge(context, r)) if r.is_open or r.answered_at else "—"
     # Escaped already, piece by piece, with its <mark>s (search.excerpt_html).

@@ -21,7 +21,7 @@
       var ticked = boxes.filter(function (box) { return box.checked; }).length;
       if (count) {
         count.textContent = ticked ? ticked + " réclamation" + (ticked > 1 ? "s" : "") + " cochée" +
-          (ticked > 1 ? "s" : "") + " :" : "Cochez des lignes pour agir sur plusieurs réclamations :";
+          (ticked > 1 ? "s" : "") + " :" : "Lignes cochées :";
       }
       if (all) {
         all.checked = ticked > 0 && ticked === boxes.length;
