@@ -311,3 +311,17 @@ def test_a_search_without_result_says_how_to_widen_it(login, handler, variety):
 
     assert "Aucune réclamation ne correspond à ces critères." in page
     assert "retirez un filtre" in page
+
+
+# --- One line a record, ticked for the bulk actions -------------------------------------------------
+def test_each_row_is_one_line_with_a_checkbox_named_after_its_reference(login, handler, variety):
+    page = login(handler).get(URL, {"ordre": "reference"}).content.decode()
+
+    for record in variety.values():
+        assert f'name="bulk-ids" value="{record.pk}" aria-label="Sélectionner {record.reference}"' in page
+    assert 'aria-label="Tout sélectionner"' in page
+    assert 'form="bulk"' in page and '<form id="bulk" method="post"' in page
+    # The step's name, not its code; the client beside the subject.
+    row = next(r for r in re.findall(r"<tr>\n(.*?)</tr>", page, flags=re.S) if variety["phone"].reference in r)
+    assert "Proposition d&#x27;action" in row or "Proposition d'action" in html.unescape(row)
+    assert "Marc Dufour" in row

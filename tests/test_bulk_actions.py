@@ -11,6 +11,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from post_office.models import Email
 
 from reclamations import services
 from reclamations.models import Event, EventKind, Reclamation, RecordRead
@@ -48,6 +49,9 @@ def test_the_quality_lead_assigns_three_records_at_once_each_logged_like_the_sin
 
     assert "3 réclamations attribuées à Alex Petit." in text(response)
     assert all(handler_of(r) == other_handler for r in records)
+    # The colleague is told of each record, as after a single hand-over.
+    told = Email.objects.filter(subject__startswith="Réclamation confiée à vous", to=[other_handler.email])
+    assert told.count() == 3
     for record in records:
         event = Event.objects.filter(reclamation=record, kind=EventKind.ASSIGNED).latest("sequence")
         assert event.actor == quality_lead and event.data["note"] == "Pendant mes congés."
