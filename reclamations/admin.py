@@ -34,6 +34,7 @@ from .models import (
     RecordRead,
     ReferenceCounter,
     RootCauseCategory,
+    SavedView,
     SearchDocument,
     Service,
     StaffProfile,
@@ -337,6 +338,13 @@ class RecordReadAdmin(ReadOnlyAdmin):
     list_display = ["reclamation", "user", "unread_at", "read_at"]
     search_fields = ["reclamation__reference", "user__username"]
     list_select_related = ["reclamation", "user"]
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(ReadOnlyAdmin):
+    list_display = ["name", "user", "query", "created_at"]
+    search_fields = ["name", "user__username"]
+    list_select_related = ["user"]
 
 
 @admin.register(ExportJob)

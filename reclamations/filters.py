@@ -160,3 +160,13 @@ class ReclamationFilter(django_filters.FilterSet):
         if "unread" not in queryset.query.annotations:
             return queryset.none()
         return queryset.filter(unread=True)
+
+
+# The views every person has at the top of the list (their own saved views come after): name,
+# query string. The same parameters as the filters above, so each is only a link.
+BUILT_IN_VIEWS = (
+    ("Mes dossiers", f"state={OPEN}&handler={ME}"),
+    ("Non lus", f"lecture={UNREAD}"),
+    ("En retard", "sla=late"),
+    ("Non attribués", f"state={OPEN}&handler={UNASSIGNED}"),
+)

@@ -51,6 +51,7 @@ from .models import (
     Reclamation,
     RecordRead,
     RootCauseCategory,
+    SavedView,
     SearchDocument,
     Service,
     StaffPreference,
@@ -132,6 +133,20 @@ def sort_reclamations(queryset: QuerySet[Reclamation], sort: str | None) -> tupl
         first = columns[0]
         columns = (first[1:] if first.startswith("-") else f"-{first}", *columns[1:])
     return queryset.order_by(*columns), sort
+
+
+def reclamations_selected(pks: Iterable[Any]) -> list[Reclamation]:
+    """The records of a selection on the list (ids as posted; anything not a number is ignored),
+    with their handler, for the permission check and the confirmation message."""
+    ids = {int(pk) for pk in pks if str(pk).isdigit()}
+    return list(Reclamation.objects.filter(pk__in=ids).select_related("handler").order_by("reference"))
+
+
+def saved_views(user: Any) -> list[SavedView]:
+    """``user``'s saved views of the list, by name (one query, for the list's sidebar)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(SavedView.objects.filter(user=user).only("pk", "name", "query"))
 
 
 def staff_handlers() -> QuerySet[Any]:

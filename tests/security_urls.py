@@ -149,6 +149,10 @@ ARGS: dict[str, Args] = {
     "backoffice:dashboard": lambda w: [],
     "backoffice:list": lambda w: [],
     "backoffice:create": lambda w: [],
+    "backoffice:bulk_action": lambda w: [],
+    "backoffice:saved_view_save": lambda w: [],
+    # Nobody's view: deleting it says it no longer exists (each person deletes only their own).
+    "backoffice:saved_view_delete": lambda w: [999999],
     "backoffice:detail": _record,
     "backoffice:attachment": lambda w: [w.attachment.pk],
     "backoffice:complete_step": _record,

@@ -61,7 +61,7 @@ def bulk_reclamations(count: int, *, start: int = 0, **fields) -> None:
 # navigation's count of unread records; not the organisation (page title, SLA clock) nor the services
 # (filter choices), kept in the cache between requests; not the opening hours, which a
 # calendar-hours clock does not use. The first page of a process reads those two as well.
-LIST_QUERIES = 8
+LIST_QUERIES = 9
 
 
 @pytest.mark.parametrize("count", [10, 10_000])
@@ -213,8 +213,11 @@ def test_it_filters_by_sla_status_and_shows_the_badges(login, handler):
     assert references(client.get(URL, {"sla": "answer_late"})) == [late.reference]
     assert references(client.get(URL, {"sla": "ack_at_risk"})) == [at_risk.reference]
     page = client.get(URL).content.decode()
-    assert page.count('class="badge text-bg-danger"') == 2  # both delays of the late record
-    assert page.count('class="badge text-bg-warning"') == 2
+    # One line a record: the deadline that comes next, the acknowledgement's while it is not sent.
+    assert page.count('class="badge text-bg-danger"') == 1
+    assert page.count('class="badge text-bg-warning"') == 1
+    assert page.count('class="badge text-bg-success"') == 1
+    assert "Accusé de réception : </span>En retard" in html.unescape(page)
     assert "en retard de" in html.unescape(page)
 
 
@@ -308,3 +311,17 @@ def test_a_search_without_result_says_how_to_widen_it(login, handler, variety):
 
     assert "Aucune réclamation ne correspond à ces critères." in page
     assert "retirez un filtre" in page
+
+
+# --- One line a record, ticked for the bulk actions -------------------------------------------------
+def test_each_row_is_one_line_with_a_checkbox_named_after_its_reference(login, handler, variety):
+    page = login(handler).get(URL, {"ordre": "reference"}).content.decode()
+
+    for record in variety.values():
+        assert f'name="bulk-ids" value="{record.pk}" aria-label="Sélectionner {record.reference}"' in page
+    assert 'aria-label="Tout sélectionner"' in page
+    assert 'form="bulk"' in page and '<form id="bulk" method="post"' in page
+    # The step's name, not its code; the client beside the subject.
+    row = next(r for r in re.findall(r"<tr>\n(.*?)</tr>", page, flags=re.S) if variety["phone"].reference in r)
+    assert "Proposition d&#x27;action" in row or "Proposition d'action" in html.unescape(row)
+    assert "Marc Dufour" in row

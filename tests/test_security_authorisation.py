@@ -68,6 +68,11 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     "backoffice:dashboard": {"GET": staff(200)},
     "backoffice:list": {"GET": staff(200)},
     "backoffice:create": {"GET": staff(200), "POST": staff(200)},
+    # The list's actions: posted empty, the list comes back saying what is missing; a view deleted,
+    # or not found, back to the list with a message.
+    "backoffice:bulk_action": {"GET": everyone(405), "POST": staff(200)},
+    "backoffice:saved_view_save": {"GET": everyone(405), "POST": staff(200)},
+    "backoffice:saved_view_delete": {"GET": everyone(405), "POST": staff(REDIRECT)},
     "backoffice:detail": {"GET": staff(200)},
     "backoffice:attachment": {"GET": staff(200)},
     # A reader's own display preference (no record changes): any staff member, back to the record.

@@ -46,6 +46,7 @@ from .related import (
     RecordEmail,
     RecordRead,
 )
+from .saved_views import SavedView
 from .search import SearchDocument
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "RecordRead",
     "ReferenceCounter",
     "RootCauseCategory",
+    "SavedView",
     "SearchDocument",
     "Service",
     "Solved",

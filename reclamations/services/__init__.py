@@ -21,6 +21,7 @@ from .base import (
     StepIncomplete,
     WorkflowError,
 )
+from .bulk import BulkOutcome, reclamation_bulk_assign, reclamation_bulk_mark_read, reclamation_bulk_mark_unread
 from .communications import (
     reclamation_log_communication,
     reclamation_record_acknowledgement,
@@ -74,6 +75,7 @@ from .records import (
     reclamation_rotate_token,
     reclamation_update,
 )
+from .saved_views import saved_view_delete, saved_view_save
 from .steps import reclamation_advance, reclamation_complete_step, reclamation_discard, reclamation_reopen
 from .survey import (
     SurveyAnswer,
@@ -93,6 +95,7 @@ from .two_factor import (
 __all__ = [
     "ACTION_FIELDS",
     "EDITABLE_FIELDS",
+    "BulkOutcome",
     "CreatedReclamation",
     "SentMessage",
     "StaleState",
@@ -137,6 +140,9 @@ __all__ = [
     "reclamation_anonymise_expired",
     "reclamation_answer_survey",
     "reclamation_assign",
+    "reclamation_bulk_assign",
+    "reclamation_bulk_mark_read",
+    "reclamation_bulk_mark_unread",
     "reclamation_complete_step",
     "reclamation_correct_received_at",
     "reclamation_create",
@@ -164,6 +170,8 @@ __all__ = [
     "reclamation_sync_sent_emails",
     "reclamation_update",
     "reclamation_update_action",
+    "saved_view_delete",
+    "saved_view_save",
     "survey_expire",
     "survey_send_reminders",
     "two_factor_disable",

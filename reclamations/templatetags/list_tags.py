@@ -9,13 +9,13 @@ from collections.abc import Iterable
 
 from django import template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import Truncator
 
 from .. import workflow
 from ..markup import esc, local
 from ..models import Reclamation
-from .sla_tags import sla_badge
+from .sla_tags import next_deadline_badge
 
 register = template.Library()
 
@@ -44,37 +44,42 @@ def _handler(r: Reclamation) -> str:
 # The choices' labels, read once (``get_FOO_display`` costs a lookup through the field each time).
 _KIND = dict(Reclamation._meta.get_field("kind").flatchoices)
 _CHANNEL = dict(Reclamation._meta.get_field("channel").flatchoices)
-_STATE = dict(Reclamation._meta.get_field("state").flatchoices)
 
 
-def _row(context: template.Context, r: Reclamation, excerpt: str = "") -> str:
+def _row(context: template.Context, r: Reclamation, excerpt: str = "", selected: bool = False) -> str:
     url = esc(reverse("backoffice:detail", args=[r.pk]))
+    reference = esc(r.reference)
     anonymised = r.anonymised_at is not None
     who = "Données personnelles effacées" if anonymised else (r.complainant_name or "Sans réclamant")
-    service = f" · {esc(r.service)}" if r.service_id else ""
+    service = esc(r.service) if r.service_id else ""
     count = workflow.step_count()
+    state = esc(workflow.step_label(r.state))  # the step table's label (the field has no choices)
     step = f'<span class="badge text-bg-light border">{r.step_number}/{count}</span> ' if r.is_open else ""
-    ack = str(sla_badge(context, r, "ack")) if r.is_open or r.acknowledged_at else "—"
-    answer = str(sla_badge(context, r, "answer")) if r.is_open or r.answered_at else "—"
+    due = str(next_deadline_badge(context, r)) if r.is_open or r.answered_at else "—"
     # Escaped already, piece by piece, with its <mark>s (search.excerpt_html).
-    found = f'<br><small class="bo-excerpt">{excerpt}</small>' if excerpt else ""
+    found = f'<small class="bo-excerpt">{excerpt}</small>' if excerpt else ""
+    unread = getattr(r, "unread", False)
+    subject = esc(r.subject)
+    kind = f"{esc(_KIND.get(r.kind, r.kind))} · {esc(_CHANNEL.get(r.channel, r.channel))}"
+    # One line a record: long texts are cut by the stylesheet, whole in the tooltip; the
+    # checkbox belongs to the bulk form above the table (form="bulk").
     return (
         "<tr>\n"
-        f'<td data-label="Référence"><div><a href="{url}" class="fw-semibold">{esc(r.reference)}</a>'
-        f'{UNREAD if getattr(r, "unread", False) else ""}<br>'
-        f'<small class="text-body-secondary">{esc(_KIND.get(r.kind, r.kind))} · '
-        f'{esc(_CHANNEL.get(r.channel, r.channel))}</small>'
-        "</div></td>\n"
-        f'<td data-label="Reçue le"><div>{esc(local(r.received_at))}</div></td>\n'
-        f'<td data-label="Objet"><div>{esc(Truncator(r.subject).chars(80))}'
-        f'{ANONYMISED if anonymised else ""}<br>'
-        f'<small class="text-body-secondary">{esc(who)}{service}</small>'
-        f'{found}</div></td>\n'
-        f'<td data-label="Étape"><div>{step}{esc(_STATE.get(r.state, r.state))}</div></td>\n'
-        f'<td data-label="Priorité"><div>{_priority(r)}</div></td>\n'
-        f'<td data-label="Responsable"><div>{_handler(r)}</div></td>\n'
-        f'<td data-label="Accusé de réception"><div>{ack}</div></td>\n'
-        f'<td data-label="Réponse"><div>{answer}</div></td>\n'
+        f'<td class="bo-cell-select"><input class="form-check-input bo-select" type="checkbox" form="bulk" '
+        f'name="bulk-ids" value="{r.pk}"{" checked" if selected else ""} aria-label="Sélectionner {reference}"></td>\n'
+        f'<td data-label="Référence" class="bo-cell-ref" title="{kind}"><a href="{url}" class="fw-semibold">'
+        f'{reference}</a>{UNREAD if unread else ""}</td>\n'
+        f'<td data-label="Reçue le" title="{esc(local(r.received_at))}">'
+        f"{timezone.localtime(r.received_at):%d/%m/%y}</td>\n"
+        f'<td data-label="Objet" class="bo-cell-subject{" bo-unread-subject" if unread else ""}">'
+        f'<div class="bo-cut" title="{subject}">{subject}'
+        f'{ANONYMISED if anonymised else ""}</div>{found}</td>\n'
+        f'<td data-label="Réclamant" class="bo-cell-who"><div class="bo-cut" title="{esc(who)}'
+        f'{" · " + service if service else ""}">{esc(who)}</div></td>\n'
+        f'<td data-label="Étape" class="bo-cell-step"><div class="bo-cut" title="{state}">{step}{state}</div></td>\n'
+        f'<td data-label="Priorité">{_priority(r)}</td>\n'
+        f'<td data-label="Responsable" class="bo-cell-handler"><div class="bo-cut">{_handler(r)}</div></td>\n'
+        f'<td data-label="Échéance" class="bo-cell-due">{due}</td>\n'
         "</tr>"
     )
 
@@ -86,8 +91,10 @@ def priority_badge(reclamation: Reclamation) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def list_rows(context: template.Context, reclamations: Iterable[Reclamation],
-              excerpts: dict[int, str] | None = None) -> SafeString:
+              excerpts: dict[int, str] | None = None, selected: Iterable[int] = ()) -> SafeString:
     # Safe: every value went through markup.esc, the badges are format_html's, the search's
     # excerpts are built of markup.esc'd pieces and <mark>s (search.excerpt_html); the rest is ours.
     excerpts = excerpts or {}
-    return mark_safe("\n".join(_row(context, r, excerpts.get(r.pk, "")) for r in reclamations))  # noqa: S308
+    ticked = set(selected)
+    return mark_safe("\n".join(_row(context, r, excerpts.get(r.pk, ""), r.pk in ticked)  # noqa: S308
+                                for r in reclamations))

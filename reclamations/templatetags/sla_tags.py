@@ -61,3 +61,28 @@ def sla_badge(context: template.Context, reclamation: Reclamation, which: str) -
 def time_left(context: template.Context, due: object) -> str:
     """``reste 3 h 20`` / ``en retard de 5 h`` in the configured clock."""
     return format_hours_left(_clock(context).hours_left(due, timezone.now()))
+
+
+def next_deadline_badge(context: template.Context, reclamation: Reclamation) -> str:
+    """The list's one-line deadline: the acknowledgement's while it is not sent, then the answer's.
+
+    The badge says the status, the small text the time left (or the day it was done); which delay
+    it is, is written out for screen readers and in the tooltip.
+    """
+    now = timezone.now()
+    if reclamation.is_open and reclamation.acknowledged_at is None:
+        due, status, done, title, short = (reclamation.ack_due_at, reclamation.ack_status(now), None,
+                                           "Accusé de réception", "AR ")
+    else:
+        due, status, done, title, short = (reclamation.answer_due_at, reclamation.answer_status(now),
+                                           reclamation.answered_at, "Réponse", "")
+    if done:
+        when = f"le {timezone.localtime(done):%d/%m/%Y}"
+    else:
+        when = format_hours_left(_clock(context).hours_left(due, now))
+    return mark_safe(  # noqa: S308 - constants and escaped values only
+        f'<span class="badge {_BADGE_CLASSES[status]}" title="{title} : échéance le {esc(local(due))}">'
+        f'<span aria-hidden="true">{short}</span><span class="visually-hidden">{title} : </span>'
+        f"{esc(SlaStatus.LABELS[status])}</span> "
+        f'<small class="text-body-secondary">{esc(when)}</small>'
+    )

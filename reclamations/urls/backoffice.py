@@ -3,7 +3,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from ..views.backoffice import account_security, attachments, auth, conversation, dashboard, inbound, records, steps
+from ..views.backoffice import (
+    account_security,
+    attachments,
+    auth,
+    conversation,
+    dashboard,
+    inbound,
+    list_tools,
+    records,
+    steps,
+)
 
 app_name = "backoffice"
 
@@ -22,6 +32,9 @@ urlpatterns: list = [
     path("", dashboard.dashboard, name="dashboard"),
     path("reclamations/", records.reclamation_list, name="list"),
     path("reclamations/nouvelle/", records.reclamation_create, name="create"),
+    path("reclamations/selection/", list_tools.bulk_action, name="bulk_action"),
+    path("reclamations/vues/", list_tools.saved_view_save, name="saved_view_save"),
+    path("reclamations/vues/<int:pk>/supprimer/", list_tools.saved_view_delete, name="saved_view_delete"),
     path(_record, records.reclamation_detail, name="detail"),
     path(_record + "conversation/ordre/", conversation.conversation_order, name="conversation_order"),
     path("pieces/<int:pk>/", attachments.download, name="attachment"),

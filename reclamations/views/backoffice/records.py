@@ -6,29 +6,31 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ... import selectors, services
-from ...filters import ReclamationFilter
+from ...filters import BUILT_IN_VIEWS, ME, UNASSIGNED, ReclamationFilter
 from ...forms.backoffice import ReclamationCreateForm
+from ...forms.list_tools import BulkActionForm, SavedViewForm, view_query
 from ...models import Reclamation
 from ...permissions import staff_required
 from .detail import detail_response
 
 PAGE_SIZE = 25
 
-# Sortable columns of the list: (``?ordre=`` key, header label).
+# The list's columns: (``?ordre=`` key, or "" for a column that does not sort; header label).
 COLUMNS = (
     ("reference", "Référence"),
-    ("recue", "Reçue le"),
+    ("recue", "Reçue"),
     ("objet", "Objet"),
+    ("", "Réclamant"),
     ("etape", "Étape"),
     ("priorite", "Priorité"),
     ("responsable", "Responsable"),
-    ("accuse", "Accusé de réception"),
-    ("reponse", "Réponse"),
+    ("reponse", "Échéance"),
 )
 
 
@@ -40,18 +42,31 @@ class Column:
     sort: str  # "ascending", "descending" or "" (for aria-sort)
 
 
-def _columns(request: HttpRequest, applied: str) -> list[Column]:
+@dataclass(frozen=True)
+class ListView:
+    """A link at the top of the list: a built-in view or one the person saved."""
+
+    name: str
+    url: str
+    active: bool
+    pk: int | None = None  # a saved view's id (it can be deleted), None for a built-in one
+
+
+def _columns(request: HttpRequest, params: QueryDict, applied: str) -> list[Column]:
     columns = []
     for key, label in COLUMNS:
-        params = request.GET.copy()
-        params.pop("page", None)
+        if not key:
+            columns.append(Column(key, label, "", ""))
+            continue
+        wanted = params.copy()
+        wanted.pop("page", None)
         if applied == key:
-            params["ordre"], sort = f"-{key}", "ascending"
+            wanted["ordre"], sort = f"-{key}", "ascending"
         elif applied == f"-{key}":
-            params["ordre"], sort = key, "descending"
+            wanted["ordre"], sort = key, "descending"
         else:
-            params["ordre"], sort = key, ""
-        columns.append(Column(key, label, f"?{params.urlencode()}", sort))
+            wanted["ordre"], sort = key, ""
+        columns.append(Column(key, label, f"?{wanted.urlencode()}", sort))
     return columns
 
 
@@ -70,25 +85,66 @@ def _active_filters(filterset: ReclamationFilter) -> list[tuple[str, str]]:
     return active
 
 
-@require_GET
-@staff_required
-def reclamation_list(request: HttpRequest) -> HttpResponse:
-    filterset = ReclamationFilter(request.GET or None, queryset=selectors.reclamations_for_list(user=request.user),
+def _views(request: HttpRequest, current: str) -> tuple[list[ListView], list[ListView]]:
+    """The built-in views and the person's own, the one matching the current filters marked."""
+    base = reverse("backoffice:list")
+
+    def link(name: str, query: str, pk: int | None = None) -> ListView:
+        normalised = view_query(QueryDict(query))
+        return ListView(name, f"{base}?{normalised}", bool(current) and normalised == current, pk)
+
+    built_in = [link(name, query) for name, query in BUILT_IN_VIEWS]
+    own = [link(v.name, v.query, v.pk) for v in selectors.saved_views(request.user)]
+    return built_in, own
+
+
+def list_response(
+    request: HttpRequest,
+    params: QueryDict,
+    *,
+    bulk_form: BulkActionForm | None = None,
+    view_form: SavedViewForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The list for the query ``params``; a refused bulk action or view comes back with what was typed
+    and the rows that were ticked."""
+    filterset = ReclamationFilter(params or None, queryset=selectors.reclamations_for_list(user=request.user),
                                   request=request)
-    queryset, applied = selectors.sort_reclamations(filterset.qs, request.GET.get("ordre"))
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    queryset, applied = selectors.sort_reclamations(filterset.qs, params.get("ordre"))
+    page = Paginator(queryset, PAGE_SIZE).get_page(params.get("page"))
     active_filters = _active_filters(filterset)
     # Where the words were found, for the page's rows only (the page's queryset keeps its rows:
     # the template's loop reads them again without a query).
-    excerpts = selectors.search_excerpts(page.object_list, request.GET.get("q", ""))
+    excerpts = selectors.search_excerpts(page.object_list, params.get("q", ""))
+    current = view_query(params)
+    built_in, own = _views(request, current)
+    # The colleagues the bulk form offers: those the handler filter has just read (no second query).
+    staff = [(pk, name) for pk, name in filterset.filters["handler"].extra["choices"]
+             if pk not in (ME, UNASSIGNED)]
+    if bulk_form is None:
+        bulk_form = BulkActionForm(prefix="bulk", staff=staff)
+    selected = bulk_form.ticked() if bulk_form.is_bound else []
     return render(request, "backoffice/list.html", {
         "filterset": filterset,
         "page": page,
         "excerpts": excerpts,
-        "columns": _columns(request, applied),
+        "columns": _columns(request, params, applied),
         "active_filters": active_filters,
+        "built_in_views": built_in,
+        "saved_views": own,
+        "current_query": current,
+        "back": params.urlencode(),
+        "bulk_form": bulk_form,
+        "selected": selected,
+        "view_form": view_form or SavedViewForm(prefix="view", initial={"query": current}),
         "nav": "list",
-    })
+    }, status=status)
+
+
+@require_GET
+@staff_required
+def reclamation_list(request: HttpRequest) -> HttpResponse:
+    return list_response(request, request.GET)
 
 
 @require_GET
