@@ -37,6 +37,7 @@ from .models import (
     SavedView,
     SearchDocument,
     Service,
+    StaffPreference,
     StaffProfile,
 )
 
@@ -344,6 +345,13 @@ class RecordReadAdmin(ReadOnlyAdmin):
 class SavedViewAdmin(ReadOnlyAdmin):
     list_display = ["name", "user", "query", "created_at"]
     search_fields = ["name", "user__username"]
+    list_select_related = ["user"]
+
+
+@admin.register(StaffPreference)
+class StaffPreferenceAdmin(ReadOnlyAdmin):
+    list_display = ["user", "conversation_newest_first"]
+    search_fields = ["user__username"]
     list_select_related = ["user"]
 
 
