@@ -72,7 +72,15 @@ from .records import (
     reclamation_rotate_token,
     reclamation_update,
 )
-from .steps import reclamation_advance, reclamation_complete_step, reclamation_discard, reclamation_reopen
+from .steps import (
+    StepOutcome,
+    reclamation_advance,
+    reclamation_complete_automatically,
+    reclamation_complete_step,
+    reclamation_discard,
+    reclamation_reopen,
+    reclamation_save_and_complete_step,
+)
 from .survey import (
     SurveyAnswer,
     SurveyUnavailable,
@@ -95,6 +103,7 @@ __all__ = [
     "SentMessage",
     "StaleState",
     "StepIncomplete",
+    "StepOutcome",
     "SurveyAnswer",
     "SurveyUnavailable",
     "WorkflowError",
@@ -132,6 +141,7 @@ __all__ = [
     "reclamation_anonymise_expired",
     "reclamation_answer_survey",
     "reclamation_assign",
+    "reclamation_complete_automatically",
     "reclamation_complete_step",
     "reclamation_correct_received_at",
     "reclamation_create",
@@ -148,6 +158,7 @@ __all__ = [
     "reclamation_reopen",
     "reclamation_request_lost_link",
     "reclamation_rotate_token",
+    "reclamation_save_and_complete_step",
     "reclamation_send_answer",
     "reclamation_send_follow_up_link",
     "reclamation_send_message",

@@ -24,6 +24,7 @@ from .base import (
     lock,
 )
 from .search import search_document_refresh
+from .steps import reclamation_complete_automatically
 
 
 # --- Communications --------------------------------------------------------------------------------
@@ -60,6 +61,8 @@ def reclamation_record_acknowledgement(
             summary=f"Accusé de réception envoyé ({means}){'' if on_time else ' — hors délai'}.",
             data={"sent_at": sent_at, "means": means, "on_time": on_time},
         )
+        # Step 1 asks for nothing else: it completes by itself (workflow.STEPS, ``automatic``).
+        reclamation_complete_automatically(reclamation=r)
     return True
 
 

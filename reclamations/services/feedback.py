@@ -21,6 +21,7 @@ from .base import (
     WorkflowError,
     lock,
 )
+from .steps import reclamation_complete_automatically
 
 _YES_NO = {True: "oui", False: "non"}
 
@@ -82,6 +83,8 @@ def reclamation_record_feedback(
                 "comment": bool(r.feedback_comment),
             },
         )
+        # The feedback was step 9's requirement: the record closes by itself, saying so.
+        r = reclamation_complete_automatically(reclamation=r)
     return r
 
 
