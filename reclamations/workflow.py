@@ -189,6 +189,10 @@ class StepSpec:
     # (write to the client while the step still misses something).
     card: frozenset[str] = frozenset()
     message_purpose: str = ""  # the message the card's form starts from (Communication.Purpose)
+    # What, once it has happened, completes the step by itself (its guard met without the handler's
+    # click), as the history says it: « Étape 1 terminée automatiquement : accusé de réception envoyé ».
+    # "": the handler completes the step (or "Enregistrer et terminer l'étape").
+    automatic: str = ""
 
     @property
     def template(self) -> str:
@@ -201,6 +205,7 @@ STEPS: tuple[StepSpec, ...] = (
         "L'accusé de réception a été envoyé au réclamant (automatique pour le formulaire Contact).",
         not_applicable="l'accusé de réception",
         card=frozenset({"message_until_done"}), message_purpose="acknowledgement",
+        automatic="accusé de réception envoyé",
     ),
     StepSpec(
         Step.IDENTIFICATION, "Identification", "Nous identifions votre demande", _missing_identification,
@@ -223,7 +228,7 @@ STEPS: tuple[StepSpec, ...] = (
     StepSpec(
         Step.SCHEDULING, "Fixation d'échéances", "Nous fixons les échéances", _missing_scheduling,
         "Chaque action du plan a un responsable et une échéance.",
-        card=frozenset({"plan"}),
+        card=frozenset({"plan"}), automatic="chaque action du plan a déjà un responsable et une échéance",
     ),
     StepSpec(
         Step.ACTION, "Action concrète", "Nous mettons en œuvre les actions", _missing_action,
@@ -237,6 +242,7 @@ STEPS: tuple[StepSpec, ...] = (
         "compte, comme tout point d'avancement ou autre message.",
         not_applicable="l'information du réclamant",
         card=frozenset({"message_until_done", "communication"}), message_purpose="progress",
+        automatic="réclamant déjà informé après la reformulation (la réponse argumentée compte)",
     ),
     StepSpec(
         Step.CONCLUSION, "Conclusion et propositions", "Nous concluons le traitement", _missing_conclusion,
@@ -249,6 +255,7 @@ STEPS: tuple[StepSpec, ...] = (
         "l'échéance.",
         not_applicable="l'enquête de satisfaction", on_enter="survey",
         card=frozenset({"message_until_done"}), message_purpose="closure",
+        automatic="avis du client recueilli",
     ),
 )
 

@@ -341,7 +341,9 @@ def test_it_sends_the_argued_answer_by_email_and_completes_step_6(
     assert "Décision : Partiellement favorable" in sent[0].body
     assert "Dédommagement : Avoir — Avoir sur la prochaine session (120,00 €)" in sent[0].body
     assert complete(client, bo_post, reclamation).status_code == 302
-    assert reload(reclamation).state == Step.FOLLOW_UP
+    # Step 7 asks for a message to the client after step 3: the answer is one, so it completed too.
+    assert reload(reclamation).state == Step.CONCLUSION
+    assert reclamation.events.filter(summary__startswith="Étape 7 terminée automatiquement").exists()
 
 
 def test_it_refuses_to_send_an_answer_without_decision(login, handler, bo_post):
@@ -470,8 +472,9 @@ def test_feedback_received_by_phone_closes_the_record(login, handler, bo_post):
     reclamation = reload(reclamation)
     assert reclamation.feedback_satisfaction == 4 and reclamation.feedback_comment == "Merci, c'est réglé."
     assert Event.objects.filter(reclamation=reclamation, actor=handler, summary__contains="4/5").exists()
-    assert complete(client, bo_post, reclamation).status_code == 302
-    assert reload(reclamation).state == Step.CLOSED
+    # The feedback was all step 9 asked for: the record closed by itself, and the history says so.
+    assert reclamation.state == Step.CLOSED
+    assert reclamation.events.filter(summary="Étape 9 terminée automatiquement : avis du client recueilli.").exists()
 
 
 def test_it_refuses_a_feedback_without_a_satisfaction_score(login, handler, bo_post):

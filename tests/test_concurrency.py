@@ -8,20 +8,22 @@ from django.db import connection
 
 from reclamations import services
 from reclamations.models import Event, EventKind, Reclamation
-from tests.factories import ReclamationFactory, fill_step
+from reclamations.workflow import Step
+from tests.factories import ReclamationFactory, advance, fill_step
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_handlers_completing_one_step_at_once_complete_it_once(handler, other_handler):
-    reclamation = fill_step(ReclamationFactory(), handler)
+    # Step 2 (step 1 completes by itself once its acknowledgement is recorded).
+    reclamation = fill_step(advance(ReclamationFactory(), Step.IDENTIFICATION, handler), handler)
     barrier = threading.Barrier(2)
     outcomes: list[object] = []
 
     def complete(actor) -> None:
         try:
             barrier.wait()
-            seen = Reclamation.objects.get(pk=reclamation.pk)  # both saw the record in step 1
-            services.reclamation_complete_step(reclamation=seen, actor=actor, expected_state="received")
+            seen = Reclamation.objects.get(pk=reclamation.pk)  # both saw the record in step 2
+            services.reclamation_complete_step(reclamation=seen, actor=actor, expected_state="identification")
             outcomes.append("ok")
         except services.StaleState as exc:
             outcomes.append(exc)
@@ -38,5 +40,5 @@ def test_two_handlers_completing_one_step_at_once_complete_it_once(handler, othe
     (refusal,) = [o for o in outcomes if o != "ok"]
     assert "Rechargez la page" in str(refusal)
     reclamation.refresh_from_db()
-    assert reclamation.state == "identification"  # not pushed on to step 3 by the second click
-    assert Event.objects.filter(reclamation=reclamation, kind=EventKind.STEP_COMPLETED).count() == 1
+    assert reclamation.state == "reformulation"  # not pushed on to step 4 by the second click
+    assert Event.objects.filter(reclamation=reclamation, kind=EventKind.STEP_COMPLETED, data__step=2).count() == 1

@@ -180,9 +180,12 @@ def test_each_record_has_a_sheet_with_its_full_history_and_the_register_points_t
 
     assert f"{record.reference} — Salle de formation non chauffée" in text
     assert "Parcours des neuf étapes" in text and "Historique (journal)" in text
+    # Steps 1 (acknowledgement sent) and 9 (feedback received) completed by themselves: by no one.
+    by = {e.data["step"]: e.actor_label for e in record.events.filter(kind=EventKind.STEP_COMPLETED)}
+    assert by[2] == "Camille Martin" and by[1] == by[9] != "Camille Martin"
     for number, step in enumerate(STEPS, start=1):
         assert re.search(rf"{number}\. {re.escape(step.label)} — terminée le \d\d/\d\d/\d{{4}} à \d\d:\d\d "
-                         r"par Camille Martin", text)
+                         rf"par {re.escape(by[number])}", text)
     for event in record.events.all():
         assert _compact(event.summary) in _compact(text)
     assert "Report accordé, client satisfait." in text  # the conclusion

@@ -32,8 +32,12 @@ def test_a_handler_downloads_a_record_pdf_with_every_step_and_its_history(login,
     assert f"Fiche de traitement {record.reference}" in text
     assert f"{record.reference} — Convocation reçue la veille" in text
     assert "Claire Dupont" in text and "Un report de ma session sans frais." in text
+    # Steps 1 (acknowledgement sent) and 9 (feedback received) completed by themselves: by no one.
+    by = {e.data["step"]: e.actor_label for e in record.events.filter(kind=EventKind.STEP_COMPLETED)}
+    assert by[2] == "Camille Martin" and by[1] == by[9] != "Camille Martin"
     for number, step in enumerate(STEPS, start=1):
-        assert re.search(rf"{number}\. {re.escape(step.label)} — terminée le .{{10}} à .{{5}} par Camille Martin", text)
+        done = rf"{number}\. {re.escape(step.label)} — terminée le .{{10}} à .{{5}} par {re.escape(by[number])}"
+        assert re.search(done, text)
     compact = re.sub(r"\s+", "", text)
     for event in record.events.exclude(kind=EventKind.EXPORT):  # the export is logged once the file exists
         assert re.sub(r"\s+", "", f"n° {event.sequence}") in compact

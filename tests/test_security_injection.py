@@ -391,7 +391,8 @@ def walked(client, admin_client, admin_user, login, quality_lead, bo_post, setti
         tasks.send_outbox()  # the acknowledgement counts once sent
         token = FOLLOW_UP_LINK.search(mail.outbox[-1].body).group(1)
         post("received_at", bo_forms.ReceivedAtForm, {"received_at": _now_local(-timedelta(hours=3))})
-        complete()
+        record.refresh_from_db()
+        assert record.state == Step.IDENTIFICATION  # step 1 completed by itself once the acknowledgement went
         # 2. Identification (the address stays valid: the e-mails must go out).
         post("identification", bo_forms.IdentificationForm, {
             "kind": "complaint", "stakeholder_type": "learner", "complainant_email": "claire.dupont@example.org",
@@ -435,7 +436,9 @@ def walked(client, admin_client, admin_user, login, quality_lead, bo_post, setti
                         "AttachmentForm.files (name)", ".txt"), b"Texte.\n", "text/plain")]}), "attachment")
         _ok(client.post(reverse("public:follow_up", args=[token]), walk.fill(public_forms.FollowUpMessageForm)),
             "follow-up message")
-        complete()
+        record.refresh_from_db()
+        if record.state == Step.FOLLOW_UP:  # else completed by itself: the answer informed the client
+            complete()
         # 8. Conclusion: the survey goes out.
         post("conclusion", bo_forms.ConclusionForm, {"root_cause_category": category.pk})
         complete()

@@ -135,8 +135,9 @@ def test_the_client_answers_and_the_record_closes(surveyed, client):
     assert feedback.summary == ("Avis du client reçu (satisfaction 4/5, problème résolu : en partie, "
                                 "réponse claire : oui, délai acceptable : non).")
     closing = Event.objects.filter(reclamation=surveyed, kind=EventKind.STEP_COMPLETED).last()
-    assert closing.data == {"from": "feedback", "to": "closed", "step": 9,
+    assert closing.data == {"from": "feedback", "to": "closed", "step": 9, "automatic": True,
                             "facts": {"state": "closed", "closed_at": fact_value(surveyed.closed_at)}}
+    assert closing.summary == "Étape 9 terminée automatiquement : avis du client recueilli."
 
 
 def test_after_answering_the_link_says_thank_you_and_cannot_answer_twice(surveyed, client):

@@ -69,8 +69,9 @@ def test_a_record_goes_through_the_tenth_step_and_its_guard_is_enforced(ten_step
     reclamation = services.reclamation_complete_step(reclamation=reclamation, actor=handler,
                                                      expected_state="verification")
 
-    assert reclamation.state == Step.FOLLOW_UP
-    done = Event.objects.filter(reclamation=reclamation, kind=EventKind.STEP_COMPLETED).last()
+    # Then step 8 (follow-up), already met by the answer, completed by itself.
+    assert reclamation.state == Step.CONCLUSION
+    done = Event.objects.filter(reclamation=reclamation, kind=EventKind.STEP_COMPLETED, data__step=7).get()
     assert done.summary == "Étape 7 terminée : Vérification interne."
 
 

@@ -76,7 +76,15 @@ from .records import (
     reclamation_update,
 )
 from .saved_views import saved_view_delete, saved_view_save
-from .steps import reclamation_advance, reclamation_complete_step, reclamation_discard, reclamation_reopen
+from .steps import (
+    StepOutcome,
+    reclamation_advance,
+    reclamation_complete_automatically,
+    reclamation_complete_step,
+    reclamation_discard,
+    reclamation_reopen,
+    reclamation_save_and_complete_step,
+)
 from .survey import (
     SurveyAnswer,
     SurveyUnavailable,
@@ -100,6 +108,7 @@ __all__ = [
     "SentMessage",
     "StaleState",
     "StepIncomplete",
+    "StepOutcome",
     "SurveyAnswer",
     "SurveyUnavailable",
     "WorkflowError",
@@ -143,6 +152,7 @@ __all__ = [
     "reclamation_bulk_assign",
     "reclamation_bulk_mark_read",
     "reclamation_bulk_mark_unread",
+    "reclamation_complete_automatically",
     "reclamation_complete_step",
     "reclamation_correct_received_at",
     "reclamation_create",
@@ -159,6 +169,7 @@ __all__ = [
     "reclamation_reopen",
     "reclamation_request_lost_link",
     "reclamation_rotate_token",
+    "reclamation_save_and_complete_step",
     "reclamation_send_answer",
     "reclamation_send_follow_up_link",
     "reclamation_send_message",

@@ -25,6 +25,7 @@ from .base import (
     lock,
 )
 from .search import search_document_refresh
+from .steps import reclamation_complete_automatically
 
 
 # --- Communications --------------------------------------------------------------------------------
@@ -61,6 +62,8 @@ def reclamation_record_acknowledgement(
             summary=f"Accusé de réception envoyé ({means}){'' if on_time else ' — hors délai'}.",
             data={"sent_at": sent_at, "means": means, "on_time": on_time, "facts": facts_of(r, "acknowledged_at")},
         )
+        # Step 1 asks for nothing else: it completes by itself (workflow.STEPS, ``automatic``).
+        reclamation_complete_automatically(reclamation=r)
     return True
 
 

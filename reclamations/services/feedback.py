@@ -22,6 +22,7 @@ from .base import (
     WorkflowError,
     lock,
 )
+from .steps import reclamation_complete_automatically
 
 _YES_NO = {True: "oui", False: "non"}
 
@@ -85,6 +86,8 @@ def reclamation_record_feedback(
                                   "feedback_answer_clear", "feedback_delay_acceptable"),
             },
         )
+        # The feedback was step 9's requirement: the record closes by itself, saying so.
+        r = reclamation_complete_automatically(reclamation=r)
     return r
 
 

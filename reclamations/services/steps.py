@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -45,50 +46,124 @@ def step_effect(name: str) -> Callable[[Effect], Effect]:
     return register
 
 
-def reclamation_complete_step(*, reclamation: Reclamation, actor: Actor, expected_state: str) -> Reclamation:
+def reclamation_complete_step(
+    *, reclamation: Reclamation, actor: Actor, expected_state: str, automatic: bool = True
+) -> Reclamation:
     """Complete the step in progress, or raise :class:`StepIncomplete` saying what is missing.
 
     ``expected_state`` is the step the user saw: if two handlers complete the same step at once,
     the second one gets :class:`StaleState` instead of completing the next step by accident.
+    Then each following step whose requirement is already met and which the table marks
+    ``automatic`` completes by itself (``automatic=False``: stop at the next step, for the
+    factories and the demo which fill every step themselves).
     """
     with transaction.atomic():
         r = lock(reclamation)
         check_state(r, expected_state)
         check_open(r)
+        _complete(r, actor)
+        if automatic:
+            _complete_met_steps(r)
+    return r
+
+
+def _complete(r: Reclamation, actor: Actor, reason: str = "") -> None:
+    """Complete ``r``'s step (locked by the caller, in its transaction), with its event and effects."""
+    missing = workflow.missing_for(r)
+    if missing:
+        raise StepIncomplete(r.state, missing)
+    source = r.state
+    try:
+        r.complete_step()
+    except TransitionNotAllowed as exc:  # the guard said yes a moment ago; be safe anyway
+        raise StepIncomplete(source, workflow.missing_for(r) or ["les informations requises"]) from exc
+    update_fields = ["state", "updated_at"]
+    written = ["state"]
+    if r.state == Step.CLOSED:
+        r.closed_at = timezone.now()
+        update_fields.append("closed_at")
+        written.append("closed_at")
+    try:
+        r.save(update_fields=update_fields)
+    except ConcurrentTransition as exc:
+        raise StaleState("Cette étape vient d'être terminée par quelqu'un d'autre. Rechargez la page.") from exc
+    number = workflow.step_number(source)
+    summary = (f"Étape {number} terminée automatiquement : {reason}." if reason
+               else f"Étape {number} terminée : {workflow.step_label(source)}.")
+    record_event(
+        kind=EventKind.STEP_COMPLETED,
+        reclamation=r,
+        actor=None if reason else actor,
+        public=True,
+        summary=summary,
+        data={"from": source, "to": r.state, "step": number, **({"automatic": True} if reason else {}),
+              "facts": facts_of(r, *written)},
+    )
+    entered = workflow.step_spec(r.state)
+    effect = entered.on_enter if entered else workflow.ON_CLOSE if r.state == Step.CLOSED else ""
+    if effect:
+        # Every effect of workflow is registered when reclamations.services is imported, which
+        # any import of this module does first (tests/test_workflow_table.py checks it).
+        EFFECTS[effect](reclamation=r)
+
+
+def _complete_met_steps(r: Reclamation) -> list[int]:
+    """Complete, one after the other, the automatic steps whose requirement is already met."""
+    done = []
+    while (spec := workflow.step_spec(r.state)) and spec.automatic and workflow.can_complete(r):
+        done.append(workflow.step_number(r.state))
+        _complete(r, None, reason=spec.automatic)
+    return done
+
+
+def reclamation_complete_automatically(*, reclamation: Reclamation) -> Reclamation:
+    """After something happened (the acknowledgement sent, the client's feedback received): the
+    step in progress completes by itself when the table marks it automatic and nothing is missing,
+    and so do the automatic steps after it. Nothing happens otherwise; never raises StepIncomplete."""
+    with transaction.atomic():
+        r = lock(reclamation)
+        if r.is_open:
+            _complete_met_steps(r)
+    return r
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What "Enregistrer et terminer l'étape" did: the data is saved; the step completed or not."""
+
+    reclamation: Reclamation
+    completed: bool
+    refusal: str = ""  # the guard's French message when the step could not complete
+
+
+def reclamation_save_and_complete_step(
+    *,
+    reclamation: Reclamation,
+    actor: Actor,
+    expected_state: str,
+    save: Callable[[Reclamation], object] | None = None,
+) -> StepOutcome:
+    """Save the step's data (``save``: a service call, e.g. ``reclamation_update`` of the step's
+    form) then complete the step when its guard allows, in one transaction.
+
+    When the guard refuses, the data stays saved (nothing the handler typed is lost) and the
+    outcome carries the guard's message; a refusal of ``save`` itself saves nothing.
+    """
+    with transaction.atomic():
+        r = lock(reclamation)
+        check_state(r, expected_state)
+        check_open(r)
+        if save is not None:
+            save(r)
+        r = lock(r)  # as saved
+        if r.state != expected_state:  # the save itself completed the step (the acknowledgement sent)
+            return StepOutcome(r, completed=True)
         missing = workflow.missing_for(r)
         if missing:
-            raise StepIncomplete(r.state, missing)
-        source = r.state
-        try:
-            r.complete_step()
-        except TransitionNotAllowed as exc:  # the guard said yes a moment ago; be safe anyway
-            raise StepIncomplete(source, workflow.missing_for(r) or ["les informations requises"]) from exc
-        update_fields = ["state", "updated_at"]
-        written = ["state"]
-        if r.state == Step.CLOSED:
-            r.closed_at = timezone.now()
-            update_fields.append("closed_at")
-            written.append("closed_at")
-        try:
-            r.save(update_fields=update_fields)
-        except ConcurrentTransition as exc:
-            raise StaleState("Cette étape vient d'être terminée par quelqu'un d'autre. Rechargez la page.") from exc
-        record_event(
-            kind=EventKind.STEP_COMPLETED,
-            reclamation=r,
-            actor=actor,
-            public=True,
-            summary=f"Étape {workflow.step_number(source)} terminée : {workflow.step_label(source)}.",
-            data={"from": source, "to": r.state, "step": workflow.step_number(source),
-                  "facts": facts_of(r, *written)},
-        )
-        entered = workflow.step_spec(r.state)
-        effect = entered.on_enter if entered else workflow.ON_CLOSE if r.state == Step.CLOSED else ""
-        if effect:
-            # Every effect of workflow is registered when reclamations.services is imported, which
-            # any import of this module does first (tests/test_workflow_table.py checks it).
-            EFFECTS[effect](reclamation=r)
-    return r
+            return StepOutcome(r, completed=False, refusal=workflow.refusal_message(r.state, missing))
+        _complete(r, actor)
+        _complete_met_steps(r)
+    return StepOutcome(r, completed=True)
 
 
 def reclamation_discard(
@@ -182,6 +257,9 @@ def reclamation_advance(
     r = Reclamation.objects.get(pk=reclamation.pk)
     while workflow.is_step(r.state) and targets.index(r.state) < targets.index(to):
         fill(r)
-        r = reclamation_complete_step(
-            reclamation=Reclamation.objects.get(pk=r.pk), actor=actor, expected_state=r.state)
+        filled = Reclamation.objects.get(pk=r.pk)
+        if filled.state != r.state:  # the filling completed the step by itself (the acknowledgement)
+            r = filled
+            continue
+        r = reclamation_complete_step(reclamation=filled, actor=actor, expected_state=r.state, automatic=False)
     return r

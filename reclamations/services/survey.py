@@ -215,7 +215,8 @@ def reclamation_answer_survey(*, token: str, answer: SurveyAnswer, now: datetime
         r = lock(found)
         if r.survey_token_hash != found.survey_token_hash or not survey_open(r, now):
             raise SurveyUnavailable("Cette enquête est terminée.")
-        reclamation_record_feedback(
+        # Recording the answer completes step 9 by itself, which closes the record.
+        r = reclamation_record_feedback(
             reclamation=r,
             satisfaction=answer.satisfaction,
             solved=answer.solved,
@@ -224,7 +225,6 @@ def reclamation_answer_survey(*, token: str, answer: SurveyAnswer, now: datetime
             comment=answer.comment,
             label=SURVEY_LABEL,
         )
-        r = reclamation_complete_step(reclamation=r, actor=None, expected_state=Step.FEEDBACK)
     return r
 
 

@@ -107,7 +107,186 @@
     };
   }
 
+  // --- Nothing typed is lost (a record's page) ------------------------------------------------
+  // A record's page holds several forms; submitting one reloads the page (or, for the action plan,
+  // swaps that part in place). What is typed in the others is kept in sessionStorage, keyed by
+  // record and form, restored into the page that comes back, and dropped once that form is saved.
+  // Unsaved changes get the browser's warning when leaving the page, not when submitting a form.
+  var PREFIX = "bo-draft:";
+  var SUBMITTED = "bo-draft-submitted";
+  var record = null;
+  var submitting = false;
+
+  function storage() {
+    try { return window.sessionStorage; } catch (e) { return null; }
+  }
+
+  function tracked(form) {
+    return record !== null && form && form.tagName === "FORM" &&
+      (form.getAttribute("method") || "").toLowerCase() === "post" && fields(form).length > 0;
+  }
+
+  function key(form) {
+    return PREFIX + record + ":" + form.getAttribute("action");
+  }
+
+  function fields(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && el.name !== "csrfmiddlewaretoken" && el.tagName !== "BUTTON" &&
+        ["hidden", "submit", "button", "reset", "file", "password"].indexOf(el.type) < 0;
+    });
+  }
+
+  function snapshot(form) {
+    var data = {};
+    fields(form).forEach(function (el) {
+      var values = data[el.name] || (data[el.name] = []);
+      if (el.type === "checkbox" || el.type === "radio") {
+        if (el.checked) { values.push(el.value); }
+      } else if (el.tagName === "SELECT") {
+        Array.prototype.forEach.call(el.selectedOptions, function (o) { values.push(o.value); });
+      } else {
+        values.push(el.value);
+      }
+    });
+    return data;
+  }
+
+  function apply(form, data) {
+    var seen = {};
+    fields(form).forEach(function (el) {
+      var values = data[el.name];
+      if (!values) { return; }
+      if (el.type === "checkbox" || el.type === "radio") {
+        el.checked = values.indexOf(el.value) >= 0;
+      } else if (el.tagName === "SELECT") {
+        Array.prototype.forEach.call(el.options, function (o) { o.selected = values.indexOf(o.value) >= 0; });
+      } else {
+        var index = seen[el.name] || 0;
+        if (index < values.length) { el.value = values[index]; }
+        seen[el.name] = index + 1;
+      }
+    });
+  }
+
+  function dirty(form) {
+    return form.boInitial !== undefined && JSON.stringify(snapshot(form)) !== form.boInitial;
+  }
+
+  function remember(form) {
+    var store = storage();
+    if (!store || form.boInitial === undefined) { return; }
+    if (dirty(form)) {
+      store.setItem(key(form), JSON.stringify(snapshot(form)));
+    } else {
+      store.removeItem(key(form));
+    }
+  }
+
+  function refused(form) {
+    // The form came back with an error, or the page says something went wrong (stale page).
+    return form.querySelector(".is-invalid, .alert-danger, .invalid-feedback") !== null ||
+      document.getElementById("alerte") !== null;
+  }
+
+  function setUp(scope) {
+    var store = storage();
+    var submitted = store ? store.getItem(SUBMITTED) : null;
+    var forms = scope.tagName === "FORM" ? [scope] : Array.prototype.slice.call(scope.querySelectorAll("form"));
+    forms.forEach(function (form) {
+      if (!tracked(form) || form.boInitial !== undefined) { return; }
+      form.boInitial = JSON.stringify(snapshot(form));
+      if (!store) { return; }
+      var saved = store.getItem(key(form));
+      if (saved === null) { return; }
+      if (submitted === key(form) && !refused(form)) {
+        store.removeItem(key(form));  // this form was saved: its draft is what the page now shows
+        store.removeItem(SUBMITTED);
+        return;
+      }
+      try { apply(form, JSON.parse(saved)); } catch (e) { store.removeItem(key(form)); return; }
+      if (dirty(form)) {
+        var note = document.createElement("p");
+        note.className = "small text-warning-emphasis bo-restored";
+        note.setAttribute("role", "status");
+        note.textContent = "Saisie non enregistrée, restaurée : enregistrez-la ou modifiez-la.";
+        form.insertBefore(note, form.firstChild);
+      } else {
+        store.removeItem(key(form));
+      }
+    });
+  }
+
+  function anyDirty() {
+    return Array.prototype.some.call(document.querySelectorAll("form"), function (form) {
+      return tracked(form) && dirty(form);
+    });
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.form && tracked(event.target.form)) { remember(event.target.form); }
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.form && tracked(event.target.form)) { remember(event.target.form); }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (record === null) { return; }
+    // "Terminer l'étape" while the step's own form holds unsaved changes: save them with it
+    // ("Enregistrer et terminer l'étape") rather than complete the step without them.
+    if (form.classList.contains("bo-complete")) {
+      var step = document.getElementById("etape");
+      var pending = step ? Array.prototype.filter.call(step.querySelectorAll("form"), function (f) {
+        return tracked(f) && dirty(f) && f.querySelector(".bo-save-complete");
+      }) : [];
+      if (pending.length) {
+        event.preventDefault();
+        pending[0].requestSubmit(pending[0].querySelector(".bo-save-complete"));
+        return;
+      }
+    }
+    var store = storage();
+    if (tracked(form) && store) {
+      remember(form);
+      store.setItem(SUBMITTED, key(form));
+    }
+    // A form posted in place (htmx) does not leave the page.
+    if (!form.hasAttribute("hx-post")) { submitting = true; }
+  });
+
+  window.addEventListener("beforeunload", function (event) {
+    if (submitting || !anyDirty()) { return; }
+    event.preventDefault();
+    event.returnValue = "";  // older browsers need a value to show their own warning
+  });
+  window.addEventListener("pageshow", function () { submitting = false; });
+
+  // htmx (a folded form opened, the action plan answered in place): set up what came in.
+  document.addEventListener("htmx:load", function (event) { setUp(event.detail.elt); });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    // A stale page (409): show the record as it is now; the drafts come back with it.
+    if (event.detail.xhr.status === 409) {
+      submitting = true;
+      window.location.reload();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    var holder = document.querySelector("[data-drafts]");
+    if (holder) {
+      record = holder.getAttribute("data-drafts");
+      setUp(document.body);
+      var store = storage();
+      var submitted = store ? store.getItem(SUBMITTED) : null;
+      if (submitted !== null) {
+        // The form just submitted is gone from the page (its step completed, or folded again once
+        // saved) and nothing went wrong: it was saved, so its draft is no longer needed.
+        if (document.querySelector("#alerte, .bo-error-summary") === null) { store.removeItem(submitted); }
+        store.removeItem(SUBMITTED);
+      }
+    }
+
     // After a refused or invalid submission, bring the message into view and give it focus,
     // so that keyboard and screen-reader users land on what went wrong.
     var problem = document.querySelector("#refus, .bo-error-summary, #alerte");
@@ -117,9 +296,19 @@
     }
 
     // Choosing a starting text for a message fills the form at once (the "Préparer" button stays
-    // for use without JavaScript).
+    // for use without JavaScript). The chosen text replaces what was typed: ask first.
     document.querySelectorAll(".bo-template-picker select").forEach(function (select) {
-      select.addEventListener("change", function () { select.form.submit(); });
+      select.addEventListener("change", function () {
+        var message = document.querySelector("#message form");
+        if (message && tracked(message) && dirty(message)) {
+          if (!window.confirm("Remplacer le message saisi par le texte du modèle ?")) { return; }
+          var store = storage();
+          if (store) { store.removeItem(key(message)); }
+          message.boInitial = JSON.stringify(snapshot(message));
+        }
+        submitting = true;
+        select.form.submit();
+      });
     });
 
     // The record page's tabs (Conversation, Historique): links that reload the page without

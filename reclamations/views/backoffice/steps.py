@@ -75,15 +75,27 @@ def _run(
     change: Callable[[dict[str, Any]], str],
     *,
     anchor: str = "etape",
+    complete: bool = False,
 ) -> HttpResponse:
-    """Validate ``form``, call ``change`` (a service call returning the success message), answer."""
+    """Validate ``form``, call ``change`` (a service call returning the success message), answer.
+
+    ``complete``: the handler pressed "Enregistrer et terminer l'étape": the step completes too when
+    its guard allows; otherwise the data is saved and the page says what is still missing.
+    """
     if not form.is_valid():
         return detail_response(request, reclamation, bound={name: form})
+    state = reclamation.state
+    said: list[str] = []
     try:
         # One form, one outcome: when a change makes several service calls (save the answer, then
         # send it), a refusal of the last one must not leave the first one saved, nor its files.
         with services.atomic_with_uploads():
-            message = change(form.cleaned_data)
+            if complete:
+                outcome = services.reclamation_save_and_complete_step(
+                    reclamation=reclamation, actor=request.user, expected_state=state,
+                    save=lambda _r: said.append(change(form.cleaned_data)))
+            else:
+                said.append(change(form.cleaned_data))
     except services.StaleState as exc:
         fresh = selectors.reclamation_for_detail(reclamation.pk)
         return detail_response(request, fresh, error=str(exc), status=409)
@@ -93,9 +105,36 @@ def _run(
         # A closed or discarded record shows no step form: say it at the top of the page instead.
         error = "" if fresh.is_open else "; ".join(form.non_field_errors())
         return detail_response(request, fresh, bound={name: form}, error=error)
+    message = " ".join(m for m in said if m and m != "Aucune modification.")
+    if complete and not outcome.completed:
+        # Saved, but the step asks for more: the guard's message next to the step, the data kept.
+        if message:
+            messages.success(request, message)
+        return detail_response(request, selectors.reclamation_for_detail(reclamation.pk), refusal=outcome.refusal)
+    if complete:
+        message = f"{message} {_completed_message(state, outcome.reclamation)}".strip()
+    elif not message and said:
+        message = said[0]
     if message:
         messages.success(request, message)
     return _back(reclamation, anchor)
+
+
+def _completed_message(state: str, reclamation: Reclamation) -> str:
+    """« Étape 6 (Action concrète) terminée. », and the steps that completed by themselves after it."""
+    text = f"Étape {workflow.step_number(state)} ({workflow.step_label(state)}) terminée."
+    skipped = workflow.step_number(reclamation.state) - workflow.step_number(state) - 1
+    if reclamation.state == Step.CLOSED:
+        text += " La réclamation est clôturée."
+    if skipped > 0:
+        text += (f" {'Les étapes suivantes étaient' if skipped > 1 else 'L’étape suivante était'} déjà "
+                 f"remplie{'s' if skipped > 1 else ''} : terminée{'s' if skipped > 1 else ''} automatiquement.")
+    return text
+
+
+def _wants_completion(request: HttpRequest) -> bool:
+    """The "Enregistrer et terminer l'étape" button (``terminer``) rather than "Enregistrer"."""
+    return bool(request.POST.get("terminer"))
 
 
 # --- Completing the step in progress ---------------------------------------------------------------
@@ -111,8 +150,7 @@ def complete_step(request: HttpRequest, reclamation: Reclamation) -> HttpRespons
                                status=409)
     except services.WorkflowError as exc:
         return detail_response(request, reclamation, refusal=str(exc))
-    number, label = workflow.step_number(state), workflow.step_label(state)
-    messages.success(request, f"Étape {number} ({label}) terminée.")
+    messages.success(request, _completed_message(state, selectors.reclamation_for_detail(reclamation.pk)))
     return _back(reclamation)
 
 
@@ -124,7 +162,10 @@ def acknowledgement(request: HttpRequest, reclamation: Reclamation) -> HttpRespo
     def change(data: dict[str, Any]) -> str:
         recorded = services.reclamation_record_acknowledgement(
             reclamation=reclamation, actor=request.user, sent_at=data["sent_at"], means=data["means"])
-        return "Accusé de réception enregistré." if recorded else "L'accusé de réception était déjà enregistré."
+        if not recorded:
+            return "L'accusé de réception était déjà enregistré."
+        # Step 1 asks for nothing else: recording it completed the step (workflow.STEPS, automatic).
+        return "Accusé de réception enregistré ; étape 1 terminée automatiquement."
 
     return _run(request, reclamation, "acknowledgement", form, change)
 
@@ -187,8 +228,17 @@ def _update(request: HttpRequest, reclamation: Reclamation, changes: dict[str, A
 @record_action
 def identification(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
     form = bo_forms.IdentificationForm(request.POST, prefix="identification", instance=_copy(reclamation))
-    return _run(request, reclamation, "identification", form,
-                lambda data: _update(request, reclamation, form.changes(), "Identification"))
+    # "Prendre en charge, enregistrer et terminer l'étape 2": one click for a record nobody holds yet.
+    take_charge = request.POST.get("terminer") == "prendre" and not reclamation.handler_id
+    if take_charge and (denial := permissions.assign_denial(request.user, reclamation, request.user)):
+        return permissions.forbidden(request, denial)
+
+    def change(data: dict[str, Any]) -> str:
+        said = [_assign(request, reclamation, request.user)] if take_charge else []
+        saved = _update(request, reclamation, form.changes(), "Identification")
+        return " ".join(said + ([saved] if saved != "Aucune modification." or not said else []))
+
+    return _run(request, reclamation, "identification", form, change, complete=_wants_completion(request))
 
 
 def _copy(reclamation: Reclamation) -> Reclamation:
@@ -201,7 +251,8 @@ def _copy(reclamation: Reclamation) -> Reclamation:
 def reformulation(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
     form = bo_forms.ReformulationForm(request.POST, prefix="reformulation", instance=_copy(reclamation))
     return _run(request, reclamation, "reformulation", form,
-                lambda data: _update(request, reclamation, form.changes(), "Reformulation"))
+                lambda data: _update(request, reclamation, form.changes(), "Reformulation"),
+                complete=_wants_completion(request))
 
 
 @record_action
@@ -231,7 +282,7 @@ def evaluation(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
                                               expected_state=reclamation.state)
         return f"Évaluation enregistrée : priorité {updated.get_priority_display().lower()}."
 
-    return _run(request, reclamation, "evaluation", form, change)
+    return _run(request, reclamation, "evaluation", form, change, complete=_wants_completion(request))
 
 
 @record_action
@@ -273,7 +324,8 @@ def answer(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
     """Save the argued answer, and send it when the handler pressed "Enregistrer et envoyer"."""
     form = bo_forms.AnswerForm(request.POST, request.FILES, prefix="answer", instance=_copy(reclamation),
                                record_files=selectors.record_files(reclamation))
-    send = request.POST.get("send") == "1"
+    # "Enregistrer et envoyer" (1), or the same and "terminer l'étape 6" when its guard allows.
+    send = request.POST.get("send") in ("1", "terminer")
 
     def change(data: dict[str, Any]) -> str:
         updated = reclamation
@@ -300,7 +352,7 @@ def answer(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
                                          new_files=data["new_files"])
         return "Réponse argumentée enregistrée comme remise au réclamant."
 
-    return _run(request, reclamation, "answer", form, change)
+    return _run(request, reclamation, "answer", form, change, complete=request.POST.get("send") == "terminer")
 
 
 # --- Step 8 and 9 --------------------------------------------------------------------------------------
@@ -308,7 +360,8 @@ def answer(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
 def conclusion(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
     form = bo_forms.ConclusionForm(request.POST, prefix="conclusion", instance=_copy(reclamation))
     return _run(request, reclamation, "conclusion", form,
-                lambda data: _update(request, reclamation, form.changes(), "Conclusion"))
+                lambda data: _update(request, reclamation, form.changes(), "Conclusion"),
+                complete=_wants_completion(request))
 
 
 @record_action
@@ -318,7 +371,8 @@ def feedback(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
     def change(data: dict[str, Any]) -> str:
         services.reclamation_record_feedback(reclamation=reclamation, actor=request.user,
                                              satisfaction=data["satisfaction"], comment=data["comment"])
-        return "Avis du client enregistré."
+        # Recording the feedback completes step 9 by itself (workflow.STEPS): the record closes.
+        return "Avis du client enregistré ; étape 9 terminée automatiquement, la réclamation est clôturée."
 
     return _run(request, reclamation, "feedback", form, change)
 
