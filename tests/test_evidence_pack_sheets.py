@@ -181,3 +181,18 @@ def test_an_improvement_title_taken_from_a_long_action_is_cut_between_words(hand
 ])
 def test_shorten_cuts_on_a_word_boundary(text, limit, expected):
     assert shorten(text, limit) == expected
+
+
+def test_an_effectiveness_comment_ending_with_a_full_stop_gets_no_second_one(handler, quality_lead):
+    record = advance(ReclamationFactory(received_at=_days_ago(40)), Step.CLOSED, handler)
+    improvement = services.improvement_create(
+        actor=quality_lead, origin="records", title="Convocations à J-10", owner=quality_lead,
+        description="Envoi automatique des convocations dix jours avant.", reclamations=[record])
+    services.improvement_update(improvement=improvement, actor=quality_lead, changes={"status": "done"})
+    services.improvement_record_check(improvement=improvement, actor=quality_lead, result="partly",
+                                      comment="Deux convocations parties à J-6.")
+
+    text = _pack()
+
+    assert "Deux convocations parties à J-6. Envoi automatique des convocations dix jours avant." in text
+    assert "J-6.." not in text

@@ -19,7 +19,7 @@ def fr_plural(value: object, suffix: str = "s") -> str:
         return ""
 
 
-@register.filter
+@register.filter(is_safe=True)  # only appends a full stop: escaped text stays escaped
 def sentence(value: object) -> str:
     """The text closed by a full stop, unless it already ends with one (or with ?, !, …): never "..".
     """
