@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from reclamations import roles
-from reclamations.audit import verify_chain
+from reclamations.journal import verify_chain
 from reclamations.models import (
     Action,
     Channel,

@@ -34,7 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reclamations import emails, outbox, roles, services, workflow
-from reclamations.audit import record_event
+from reclamations.journal import record_event
 from reclamations.models import (
     Action,
     Channel,

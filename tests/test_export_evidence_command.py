@@ -1,4 +1,4 @@
-"""``manage.py export_audit``: the pack or the register of a period written to a file, logged."""
+"""``manage.py export_evidence``: the pack or the register of a period written to a file, logged."""
 from __future__ import annotations
 
 import csv
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def _run(*args: str) -> str:
     out = io.StringIO()
-    call_command("export_audit", *args, stdout=out)
+    call_command("export_evidence", *args, stdout=out)
     return out.getvalue()
 
 
@@ -102,7 +102,7 @@ def test_the_pack_is_signed_by_the_staff_member_named_and_the_export_logged_unde
 
     text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(output).pages)
     assert f"par {quality_lead.get_full_name()}" in text
-    assert "Commande export_audit" not in text and "Ligne de commande" not in text
+    assert "Commande export_evidence" not in text and "Ligne de commande" not in text
     event = Event.objects.get(kind=EventKind.EXPORT)
     assert event.actor == quality_lead and event.actor_label == quality_lead.get_full_name()
 

@@ -1,9 +1,9 @@
-"""Make an audit export from the command line: the evidence pack (PDF) or the register (XLSX, CSV).
+"""Make an evidence export from the command line: the evidence pack (PDF) or the register (XLSX, CSV).
 
-    manage.py export_audit --start 2026-01-01 --end 2026-12-31 --output pack.pdf [--format pdf|xlsx|csv]
+    manage.py export_evidence --start 2026-01-01 --end 2026-12-31 --output pack.pdf [--format pdf|xlsx|csv]
                            [--requested-by USERNAME]
 
-Same file as the back-office gives, same period rules, and the same EXPORT event in the audit log.
+Same file as the back-office gives, same period rules, and the same EXPORT event in the journal.
 The pack is signed by whoever asked for it: the staff account given by ``--requested-by`` (the event's
 actor), otherwise "Ligne de commande (utilisateur système X)", X being the system account that ran it.
 Useful for a very long period, or from a cron job.
