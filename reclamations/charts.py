@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from .text import shorten
+
 FONT = "DejaVu Sans, Arial, sans-serif"
 BAR_COLOUR = "#1f5f8b"
 TRACK_COLOUR = "#e5e9ee"
@@ -34,8 +36,7 @@ def format_number(value: float, decimals: int = 0) -> str:
 
 
 def _truncate(label: str, limit: int) -> str:
-    label = " ".join(str(label).split())
-    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
+    return shorten(label, limit)
 
 
 def _join(parts: Sequence[SafeString]) -> SafeString:

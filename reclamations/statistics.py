@@ -158,6 +158,11 @@ class SatisfactionFigures:
     solved: tuple[Bucket, ...]  # "is your problem solved?": yes, partly, no
     answer_clear: int  # answers saying the answer was clear
     delay_acceptable: int  # answers saying the delay was acceptable
+    # How many answered each question: a survey recorded by a handler may hold the score alone, and
+    # "oui 0 — non 0" for a question nobody was asked would misreport it.
+    solved_answers: int = 0
+    answer_clear_answers: int = 0
+    delay_acceptable_answers: int = 0
 
 
 @dataclass(frozen=True)
@@ -288,6 +293,9 @@ def compute_figures(*, period: Period, now: datetime | None = None) -> Figures:
         **{f"solved_{s.value}": Count("pk", filter=Q(feedback_solved=s.value)) for s in Solved},
         answer_clear=Count("pk", filter=Q(feedback_answer_clear=True)),
         delay_acceptable=Count("pk", filter=Q(feedback_delay_acceptable=True)),
+        solved_answers=Count("pk", filter=~Q(feedback_solved="")),
+        answer_clear_answers=Count("pk", filter=Q(feedback_answer_clear__isnull=False)),
+        delay_acceptable_answers=Count("pk", filter=Q(feedback_delay_acceptable__isnull=False)),
     )
     total = totals["total"]
 
@@ -349,5 +357,8 @@ def compute_figures(*, period: Period, now: datetime | None = None) -> Figures:
             solved=tuple(Bucket(s.value, s.label, totals[f"solved_{s.value}"]) for s in Solved),
             answer_clear=totals["answer_clear"],
             delay_acceptable=totals["delay_acceptable"],
+            solved_answers=totals["solved_answers"],
+            answer_clear_answers=totals["answer_clear_answers"],
+            delay_acceptable_answers=totals["delay_acceptable_answers"],
         ),
     )

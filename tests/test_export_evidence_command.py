@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import hashlib
 import io
 from datetime import timedelta
@@ -39,11 +40,14 @@ def test_it_writes_the_pack_prints_its_pages_and_hash_and_logs_the_export(tmp_pa
     content = output.read_bytes()
     reader = PdfReader(io.BytesIO(content))
     digest = hashlib.sha256(content).hexdigest()
-    assert f"{len(reader.pages)} pages" in printed and "1 réclamation(s)" in printed
+    assert f"{len(reader.pages)} pages" in printed and "1 réclamation," in printed
     assert f"SHA-256 : {digest}" in printed
     assert record.reference in " ".join(page.extract_text() for page in reader.pages)
     event = Event.objects.get(kind=EventKind.EXPORT)
-    assert event.actor is None and event.actor_label == "Commande export_evidence"
+    # Nobody named: the pack and the log say it came from the command line, and under which account.
+    assert event.actor is None and event.actor_label == f"Ligne de commande (utilisateur système {getpass.getuser()})"
+    assert f"par Ligne de commande (utilisateur système {getpass.getuser()})" in " ".join(
+        " ".join(page.extract_text().split()) for page in reader.pages)
     assert event.data["document"] == "pack" and event.data["sha256"] == digest and event.data["records"] == 1
 
 
@@ -87,3 +91,32 @@ def test_it_refuses_bad_dates_in_french_and_writes_nothing(tmp_path, start, end,
 def test_it_refuses_a_folder_that_does_not_exist(tmp_path):
     with pytest.raises(CommandError, match="Le dossier de destination n'existe pas"):
         _run(*_period_args(), "--output", str(tmp_path / "absent" / "pack.pdf"))
+
+
+def test_the_pack_is_signed_by_the_staff_member_named_and_the_export_logged_under_their_account(
+        tmp_path, quality_lead):
+    ReclamationFactory(received_at=timezone.now() - timedelta(days=3))
+    output = tmp_path / "pack.pdf"
+
+    _run(*_period_args(), "--output", str(output), "--requested-by", quality_lead.username)
+
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(output).pages)
+    assert f"par {quality_lead.get_full_name()}" in text
+    assert "Commande export_evidence" not in text and "Ligne de commande" not in text
+    event = Event.objects.get(kind=EventKind.EXPORT)
+    assert event.actor == quality_lead and event.actor_label == quality_lead.get_full_name()
+
+
+def test_it_refuses_an_unknown_requester_in_french_and_writes_nothing(tmp_path):
+    output = tmp_path / "pack.pdf"
+
+    with pytest.raises(CommandError, match="Aucun compte actif de l'équipe ne s'appelle « personne »"):
+        _run(*_period_args(), "--output", str(output), "--requested-by", "personne")
+
+    assert not output.exists() and not Event.objects.filter(kind=EventKind.EXPORT).exists()
+
+
+def test_the_printed_summary_writes_zero_in_the_singular(tmp_path):
+    printed = _run(*_period_args(), "--output", str(tmp_path / "registre.csv"))
+
+    assert "0 réclamation," in printed and "0 réclamations" not in printed

@@ -32,11 +32,33 @@ class StepLine:
 
 
 @dataclass(frozen=True)
+class HistoryLine:
+    """A journal entry as printed: its kind left out when the summary already starts with it
+    ("Modification : Modification : …" otherwise)."""
+
+    event: Event
+    kind: str
+
+
+@dataclass(frozen=True)
+class RecordedAcknowledgement:
+    """An acknowledgement recorded without a kept message (sent by letter, or registered after the fact):
+    the exchanges still show it, from the event that recorded it."""
+
+    at: datetime
+    means: str
+    by: str
+    recorded_acknowledgement: bool = True  # tells it from a Communication in the exchanges
+
+
+@dataclass(frozen=True)
 class Sheet(DelayLabels):
     reclamation: Reclamation
     steps: tuple[StepLine, ...]
     events: tuple[Event, ...]
+    history: tuple[HistoryLine, ...]
     communications: tuple[Communication, ...]
+    exchanges: tuple[Communication | RecordedAcknowledgement, ...]  # by date, the acknowledgement included
     actions: tuple[Action, ...]
     attachments: tuple[Attachment, ...]
     ack_outcome: str
@@ -53,10 +75,12 @@ def with_sheet_data(records: QuerySet[Reclamation]) -> QuerySet[Reclamation]:
             ),
         ),
         Prefetch("communications",
-                 queryset=Communication.objects.select_related("author").order_by("occurred_at", "id")),
+                 queryset=Communication.objects.select_related("author", "email").order_by("occurred_at", "id")),
         Prefetch("actions", queryset=Action.objects.select_related("owner").order_by("created_at", "id")),
-        Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id").only(
-            "original_name", "content_type", "size", "sha256", "public", "created_at", "reclamation_id")),
+        # Names, sizes and who added them: a sheet never reads a file's content.
+        Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by").order_by(
+            "created_at", "id").only("original_name", "content_type", "size", "sha256", "public", "created_at",
+                                     "reclamation_id", "communication_id", "uploaded_by")),
     ).order_by("received_at", "pk")
 
 
@@ -78,15 +102,51 @@ def _step_lines(reclamation: Reclamation, events: Iterable[Event]) -> tuple[Step
     )
 
 
+def _history(events: Iterable[Event]) -> tuple[HistoryLine, ...]:
+    lines = []
+    for event in events:
+        kind = event.get_kind_display()
+        lines.append(HistoryLine(event=event, kind="" if event.summary.startswith(f"{kind} ") else kind))
+    return tuple(lines)
+
+
+def _recorded_acknowledgement(
+    reclamation: Reclamation, events: Iterable[Event], communications: Iterable[Communication]
+) -> RecordedAcknowledgement | None:
+    """The acknowledgement as an exchange when no message of the record carries it."""
+    if reclamation.acknowledged_at is None or any(
+            c.purpose == Communication.Purpose.ACKNOWLEDGEMENT and c.direction == Communication.Direction.OUTBOUND
+            for c in communications):
+        return None
+    event = next((e for e in events if e.kind == EventKind.ACKNOWLEDGED), None)
+    data = event.data if event is not None and isinstance(event.data, dict) else {}
+    return RecordedAcknowledgement(at=reclamation.acknowledged_at, means=str(data.get("means") or ""),
+                                   by=event.actor_label if event is not None else "")
+
+
+def _exchanges(
+    reclamation: Reclamation, events: Iterable[Event], communications: tuple[Communication, ...]
+) -> tuple[Communication | RecordedAcknowledgement, ...]:
+    acknowledgement = _recorded_acknowledgement(reclamation, events, communications)
+    if acknowledgement is None:
+        return communications
+    # Before the messages of the same moment: it answers the request they follow.
+    before = tuple(c for c in communications if c.occurred_at <= acknowledgement.at)
+    return (*before, acknowledgement, *communications[len(before):])
+
+
 def build_sheets(records: Iterable[Reclamation], *, now: datetime) -> list[Sheet]:
     sheets = []
     for reclamation in records:
         events = tuple(reclamation.events.all())
+        communications = tuple(reclamation.communications.all())
         sheets.append(Sheet(
             reclamation=reclamation,
             steps=_step_lines(reclamation, events),
             events=events,
-            communications=tuple(reclamation.communications.all()),
+            history=_history(events),
+            communications=communications,
+            exchanges=_exchanges(reclamation, events, communications),
             actions=tuple(reclamation.actions.all()),
             attachments=tuple(reclamation.attachments.all()),
             ack_outcome=ack_outcome(reclamation, now),

@@ -27,7 +27,6 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from .. import dispatch, exports
@@ -36,6 +35,7 @@ from ..journal import record_event
 from ..models import Event, EventKind, ExportJob, Reclamation
 from ..pdf import RenderError
 from ..statistics import Period
+from ..text import plural
 from .base import Actor
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def export_log(
 ) -> Event:
     """Write the EXPORT event of one produced file (call it once the file exists).
 
-    ``label`` names a non-human actor (``actor=None``), e.g. "Commande export_evidence".
+    ``label`` names a non-human actor (``actor=None``), e.g. "Ligne de commande (utilisateur système backup)".
     """
     if document not in DOCUMENTS:
         raise ValueError(f"unknown document: {document}")
@@ -71,7 +71,7 @@ def export_log(
         summary = f"{what} exporté : {reclamation.reference}."
     else:
         summary = (f"{what} exporté : période du {start:%d/%m/%Y} au {end:%d/%m/%Y}, "
-                   f"{records} réclamation{pluralize(records)}.")
+                   f"{records} réclamation{plural(records)}.")
     with transaction.atomic():
         return record_event(
             kind=EventKind.EXPORT,

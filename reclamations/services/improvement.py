@@ -37,6 +37,7 @@ from ..models import (
     Organisation,
     Reclamation,
 )
+from ..text import shorten
 from .alerts import person_name
 from .base import Actor, WorkflowError, display, lock
 
@@ -258,8 +259,8 @@ def improvement_record_check(
 
 
 def _title_from(text: str, limit: int = 120) -> str:
-    first = " ".join(text.strip().splitlines()[0].split()) if text.strip() else ""
-    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return shorten(first, limit)
 
 
 def reclamation_promote_action(*, action: Action, actor: Actor) -> tuple[ImprovementAction, bool]:

@@ -1,24 +1,30 @@
 """Make an evidence export from the command line: the evidence pack (PDF) or the register (XLSX, CSV).
 
     manage.py export_evidence --start 2026-01-01 --end 2026-12-31 --output pack.pdf [--format pdf|xlsx|csv]
+                           [--requested-by USERNAME]
 
-Same file as the back-office gives, same period rules, and the same EXPORT event in the journal
-(no user: "Commande export_evidence"). Useful for a very long period, or from a cron job.
+Same file as the back-office gives, same period rules, and the same EXPORT event in the journal.
+The pack is signed by whoever asked for it: the staff account given by ``--requested-by`` (the event's
+actor), otherwise "Ligne de commande (utilisateur système X)", X being the system account that ran it.
+Useful for a very long period, or from a cron job.
 """
 from __future__ import annotations
 
+import getpass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import exports, services
 from ...pdf import RenderError
 from ...services.exports import DOCUMENTS
 from ...statistics import Period
+from ...text import plural
 
-LABEL = "Commande export_evidence"
 KINDS = {"pdf": "pack", "xlsx": "register_xlsx", "csv": "register_csv"}
 
 
@@ -31,6 +37,24 @@ def _date(value: str, option: str) -> date:
         ) from None
 
 
+def command_line_label() -> str:
+    """Who asked, when no staff account is named: the system account, so the pack names a person."""
+    try:
+        account = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        account = "inconnu"
+    return f"Ligne de commande (utilisateur système {account})"
+
+
+def _requester(username: str | None) -> AbstractBaseUser | None:
+    if not username:
+        return None
+    user = get_user_model().objects.filter(username=username, is_active=True, is_staff=True).first()
+    if user is None:
+        raise CommandError(f"Aucun compte actif de l'équipe ne s'appelle « {username} » (option --requested-by).")
+    return user
+
+
 class Command(BaseCommand):
     help = "Écrit le dossier de preuves (PDF) ou le registre (XLSX, CSV) d'une période dans un fichier."
 
@@ -41,6 +65,10 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=sorted(KINDS), default=None,
                             help="pdf (dossier de preuves), xlsx ou csv (registre) ; par défaut : "
                                  "l'extension du fichier, sinon pdf")
+        parser.add_argument("--requested-by", default=None, metavar="IDENTIFIANT",
+                            help="identifiant du compte qui demande le dossier (il le signe et l'export "
+                                 "lui est attribué) ; par défaut : « Ligne de commande (utilisateur "
+                                 "système …) »")
 
     def handle(self, *args: Any, **options: Any) -> None:
         start, end = _date(options["start"], "--start"), _date(options["end"], "--end")
@@ -54,22 +82,25 @@ class Command(BaseCommand):
             raise CommandError(f"Le dossier de destination n'existe pas : {output.parent}")
         kind = KINDS[file_format]
         period = Period(start, end)
+        requester = _requester(options.get("requested_by"))
+        signed_by = (requester.get_full_name() or requester.get_username()) if requester else command_line_label()
 
         def progress(percent: int, label: str) -> None:
             if options["verbosity"] >= 2:
                 self.stderr.write(f"{percent:3d} % — {label}")
 
         try:
-            produced = exports.produce(kind=kind, period=period, generated_by=LABEL, progress=progress)
+            produced = exports.produce(kind=kind, period=period, generated_by=signed_by, progress=progress)
         except RenderError as error:
             raise CommandError(str(error)) from error
         try:
             output.write_bytes(produced.content)
         except OSError as error:
             raise CommandError(f"Impossible d'écrire {output} : {error.strerror or error}") from error
-        services.export_log(actor=None, label=LABEL, document=kind, sha256=produced.sha256,
-                            records=produced.records, start=start, end=end)
+        services.export_log(actor=requester, label=None if requester else signed_by, document=kind,
+                            sha256=produced.sha256, records=produced.records, start=start, end=end)
         pages = f", {produced.pages} pages" if produced.pages is not None else ""
         self.stdout.write(f"{output} écrit : {DOCUMENTS[kind]}, période {period.label}, "
-                          f"{produced.records} réclamation(s){pages}, {len(produced.content)} octets.")
+                          f"{produced.records} réclamation{plural(produced.records)}{pages}, "
+                          f"{len(produced.content)} octets.")
         self.stdout.write(f"SHA-256 : {produced.sha256}")
