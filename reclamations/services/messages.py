@@ -34,7 +34,7 @@ from ..models import (
 )
 from ..workflow import Step
 from .base import Actor, WorkflowError, check_open, check_state, lock
-from .communications import reclamation_log_communication
+from .communications import reclamation_log_communication, record_communication
 from .records import reclamation_rotate_token
 from .search import search_document_refresh
 from .steps import step_effect
@@ -257,7 +257,7 @@ def reclamation_send_closure_notice(*, reclamation: Reclamation) -> Communicatio
     if by_hand.exists():
         return None
     subject, body = CLOSURE_SUBJECT.format(reference=r.reference), _closure_body(r)
-    communication = reclamation_log_communication(
+    communication = record_communication(
         reclamation=r, actor=None, label="Envoi automatique", kind=CommunicationKind.EMAIL,
         direction=Communication.Direction.OUTBOUND, purpose=Purpose.CLOSURE, public=True,
         subject=subject, body=body,
@@ -295,6 +295,15 @@ def reclamation_send_answer(
         now = sent_at or timezone.now()
         if now > timezone.now():
             raise WorkflowError("La date d'envoi ne peut pas être dans le futur.")
+        # The client hears of the answer after being told their complaint was received (procedure).
+        if r.acknowledged_at is not None and now < r.acknowledged_at:
+            raise WorkflowError(
+                "La réponse argumentée ne peut pas être datée avant l'accusé de réception "
+                f"(envoyé le {timezone.localtime(r.acknowledged_at):%d/%m/%Y à %H:%M}).")
+        if now < r.received_at:
+            raise WorkflowError(
+                "La réponse argumentée ne peut pas être datée avant la réception de la réclamation "
+                f"({timezone.localtime(r.received_at):%d/%m/%Y à %H:%M}).")
         emailed = sent_at is None and bool(r.complainant_email)
         subject = prefilled_message(r, Communication.Purpose.ANSWER)[0] if emailed else (
             f"Réponse à votre réclamation {r.reference}")
