@@ -1007,8 +1007,11 @@ class DemoSeeder:
             # A past answer, registered with its real date: demo figures show realistic delays
             # (most answers on time, a few late) and no e-mail leaves for these fictitious clients.
             hours = self.rng.uniform(6, 44) if self.rng.random() < 0.85 else self.rng.uniform(50, 90)
+            # Never before the acknowledgement (the service refuses it).
+            current = self._reload(reclamation)
+            sent_at = max(self._after(current, hours), current.acknowledged_at or current.received_at)
             services.reclamation_send_answer(reclamation=reclamation, actor=self._handler(reclamation),
-                                             expected_state=Step.ACTION, sent_at=self._after(reclamation, hours),
+                                             expected_state=Step.ACTION, sent_at=sent_at,
                                              means=CommunicationKind.EMAIL)
 
     def _fill_follow_up(self, reclamation: Reclamation) -> None:
@@ -1111,12 +1114,14 @@ class DemoSeeder:
 
     def _reopen(self, reclamation: Reclamation, sc: Scenario) -> Reclamation:
         quality_lead = self.users[QUALITY_LEAD_USERNAME]
+        # A closed record takes nothing more: the quality lead reopens it, then the client's message
+        # (kept aside meanwhile) is added to it.
+        reclamation = services.reclamation_reopen(reclamation=reclamation, actor=quality_lead, reason=sc.reopen,
+                                                  step=Step.ACTION_PROPOSAL)
         services.reclamation_log_communication(
             reclamation=reclamation, actor=None, label=CLIENT_LABEL, kind=CommunicationKind.MESSAGE,
             direction=Communication.Direction.INBOUND, public=True, body=sc.reopen,
         )
-        reclamation = services.reclamation_reopen(reclamation=reclamation, actor=quality_lead, reason=sc.reopen,
-                                                  step=Step.ACTION_PROPOSAL)
         services.reclamation_add_action(
             reclamation=reclamation, actor=self._handler(reclamation), description=sc.reopen_action,
             kind=ActionKind.CORRECTIVE, owner=self._handler(reclamation), due_date=self.today + timedelta(days=3),
