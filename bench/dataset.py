@@ -3,7 +3,7 @@
 The records come from ``seed_demo``: about thirty records written through the real services (every
 step, events, messages, actions, files), used as *templates*. A clone copies a template's columns,
 actions, exchanges, files and events, every date moved back by the same amount, with its own
-reference and secret; the events are re-chained with real SHA-256 links (the audit log stays
+reference and secret; the events are re-chained with real SHA-256 links (the journal stays
 verifiable) and the ids they name (exchange, file, action) point to the clone's own rows. Clones
 are inserted by batches with ``bulk_create``: 10,000 records with their ~200,000 events take
 about a minute.
@@ -192,9 +192,9 @@ def clone_records(count: int, *, plan: Callable[[int], tuple[Any, date]], batch_
     from reclamations.models import (
         Action,
         Attachment,
-        AuditChainHead,
         Communication,
         Event,
+        JournalChainHead,
         Reclamation,
         ReferenceCounter,
     )
@@ -245,7 +245,7 @@ def clone_records(count: int, *, plan: Callable[[int], tuple[Any, date]], batch_
             Attachment.objects.bulk_create([new for _n, _old, new in files])
             for n, old, new in files:
                 ids[n]["attachment"][old] = new.pk
-            head = AuditChainHead.objects.select_for_update().get(pk=1)
+            head = JournalChainHead.objects.select_for_update().get(pk=1)
             sequence, prev_hash = head.last_sequence, head.last_hash
             events = []
             for n, (template, delta, clone) in enumerate(rows):
@@ -262,7 +262,7 @@ def clone_records(count: int, *, plan: Callable[[int], tuple[Any, date]], batch_
             # What the services write with each record: the list's search reads nothing else.
             search_documents_rebuild(clone.pk for _t, _d, clone in rows)
             written += len(events)
-            AuditChainHead.objects.filter(pk=1).update(last_sequence=sequence, last_hash=prev_hash)
+            JournalChainHead.objects.filter(pk=1).update(last_sequence=sequence, last_hash=prev_hash)
     for year, number in counters.items():
         ReferenceCounter.objects.update_or_create(year=year, defaults={"last_number": number})
     return written

@@ -16,7 +16,7 @@ What is measured, so that the figures mean something:
   senders (one in eight with a PDF attached), 10 % HTML-only messages, 5 % answers naming a
   reference from the right address, 5 % out-of-office replies.
 - "poll" is ``reclamations.imap.poll()``: listing, fetching in bounded groups, parsing, one
-  transaction per message (record, files, acknowledgement in the outbox, audit events), moving the
+  transaction per message (record, files, acknowledgement in the outbox, journal events), moving the
   handled messages. The outbox is not sent (no worker runs).
 - Peak memory: the process's resident set sampled every 20 ms during the poll (``/proc/self/statm``),
   next to its value just before; ``ru_maxrss`` is the whole run's high-water mark.

@@ -11,14 +11,14 @@ How it works, so that the figures mean something:
 
 - Datasets are SQLite files under ``var/bench/`` (built once, reused; ``--rebuild`` starts again), or
   PostgreSQL databases ``<--database>_pack<N>`` (built each time): ``seed_demo`` writes ~30 realistic
-  records through the real services (each with its full audit trail), then each is cloned
+  records through the real services (each with its full journal), then each is cloned
   (``bench/dataset.py``: fields, actions, exchanges, events re-chained with real SHA-256 links) until
   the period holds N records. Clones are received in the twelve months *before* the demo ones, so the
   measured period holds exactly N records. ``bench/run.py --pack 50,1000`` runs the same measurement.
 - Every measurement runs in a fresh process (``ru_maxrss`` is a process's high-water mark), and pack
   and plain runs alternate so that a busy machine slows both alike. Time is wall-clock; CPU time is
   reported too.
-- "pack" is what the quality lead waits for: figures and register queries, full audit-chain
+- "pack" is what the quality lead waits for: figures and register queries, full journal-chain
   verification, templates, layout and PDF writing (``reclamations.pdf.build_pack``).
   "plain" is the same renderer (same child process, same fetcher, same page size and footer) on a
   document of headings and paragraphs with exactly as many pages, each page filled with text.
@@ -140,7 +140,7 @@ def build(size: int, url: str) -> None:
 
     dataset.create_database(url)
     _django(url)
-    from reclamations.audit import verify_chain
+    from reclamations.journal import verify_chain
     from reclamations.models import Reclamation
 
     dataset.install("bench-" + secrets.token_hex(8))

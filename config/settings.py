@@ -39,17 +39,17 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 
 
-def _audit_chain_key() -> str:
-    """The key of the audit chain's links: AUDIT_CHAIN_KEY, else the file AUDIT_CHAIN_KEY_FILE.
+def _journal_key() -> str:
+    """The key of the journal chain's links: JOURNAL_KEY, else the file JOURNAL_KEY_FILE.
 
     It must not live in the database: whoever can rewrite the database alone cannot recompute
     keyed links (docs/operations.md). The embedded set-up generates the file on first use, like
     SECRET_KEY's; created with mode 0600 at once (O_EXCL), so a process starting at the same moment
     reads the key the first one wrote instead of writing another.
     """
-    if value := env.str("AUDIT_CHAIN_KEY", default=""):
+    if value := env.str("JOURNAL_KEY", default=""):
         return value
-    path = Path(env.str("AUDIT_CHAIN_KEY_FILE", default=str(VAR_DIR / "audit_chain_key")))
+    path = Path(env.str("JOURNAL_KEY_FILE", default=str(VAR_DIR / "audit_chain_key")))
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -60,12 +60,12 @@ def _audit_chain_key() -> str:
     return path.read_text().strip()
 
 
-AUDIT_CHAIN_KEY = _audit_chain_key()
+JOURNAL_KEY = _journal_key()
 # Earlier keys, still needed to verify the links they made (rotation, docs/operations.md).
-AUDIT_CHAIN_KEY_FALLBACKS = env.list("AUDIT_CHAIN_KEY_FALLBACKS", default=[])
-# One JSON line per checkpoint of the chain's head, kept outside the database (reclamations.audit_chain).
-AUDIT_CHECKPOINT_FILE = Path(env.str("AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl")))
-AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=3600)
+JOURNAL_KEY_FALLBACKS = env.list("JOURNAL_KEY_FALLBACKS", default=[])
+# One JSON line per checkpoint of the chain's head, kept outside the database (reclamations.journal_chain).
+JOURNAL_CHECKPOINT_FILE = Path(env.str("JOURNAL_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl")))
+JOURNAL_CHECKPOINT_SECONDS = env.int("JOURNAL_CHECKPOINT_SECONDS", default=3600)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -409,13 +409,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reclamations.tasks.anonymise_expired",
         "schedule": crontab(minute=30, hour=3),
     },
-    # The audit chain's head copied to AUDIT_CHECKPOINT_FILE, outside the database: a truncated log
-    # or a rewound head no longer matches it (reclamations.audit_chain). Late runs are dropped: the
+    # The journal chain's head copied to JOURNAL_CHECKPOINT_FILE, outside the database: a truncated log
+    # or a rewound head no longer matches it (reclamations.journal_chain). Late runs are dropped: the
     # next one writes the same kind of line.
-    "audit-checkpoint": {
-        "task": "reclamations.tasks.checkpoint_audit_chain",
-        "schedule": float(AUDIT_CHECKPOINT_SECONDS),
-        "options": {"expires": float(AUDIT_CHECKPOINT_SECONDS)},
+    "journal-checkpoint": {
+        "task": "reclamations.tasks.checkpoint_journal",
+        "schedule": float(JOURNAL_CHECKPOINT_SECONDS),
+        "options": {"expires": float(JOURNAL_CHECKPOINT_SECONDS)},
     },
     # Files under attachments/ that belong to no row (reclamations.services.orphan_files): counted
     # for the quality lead's dashboard, never deleted without them.

@@ -11,7 +11,7 @@ urlpatterns = [
     path("enquete/", include("reclamations.urls.survey")),
     path("backoffice/courriels/", include("reclamations.urls.outbox")),
     path("backoffice/qualite/", include("reclamations.urls.quality")),
-    path("backoffice/audit/", include("reclamations.urls.audit")),
+    path("backoffice/dossier-de-preuves/", include("reclamations.urls.evidence")),
     path("backoffice/", include("reclamations.urls.backoffice")),
     # Staff sign in through the back-office (password, then the two-factor code if set up).
     path("admin/login/", admin_login, name="admin_login"),

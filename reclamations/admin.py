@@ -1,7 +1,7 @@
 """The admin: configuration for the quality lead, and a read-mostly view of the records.
 
 The rules of the back-office hold here too: the step cannot be edited by hand, record edits go
-through ``services.reclamation_update`` (so they are logged), and the audit log is read-only.
+through ``services.reclamation_update`` (so they are logged), and the journal is read-only.
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from . import services, workflow
 from .models import (
     Action,
     Attachment,
-    AuditChainHead,
     Communication,
     Digest,
     DigestReceipt,
@@ -23,6 +22,7 @@ from .models import (
     FollowUpLink,
     ImprovementAction,
     InboundMessage,
+    JournalChainHead,
     LinkRequest,
     MailboxPoll,
     MessageTemplate,
@@ -215,7 +215,7 @@ class ReclamationAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown for the record only: the audit log, the improvement plan and the digests change only
+    """Shown for the record only: the journal, the improvement plan and the digests change only
     through the services, which log every change."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
@@ -355,8 +355,8 @@ class MailboxPollAdmin(ReadOnlyAdmin):
     list_display = ["last_poll_at", "last_success_at", "last_error", "claimed_until"]
 
 
-@admin.register(AuditChainHead)
-class AuditChainHeadAdmin(ReadOnlyAdmin):
+@admin.register(JournalChainHead)
+class JournalChainHeadAdmin(ReadOnlyAdmin):
     list_display = ["last_sequence", "last_hash", "verified_at", "verified_hash"]
 
 

@@ -2,8 +2,8 @@
 
 The rows themselves (``reclamations.register``) also feed the evidence pack's register table, so the
 PDF and the spreadsheets always agree.
-:func:`produce` makes any audit export (pack or register) for the export jobs, the page and the
-``export_audit`` command alike.
+:func:`produce` makes any evidence export (pack or register) for the export jobs, the page and the
+``export_evidence`` command alike.
 
 Spreadsheet software runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula (and tab
 or carriage return can smuggle one in): a client who writes ``=HYPERLINK(...)`` as the subject of a

@@ -44,7 +44,7 @@ from post_office.models import STATUS, Email, Log
 from post_office.settings import get_backend, get_max_retries, get_retry_timedelta
 
 from . import emails
-from .audit import record_event
+from .journal import record_event
 from .models import Communication, EventKind, Reclamation, RecordEmail
 
 logger = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ def _mark_failure(email: Email, exc: BaseException, now: datetime) -> str:
         reclamation = record_of(email)
         if reclamation is not None:
             # The server's words may name the recipient: they stay in the outbox log, which can be
-            # purged, never in the append-only audit log.
+            # purged, never in the append-only journal.
             code = _smtp_code(exc)
             record_event(
                 kind=EventKind.EMAIL_FAILED,

@@ -362,7 +362,7 @@ def timeline(reclamation: Reclamation) -> list[TimelineEntry]:
     """Events, communications and attachments in date order.
 
     A message or a file is shown once, with its content: the event that recorded it is folded into
-    it (it is still in the audit log). Events stay for everything else (steps, edits, alerts...).
+    it (it is still in the journal). Events stay for everything else (steps, edits, alerts...).
     """
     communications = [
         CommunicationLine(*row[:11], display_name(*row[11:14]))
@@ -522,7 +522,7 @@ def anonymised_count() -> int:
 
 
 def improvement_history(item: ImprovementAction) -> QuerySet[Event]:
-    """The audit events about one line of the improvement plan, oldest first."""
+    """The journal events about one line of the improvement plan, oldest first."""
     return Event.objects.filter(data__improvement=item.pk).order_by("sequence")
 
 

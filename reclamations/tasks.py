@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from . import audit_chain, emails, imap, outbox, selectors, services, sweep
+from . import emails, imap, journal_chain, outbox, selectors, services, sweep
 from .services import digest
 
 logger = logging.getLogger(__name__)
@@ -128,11 +128,11 @@ def poll_inbound_mailbox() -> None:
 
 
 @shared_task(ignore_result=True)
-def checkpoint_audit_chain() -> None:
-    """Beat, every ``AUDIT_CHECKPOINT_SECONDS``: copy the audit chain's head to the checkpoint file.
+def checkpoint_journal() -> None:
+    """Beat, every ``JOURNAL_CHECKPOINT_SECONDS``: copy the journal chain's head to the checkpoint file.
 
     A second run only adds another line: verification checks each line against the chain.
     """
-    checkpoint = audit_chain.checkpoint_head(reason="périodique")
+    checkpoint = journal_chain.checkpoint_head(reason="périodique")
     if checkpoint is not None:
         logger.info("audit checkpoint: event %d", checkpoint.sequence)

@@ -380,11 +380,11 @@ def check_everything(run: Run, submissions: list[Submission]) -> None:
         if found := logs.tracebacks(child.log_text()):
             run.findings.append(f"{len(found)} traceback(s) in the {child.name} log, the first:\n{found[0]}")
 
-    result = run.manage("verify_audit_log")
+    result = run.manage("verify_journal")
     if result.returncode != 0:
-        run.findings.append(f"audit log chain broken after the load: {result.stderr.strip() or result.stdout.strip()}")
+        run.findings.append(f"journal chain broken after the load: {result.stderr.strip() or result.stdout.strip()}")
     else:
-        run.figures.append("audit log chain intact (verify_audit_log)")
+        run.figures.append("journal chain intact (verify_journal)")
 
 
 # --- Main ----------------------------------------------------------------------------------------------

@@ -38,9 +38,9 @@ def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # A known chain key and a checkpoint file of this test's own: the checkpoints of other tests
     # (other databases) must never be held against this one's chain.
-    settings.AUDIT_CHAIN_KEY = "cle-de-chainage-des-tests"
-    settings.AUDIT_CHAIN_KEY_FALLBACKS = []
-    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
+    settings.JOURNAL_KEY = "cle-de-chainage-des-tests"
+    settings.JOURNAL_KEY_FALLBACKS = []
+    settings.JOURNAL_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
     # Tasks run in-process unless a test starts a real worker (tests/test_broker.py).
     celery_app.conf.task_always_eager = True
     yield

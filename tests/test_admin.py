@@ -1,4 +1,4 @@
-"""The admin keeps the workflow's rules: no hand-edited step, logged edits, a read-only audit log."""
+"""The admin keeps the workflow's rules: no hand-edited step, logged edits, a read-only journal."""
 from __future__ import annotations
 
 import pytest

@@ -20,8 +20,8 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from reclamations import pdf, services
-from reclamations.audit import record_event
 from reclamations.consistency import anomalies_of
+from reclamations.journal import record_event
 from reclamations.models import ActionKind, Communication, Event, EventKind, Reclamation
 from reclamations.statistics import Period
 from reclamations.uploads import check_uploads

@@ -1,5 +1,5 @@
 """The evidence pack: read back from the PDF itself (pypdf) — sections, figures, the empty period,
-hostile record text, the audit-chain head — plus the safe fetcher, the rendering bounds and access."""
+hostile record text, the journal-chain head — plus the safe fetcher, the rendering bounds and access."""
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +15,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from reclamations import pdf, services
-from reclamations.models import AuditChainHead, Communication, Event, EventKind, Organisation
+from reclamations.models import Communication, Event, EventKind, JournalChainHead, Organisation
 from reclamations.pdf import render
 from reclamations.pdf.fetcher import BASE_URL, FetchRefused, Resource, SafeFetcher, resource_url, static_url
 from reclamations.statistics import Period, compute_figures
@@ -171,7 +171,7 @@ def test_the_procedure_is_generated_from_the_configuration():
     assert "Téléphone (écrit" not in text
 
 
-# --- Records, improvement, audit chain ----------------------------------------------------------
+# --- Records, improvement, journal chain ----------------------------------------------------------
 def test_each_record_has_a_sheet_with_its_full_history_and_the_register_points_to_it(handler):
     record = advance(ReclamationFactory(received_at=_days_ago(15), subject="Salle de formation non chauffée"),
                      Step.CLOSED, handler)
@@ -219,7 +219,7 @@ def test_the_pack_verifies_the_audit_chain_and_prints_its_head():
 
     text = _text(_pack().pdf)
 
-    head = AuditChainHead.objects.get(pk=1)
+    head = JournalChainHead.objects.get(pk=1)
     assert head.verified_at is not None and head.verified_hash == head.last_hash
     assert "Chaîne intacte" in text
     assert head.last_hash in _compact(text)
@@ -301,7 +301,7 @@ def test_the_fetcher_refuses_real_elements_pointing_anywhere_but_the_static_file
         "https://pdf.invalid/static/%2e%2e/%2e%2e/etc/passwd",
         "https://pdf.invalid/static//etc/passwd",
         "https://pdf.invalid/static/css/../../manage.py",
-        "https://pdf.invalid/static/js/audit.js",  # not a type a document needs
+        "https://pdf.invalid/static/js/evidence.js",  # not a type a document needs
         "https://pdf.invalid/_resources/unknown",
         "data:text/plain,secret",
         "ftp://pdf.invalid/static/css/pdf.css",
@@ -403,7 +403,7 @@ def test_a_logo_that_is_not_an_image_is_left_out():
 
 # --- The page and the download -------------------------------------------------------------------
 def test_the_quality_lead_gets_a_form_with_the_last_twelve_months_by_default(login, quality_lead):
-    response = login(quality_lead).get(reverse("audit:index"))
+    response = login(quality_lead).get(reverse("evidence:index"))
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -411,7 +411,7 @@ def test_the_quality_lead_gets_a_form_with_the_last_twelve_months_by_default(log
     assert f'value="{period.start:%Y-%m-%d}"' in page and f'value="{period.end:%Y-%m-%d}"' in page
     assert "<legend" in page and 'for="id_start"' in page
     assert "Préparer le dossier de preuves (PDF)" in page
-    assert reverse("audit:register_xlsx") in page and reverse("audit:register_csv") in page
+    assert reverse("evidence:register_xlsx") in page and reverse("evidence:register_csv") in page
     assert "préparé en arrière-plan" in page
     assert "<script>" not in page and 'style="' not in page
 
@@ -423,7 +423,7 @@ def test_the_quality_lead_downloads_the_pack_and_the_export_is_logged(login, qua
     signed_in = login(quality_lead)
 
     with django_capture_on_commit_callbacks(execute=True):
-        requested = signed_in.post(reverse("audit:pack_pdf"),
+        requested = signed_in.post(reverse("evidence:pack_pdf"),
                                    {"start": period.start.isoformat(), "end": period.end.isoformat()})
     response = signed_in.get(requested["Location"].rstrip("/") + "/telecharger/")
 
@@ -488,12 +488,12 @@ def test_each_part_is_laid_out_in_its_own_bounded_child(handler):
 
 
 def test_only_the_quality_lead_may_open_the_audit_page_or_download_the_pack(client, login, handler):
-    anonymous = client.get(reverse("audit:index"))
+    anonymous = client.get(reverse("evidence:index"))
     assert anonymous.status_code == 302
-    assert anonymous["Location"] == f"/backoffice/connexion/?next={reverse('audit:index')}"
+    assert anonymous["Location"] == f"/backoffice/connexion/?next={reverse('evidence:index')}"
 
-    assert login(handler).get(reverse("audit:index")).status_code == 403
-    refused = login(handler).post(reverse("audit:pack_pdf"), {"start": "2026-01-01", "end": "2026-01-31"})
+    assert login(handler).get(reverse("evidence:index")).status_code == 403
+    refused = login(handler).post(reverse("evidence:pack_pdf"), {"start": "2026-01-01", "end": "2026-01-31"})
     assert refused.status_code == 403
     assert "réservés au responsable qualité" in refused.content.decode()
 

@@ -49,17 +49,17 @@ def test_asking_for_the_pack_creates_a_queued_job_and_its_page_says_it_waits(log
     signed_in = login(quality_lead)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = signed_in.post(reverse("audit:pack_pdf"), _form())
+        response = signed_in.post(reverse("evidence:pack_pdf"), _form())
 
     job = ExportJob.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("audit:job", args=[job.pk])
+    assert response.status_code == 302 and response["Location"] == reverse("evidence:job", args=[job.pk])
     assert job.status == ExportJob.Status.QUEUED and job.kind == "pack" and job.requested_by == quality_lead
     assert len(callbacks) == 1  # the worker is asked once the job is committed
     event = Event.objects.get(kind=EventKind.EXPORT)
     assert event.actor == quality_lead and event.data["job"] == job.pk and event.data["requested"] is True
     page = signed_in.get(response["Location"]).content.decode()
     assert "En attente" in page and '<meta http-equiv="refresh" content="3">' in page
-    assert reverse("audit:job_download", args=[job.pk]) not in page
+    assert reverse("evidence:job_download", args=[job.pk]) not in page
     assert "<script>" not in page and 'style="' not in page
 
 
@@ -69,7 +69,7 @@ def test_the_worker_makes_the_pack_and_the_page_then_offers_the_download(login, 
     signed_in = login(quality_lead)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = signed_in.post(reverse("audit:pack_pdf"), _form())
+        response = signed_in.post(reverse("evidence:pack_pdf"), _form())
 
     job = ExportJob.objects.get()
     assert job.status == ExportJob.Status.DONE and job.progress == 100
@@ -79,7 +79,7 @@ def test_the_worker_makes_the_pack_and_the_page_then_offers_the_download(login, 
     assert hashlib.sha256(content).hexdigest() == job.sha256 and len(content) == job.size
     assert len(PdfReader(io.BytesIO(content)).pages) > 8
     page = signed_in.get(response["Location"]).content.decode()
-    assert "Le dossier est prêt" in page and reverse("audit:job_download", args=[job.pk]) in page
+    assert "Le dossier est prêt" in page and reverse("evidence:job_download", args=[job.pk]) in page
     assert 'http-equiv="refresh"' not in page
 
 
@@ -89,7 +89,7 @@ def test_the_download_is_an_attachment_from_private_storage_and_is_logged_with_i
     job = _request(quality_lead)
     tasks.build_export(job.pk)
 
-    response = login(quality_lead).get(reverse("audit:job_download", args=[job.pk]))
+    response = login(quality_lead).get(reverse("evidence:job_download", args=[job.pk]))
 
     assert response.status_code == 200
     assert response.content == b"%PDF-1.7 fake pack"
@@ -106,8 +106,8 @@ def test_the_download_is_an_attachment_from_private_storage_and_is_logged_with_i
 def test_a_job_that_is_not_ready_cannot_be_downloaded(login, quality_lead):
     job = _request(quality_lead)
 
-    assert login(quality_lead).get(reverse("audit:job_download", args=[job.pk])).status_code == 404
-    assert login(quality_lead).get(reverse("audit:job_download", args=[999999])).status_code == 404
+    assert login(quality_lead).get(reverse("evidence:job_download", args=[job.pk])).status_code == 404
+    assert login(quality_lead).get(reverse("evidence:job_download", args=[999999])).status_code == 404
 
 
 def test_progress_is_recorded_in_the_job_as_the_pack_is_built(quality_lead, monkeypatch):
@@ -139,7 +139,7 @@ def test_the_running_page_shows_the_percentage_and_the_step(login, quality_lead)
     claimed = services.export_claim(job_id=job.pk)
     services.export_progress(job=claimed, percent=41, label="Fiches des réclamations : 120 / 1 000")
 
-    page = login(quality_lead).get(reverse("audit:job", args=[job.pk])).content.decode()
+    page = login(quality_lead).get(reverse("evidence:job", args=[job.pk])).content.decode()
 
     assert "Fiches des réclamations : 120 / 1 000 — 41 %" in page
     assert '<progress id="export-avancement" class="w-100" max="100" value="41">' in page
@@ -182,7 +182,7 @@ def test_a_pack_that_cannot_be_laid_out_fails_the_job_with_a_french_message_not_
     signed_in = login(quality_lead)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = signed_in.post(reverse("audit:pack_pdf"), _form())
+        response = signed_in.post(reverse("evidence:pack_pdf"), _form())
 
     job = ExportJob.objects.get()
     assert job.status == ExportJob.Status.FAILED and not job.file
@@ -190,7 +190,7 @@ def test_a_pack_that_cannot_be_laid_out_fails_the_job_with_a_french_message_not_
     assert page.status_code == 200
     assert "Le dossier n'a pas pu être produit" in page.content.decode()
     assert "a dépassé la mémoire autorisée" in page.content.decode()
-    assert signed_in.get(reverse("audit:job_download", args=[job.pk])).status_code == 404
+    assert signed_in.get(reverse("evidence:job_download", args=[job.pk])).status_code == 404
     assert not Event.objects.filter(kind=EventKind.EXPORT, data__sha256__isnull=False).exists()
 
 
@@ -246,7 +246,7 @@ def test_a_job_asked_for_while_the_broker_was_down_is_made_by_the_beat_re_queue(
     signed_in = login(quality_lead)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = signed_in.post(reverse("audit:pack_pdf"), _form())
+        response = signed_in.post(reverse("evidence:pack_pdf"), _form())
 
     assert response.status_code == 302  # the page answers; the job waits
     job = ExportJob.objects.get()
@@ -277,7 +277,7 @@ def test_only_quality_leads_may_follow_or_download_an_export(client, login, hand
     monkeypatch.setattr(pdf, "build_pack", lambda **kwargs: _fake_document())
     job = _request(quality_lead)
     tasks.build_export(job.pk)
-    page, download = reverse("audit:job", args=[job.pk]), reverse("audit:job_download", args=[job.pk])
+    page, download = reverse("evidence:job", args=[job.pk]), reverse("evidence:job_download", args=[job.pk])
 
     for url in (page, download):
         anonymous = client.get(url)
@@ -286,7 +286,7 @@ def test_only_quality_leads_may_follow_or_download_an_export(client, login, hand
         assert refused.status_code == 403 and "réservés au responsable qualité" in refused.content.decode()
     assert login(quality_lead).get(page).status_code == 200
     assert Event.objects.filter(kind=EventKind.EXPORT, data__sha256__isnull=False).count() == 0
-    assert login(handler).post(reverse("audit:pack_pdf"), _form()).status_code == 403
+    assert login(handler).post(reverse("evidence:pack_pdf"), _form()).status_code == 403
     assert ExportJob.objects.count() == 1
 
 
@@ -297,8 +297,8 @@ def test_another_quality_lead_may_follow_and_download_a_colleague_s_export_under
     tasks.build_export(job.pk)
 
     colleague = login(other_quality_lead)
-    page = colleague.get(reverse("audit:job", args=[job.pk]))
-    download = colleague.get(reverse("audit:job_download", args=[job.pk]))
+    page = colleague.get(reverse("evidence:job", args=[job.pk]))
+    download = colleague.get(reverse("evidence:job_download", args=[job.pk]))
 
     assert page.status_code == 200 and "Dominique Bernard" in page.content.decode()
     assert download.status_code == 200
@@ -309,11 +309,11 @@ def test_the_audit_page_lists_the_user_s_own_recent_exports(login, quality_lead,
     mine = _request(quality_lead)
     theirs = _request(other_quality_lead)
 
-    page = login(quality_lead).get(reverse("audit:index")).content.decode()
+    page = login(quality_lead).get(reverse("evidence:index")).content.decode()
 
     assert "Vos derniers dossiers demandés" in page
-    assert reverse("audit:job", args=[mine.pk]) in page
-    assert reverse("audit:job", args=[theirs.pk]) not in page
+    assert reverse("evidence:job", args=[mine.pk]) in page
+    assert reverse("evidence:job", args=[theirs.pk]) not in page
 
 
 # --- Keeping the files ---------------------------------------------------------------------------
@@ -342,8 +342,8 @@ def test_a_pack_file_is_deleted_after_the_keeping_time_and_its_page_says_why(log
     assert "30 jours après sa préparation" in old.error and old.sha256  # the trace of what was handed out stays
     assert recent.status == ExportJob.Status.DONE and storage.exists(recent.file.name)
     signed_in = login(quality_lead)
-    assert signed_in.get(reverse("audit:job_download", args=[old.pk])).status_code == 404
-    page = signed_in.get(reverse("audit:job", args=[old.pk])).content.decode()
+    assert signed_in.get(reverse("evidence:job_download", args=[old.pk])).status_code == 404
+    page = signed_in.get(reverse("evidence:job", args=[old.pk])).content.decode()
     assert "Préparez-en un nouveau pour la même période" in page
 
 
@@ -354,14 +354,14 @@ def test_beat_deletes_old_export_files_every_night():
 
 
 def test_quality_leads_find_the_audit_page_in_the_menu_and_handlers_do_not(login, quality_lead, handler):
-    menu_link = f'href="{reverse("audit:index")}"'
+    menu_link = f'href="{reverse("evidence:index")}"'
 
     lead_page = login(quality_lead).get(reverse("backoffice:dashboard")).content.decode()
-    audit_page = login(quality_lead).get(reverse("audit:index")).content.decode()
+    audit_page = login(quality_lead).get(reverse("evidence:index")).content.decode()
     handler_page = login(handler).get(reverse("backoffice:dashboard")).content.decode()
 
     assert menu_link in lead_page and ">Audit</a>" in lead_page
-    assert re.search(r'class="nav-link active" href="/backoffice/audit/" aria-current="page"', audit_page)
+    assert re.search(r'class="nav-link active" href="/backoffice/dossier-de-preuves/" aria-current="page"', audit_page)
     assert menu_link not in handler_page
 
 
@@ -370,7 +370,7 @@ def test_while_it_runs_the_page_asks_for_its_status_alone_and_is_told_to_stop_on
     monkeypatch.setattr(pdf, "build_pack", lambda **kwargs: _fake_document())
     job = _request(quality_lead)
     signed_in = login(quality_lead)
-    url = reverse("audit:job", args=[job.pk])
+    url = reverse("evidence:job", args=[job.pk])
 
     page = signed_in.get(url).content.decode()
     waiting = signed_in.get(url, headers={"HX-Request": "true"})
@@ -381,7 +381,7 @@ def test_while_it_runs_the_page_asks_for_its_status_alone_and_is_told_to_stop_on
     assert waiting.status_code == 200 and "En attente" in waiting.content.decode()
     assert "<html" not in waiting.content.decode()  # the status part only
     assert done.status_code == 286  # htmx stops asking
-    assert reverse("audit:job_download", args=[job.pk]) in done.content.decode()
+    assert reverse("evidence:job_download", args=[job.pk]) in done.content.decode()
     assert "HX-Request" in done["Vary"]
     finished_page = signed_in.get(url).content.decode()
     assert "hx-get" not in finished_page and "htmx-2" not in finished_page

@@ -13,7 +13,7 @@ from django.utils import timezone
 from post_office.models import Email
 
 from reclamations import services, tokens, uploads
-from reclamations.audit import CLIENT_LABEL
+from reclamations.journal import CLIENT_LABEL
 from reclamations.models import Communication, Event, EventKind, Reclamation
 from reclamations.workflow import Step
 from tests.factories import ReclamationFactory, advance, pdf_bytes, upload

@@ -200,7 +200,7 @@ def test_no_back_office_post_fails_or_is_half_saved(target, draw):
         if response.status_code == 302:
             assert "connexion" not in response["Location"]
             if after != before:  # a change, whole and logged
-                assert after[0]["Event"] > before[0]["Event"], "a change without its audit event"
+                assert after[0]["Event"] > before[0]["Event"], "a change without its journal event"
                 event("changed")
                 if spec.form and issubclass(spec.form, django_forms.ModelForm) and as_it_was is not None:
                     _check_saved_whole(spec, as_it_was, fields, prefix)

@@ -1,4 +1,4 @@
-"""One record's PDF: its sheet and full history, for any handler, written to the audit log."""
+"""One record's PDF: its sheet and full history, for any handler, written to the journal."""
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +23,7 @@ def _text(document: bytes) -> str:
 def test_a_handler_downloads_a_record_pdf_with_every_step_and_its_history(login, handler):
     record = advance(ReclamationFactory(subject="Convocation reçue la veille"), Step.CLOSED, handler)
 
-    response = login(handler).get(reverse("audit:record_pdf", args=[record.pk]))
+    response = login(handler).get(reverse("evidence:record_pdf", args=[record.pk]))
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -45,7 +45,7 @@ def test_a_handler_downloads_a_record_pdf_with_every_step_and_its_history(login,
 def test_the_record_pdf_is_logged_with_the_record_and_the_file_hash(login, handler):
     record = ReclamationFactory()
 
-    response = login(handler).get(reverse("audit:record_pdf", args=[record.pk]))
+    response = login(handler).get(reverse("evidence:record_pdf", args=[record.pk]))
 
     event = Event.objects.filter(kind=EventKind.EXPORT).get()
     assert event.reclamation == record and event.actor == handler
@@ -57,7 +57,7 @@ def test_the_record_pdf_is_logged_with_the_record_and_the_file_hash(login, handl
 def test_any_handler_may_download_a_record_handled_by_a_colleague(login, handler, other_handler):
     record = advance(ReclamationFactory(), Step.REFORMULATION, handler)
 
-    response = login(other_handler).get(reverse("audit:record_pdf", args=[record.pk]))
+    response = login(other_handler).get(reverse("evidence:record_pdf", args=[record.pk]))
 
     assert response.status_code == 200
     assert "3. Reformulation et contact — en cours" in _text(response.content)
@@ -67,7 +67,7 @@ def test_hostile_text_is_printed_as_text_in_the_record_pdf(login, handler):
     hostile = '<img src="file:///etc/passwd"> <link rel="attachment" href="file:///etc/hostname">'
     record = ReclamationFactory(description=hostile, subject="<b>gras</b>")
 
-    response = login(handler).get(reverse("audit:record_pdf", args=[record.pk]))
+    response = login(handler).get(reverse("evidence:record_pdf", args=[record.pk]))
 
     reader = PdfReader(io.BytesIO(response.content))
     compact = re.sub(r"\s+", "", _text(response.content))
@@ -77,7 +77,7 @@ def test_hostile_text_is_printed_as_text_in_the_record_pdf(login, handler):
 
 def test_the_record_pdf_is_for_staff_only(client, login, client_account):
     record = ReclamationFactory()
-    url = reverse("audit:record_pdf", args=[record.pk])
+    url = reverse("evidence:record_pdf", args=[record.pk])
 
     anonymous = client.get(url)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/backoffice/connexion/")
@@ -86,7 +86,7 @@ def test_the_record_pdf_is_for_staff_only(client, login, client_account):
 
 
 def test_an_unknown_record_is_a_404(login, handler):
-    assert login(handler).get(reverse("audit:record_pdf", args=[999999])).status_code == 404
+    assert login(handler).get(reverse("evidence:record_pdf", args=[999999])).status_code == 404
 
 
 def test_the_record_page_offers_its_pdf(login, handler):
@@ -104,7 +104,7 @@ def test_the_record_page_offers_its_pdf(login, handler):
 def test_an_incident_is_said_to_have_occurred_not_to_have_been_received(login, handler):
     incident = ReclamationFactory(kind="incident", channel="other", complainant_name="", complainant_email="")
 
-    text = _text(login(handler).get(reverse("audit:record_pdf", args=[incident.pk])).content)
+    text = _text(login(handler).get(reverse("evidence:record_pdf", args=[incident.pk])).content)
 
     assert "Aléa survenu le" in text
     assert "Aléa reçue" not in text

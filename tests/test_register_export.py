@@ -59,7 +59,7 @@ def test_the_csv_is_utf8_with_a_bom_and_semicolons_one_line_per_record(login, qu
     first = ReclamationFactory(received_at=timezone.now() - timedelta(days=3), subject="Salle froide; chauffage")
     second = ReclamationFactory(received_at=timezone.now() - timedelta(days=2), subject="Attestation « manquante »")
 
-    response = login(quality_lead).post(reverse("audit:register_csv"), _form())
+    response = login(quality_lead).post(reverse("evidence:register_csv"), _form())
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -78,7 +78,7 @@ def test_every_formula_trigger_is_neutralised_in_the_csv(login, quality_lead):
         ReclamationFactory(received_at=timezone.now() - timedelta(days=10 - index), subject=subject,
                            complainant_name="=cmd|' /C calc'!A0")
 
-    content = login(quality_lead).post(reverse("audit:register_csv"), _form()).content
+    content = login(quality_lead).post(reverse("evidence:register_csv"), _form()).content
 
     subjects = [row[6] for row in _csv_rows(content)[1:]]
     assert subjects == ["'" + subject for subject in HOSTILE_SUBJECTS]
@@ -88,7 +88,7 @@ def test_the_xlsx_has_a_formatted_frozen_filtered_header_real_dates_and_inert_fo
     for index, subject in enumerate(HOSTILE_SUBJECTS):
         ReclamationFactory(received_at=timezone.now() - timedelta(days=10 - index), subject=subject)
 
-    response = login(quality_lead).post(reverse("audit:register_xlsx"), _form())
+    response = login(quality_lead).post(reverse("evidence:register_xlsx"), _form())
 
     assert response.status_code == 200
     assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
@@ -109,7 +109,7 @@ def test_the_xlsx_has_a_formatted_frozen_filtered_header_real_dates_and_inert_fo
 
 
 def test_the_xlsx_of_an_empty_period_is_a_header_with_filters(login, quality_lead):
-    response = login(quality_lead).post(reverse("audit:register_xlsx"), _form())
+    response = login(quality_lead).post(reverse("evidence:register_xlsx"), _form())
 
     sheet = load_workbook(io.BytesIO(response.content))["Registre"]
     assert sheet.max_row == 1
@@ -120,7 +120,7 @@ def test_each_export_is_written_to_the_audit_log_with_the_file_hash(login, quali
     import hashlib
 
     ReclamationFactory(received_at=timezone.now() - timedelta(days=3))
-    response = login(quality_lead).post(reverse("audit:register_csv"), _form())
+    response = login(quality_lead).post(reverse("evidence:register_csv"), _form())
 
     event = Event.objects.filter(kind=EventKind.EXPORT).get()
     assert event.actor == quality_lead
@@ -130,7 +130,7 @@ def test_each_export_is_written_to_the_audit_log_with_the_file_hash(login, quali
     assert "Registre des réclamations (CSV) exporté" in event.summary
 
 
-@pytest.mark.parametrize("name", ["audit:register_csv", "audit:register_xlsx"])
+@pytest.mark.parametrize("name", ["evidence:register_csv", "evidence:register_xlsx"])
 def test_only_the_quality_lead_may_export_the_register(client, login, handler, name):
     anonymous = client.post(reverse(name), _form())
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/backoffice/connexion/")
@@ -142,7 +142,7 @@ def test_only_the_quality_lead_may_export_the_register(client, login, handler, n
 
 
 def test_a_get_on_an_export_url_is_refused(login, quality_lead):
-    assert login(quality_lead).get(reverse("audit:register_csv")).status_code == 405
+    assert login(quality_lead).get(reverse("evidence:register_csv")).status_code == 405
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ def test_a_get_on_an_export_url_is_refused(login, quality_lead):
     ],
 )
 def test_a_bad_period_gets_a_french_message_and_no_file(login, quality_lead, data, message):
-    response = login(quality_lead).post(reverse("audit:register_xlsx"), data)
+    response = login(quality_lead).post(reverse("evidence:register_xlsx"), data)
 
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
@@ -171,7 +171,7 @@ def test_the_csv_starts_with_the_organisation_and_the_period(login, quality_lead
     organisation.save()
     period = Period.last_twelve_months()
 
-    content = login(quality_lead).post(reverse("audit:register_csv"), _form()).content
+    content = login(quality_lead).post(reverse("evidence:register_csv"), _form()).content
 
     lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
     assert lines[0] == ["Organisme", "Formations du Littoral"]
@@ -182,7 +182,7 @@ def test_the_csv_starts_with_the_organisation_and_the_period(login, quality_lead
 def test_the_xlsx_counts_are_numbers(login, quality_lead):
     ReclamationFactory(received_at=timezone.now() - timedelta(days=3))
 
-    content = login(quality_lead).post(reverse("audit:register_xlsx"), _form()).content
+    content = login(quality_lead).post(reverse("evidence:register_xlsx"), _form()).content
 
     sheet = load_workbook(io.BytesIO(content))["Informations"]
     info = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=2)}
@@ -191,7 +191,7 @@ def test_the_xlsx_counts_are_numbers(login, quality_lead):
 
 def test_a_period_ending_in_the_future_is_refused(login, quality_lead):
     today = timezone.localdate()
-    response = login(quality_lead).post(reverse("audit:register_csv"),
+    response = login(quality_lead).post(reverse("evidence:register_csv"),
                                         {"start": (today - timedelta(days=30)).isoformat(),
                                          "end": (today + timedelta(days=1)).isoformat()})
 
@@ -201,7 +201,7 @@ def test_a_period_ending_in_the_future_is_refused(login, quality_lead):
 
 def test_a_period_starting_in_the_future_is_refused(login, quality_lead):
     tomorrow = timezone.localdate() + timedelta(days=1)
-    response = login(quality_lead).post(reverse("audit:register_csv"),
+    response = login(quality_lead).post(reverse("evidence:register_csv"),
                                         {"start": tomorrow.isoformat(), "end": tomorrow.isoformat()})
 
     assert response.status_code == 400

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from reclamations import services
-from reclamations.audit import verify_chain
+from reclamations.journal import verify_chain
 from reclamations.models import Event, EventKind, Reclamation
 from reclamations.uploads import check_uploads
 from reclamations.workflow import Step

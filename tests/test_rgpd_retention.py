@@ -1,5 +1,5 @@
 """RGPD retention: records closed more than PERSONAL_DATA_RETENTION_YEARS ago are anonymised — the
-person and every text gone, statistics and the audit chain unchanged, once only."""
+person and every text gone, statistics and the journal chain unchanged, once only."""
 from __future__ import annotations
 
 import re
@@ -18,9 +18,9 @@ from django.urls import reverse
 from post_office.models import Email
 
 from reclamations import analysis, services, tasks
-from reclamations.audit import verify_chain
 from reclamations.emails import RECORD_HEADER
 from reclamations.exports import Produced
+from reclamations.journal import verify_chain
 from reclamations.models import (
     Action,
     Attachment,

@@ -108,13 +108,13 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     "quality:personal_data_erase": {"GET": everyone(405), "POST": quality(400)},
     "quality:orphan_files": {"GET": quality(200)},
     "quality:orphan_files_delete": {"GET": everyone(405), "POST": quality(REDIRECT)},
-    "audit:index": {"GET": quality(200)},
-    "audit:pack_pdf": {"GET": everyone(405), "POST": quality(400)},  # no period: the form again, 400
-    "audit:register_xlsx": {"GET": everyone(405), "POST": quality(400)},
-    "audit:register_csv": {"GET": everyone(405), "POST": quality(400)},
-    "audit:job": {"GET": quality(200)},
-    "audit:job_download": {"GET": quality(200)},
-    "audit:record_pdf": {"GET": staff(200)},
+    "evidence:index": {"GET": quality(200)},
+    "evidence:pack_pdf": {"GET": everyone(405), "POST": quality(400)},  # no period: the form again, 400
+    "evidence:register_xlsx": {"GET": everyone(405), "POST": quality(400)},
+    "evidence:register_csv": {"GET": everyone(405), "POST": quality(400)},
+    "evidence:job": {"GET": quality(200)},
+    "evidence:job_download": {"GET": quality(200)},
+    "evidence:record_pdf": {"GET": staff(200)},
     "healthz": {"GET": everyone(200)},
 }
 

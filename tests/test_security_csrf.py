@@ -4,7 +4,7 @@
   the URL and whoever sends it — no view is ``csrf_exempt``;
 - a view that changes data refuses GET (405): the POST-only views are *found* (they answer 405 to
   a GET), the views that show a form on GET and take it on POST are listed below, and every other
-  view is read-only: its GET writes nothing to the audit log and it answers 405 to a POST.
+  view is read-only: its GET writes nothing to the journal and it answers 405 to a POST.
 """
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ FORM_VIEWS = {
 # GETs that write, on purpose (each view's docstring says why it is safe).
 GET_WRITES = {
     "quality:digest_read",  # the e-mail's one-click "J'ai lu": per-person secret + own session
-    "audit:record_pdf",  # logs the export itself (who took which file, its SHA-256); changes no record
-    "audit:job_download",  # the same for a finished export job's file
+    "evidence:record_pdf",  # logs the export itself (who took which file, its SHA-256); changes no record
+    "evidence:job_download",  # the same for a finished export job's file
 }
 # Read-only views that answer a POST anyway.
 POST_TOLERATED = {
@@ -76,7 +76,7 @@ def test_post_only_views_refuse_get_and_take_a_post_with_its_token(world):
     names = {p.name for p in post_only}
     # The found set holds what we know changes data (a sanity check of the discovery itself).
     assert {"backoffice:logout", "backoffice:complete_step", "backoffice:message", "outbox:resend",
-            "quality:promote_action", "quality:digest_send", "audit:pack_pdf"} <= names
+            "quality:promote_action", "quality:digest_send", "evidence:pack_pdf"} <= names
     assert not names & FORM_VIEWS
     problems = []
     for pattern in post_only:
@@ -113,7 +113,7 @@ def test_every_other_view_is_read_only(world):
             before = Event.objects.count()
             client_as(world, role).get(url)
             if Event.objects.count() != before and pattern.name not in GET_WRITES:
-                problems.append(f"GET {url} ({pattern.name}) as {role} wrote to the audit log")
+                problems.append(f"GET {url} ({pattern.name}) as {role} wrote to the journal")
         client = client_as(world, "quality_lead", enforce_csrf_checks=True)
         status = client.post(url, {"csrfmiddlewaretoken": _with_csrf_token(client)}).status_code
         if status != 405 and pattern.name not in POST_TOLERATED:

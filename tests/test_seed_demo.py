@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from reclamations import roles
-from reclamations.audit import verify_chain
+from reclamations.journal import verify_chain
 from reclamations.models import (
     Action,
     Channel,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Backup of what cannot be rebuilt: the PostgreSQL database (records, audit log, outbox,
+# Backup of what cannot be rebuilt: the PostgreSQL database (records, journal, outbox,
 # configuration) and the private uploads (attachments, logo, generated export files).
 #
 #   reclamations-backup.sh            run by deploy/backup/reclamations-backup.timer, nightly
@@ -14,7 +14,7 @@
 # Restore (application stopped:  systemctl stop reclamations.target):
 #   pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" db-<stamp>.dump
 #   tar -C "$(dirname "$PRIVATE_MEDIA_ROOT")" -xzf private-<stamp>.tar.gz
-#   cd /srv/reclamations && .venv/bin/python manage.py verify_audit_log   # the chain must be intact
+#   cd /srv/reclamations && .venv/bin/python manage.py verify_journal   # the chain must be intact
 set -euo pipefail
 
 ENV_FILE=${ENV_FILE:-/etc/reclamations/reclamations.env}

@@ -1,7 +1,6 @@
 """Data and small invariants. Writes go through ``reclamations.services``."""
 from __future__ import annotations
 
-from .audit import AuditChainHead, Event, EventKind
 from .configuration import (
     ClockMode,
     MessageTemplate,
@@ -21,6 +20,7 @@ from .improvement import (
     ImprovementStatus,
 )
 from .inbound import InboundMessage, InboundSource, InboundStatus, MailboxPoll
+from .journal import Event, EventKind, JournalChainHead
 from .links import FollowUpLink, LinkRequest
 from .reclamation import (
     Channel,
@@ -52,7 +52,6 @@ __all__ = [
     "ActionKind",
     "ActionStatus",
     "Attachment",
-    "AuditChainHead",
     "Channel",
     "ClockMode",
     "Communication",
@@ -72,6 +71,7 @@ __all__ = [
     "InboundMessage",
     "InboundSource",
     "InboundStatus",
+    "JournalChainHead",
     "Kind",
     "Level",
     "LinkRequest",

@@ -18,9 +18,9 @@ import filetype
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .. import audit, audit_chain, charts
+from .. import charts, journal, journal_chain
 from ..models import (
-    AuditChainHead,
+    JournalChainHead,
     Organisation,
     Reclamation,
 )
@@ -80,14 +80,14 @@ def common_context(organisation: Organisation, resources: dict[str, Resource], n
 
 
 def verified_chain() -> dict[str, Any]:
-    """Verify the whole audit log now, remember it, copy the head to the checkpoint file, and report
+    """Verify the whole journal now, remember it, copy the head to the checkpoint file, and report
     the head and that checkpoint for the pack to print (the pack is itself a copy outside the
     database: an auditor holding it can check the head is still in the chain later)."""
-    report = audit.verify_chain()
-    audit.mark_verified(report)
-    checkpoint = audit_chain.checkpoint_head(reason="dossier de preuves")
-    head = AuditChainHead.objects.filter(pk=1).first()
-    return {"report": report, "head": head, "checkpoint": checkpoint or audit_chain.latest_checkpoint()}
+    report = journal.verify_chain()
+    journal.mark_verified(report)
+    checkpoint = journal_chain.checkpoint_head(reason="dossier de preuves")
+    head = JournalChainHead.objects.filter(pk=1).first()
+    return {"report": report, "head": head, "checkpoint": checkpoint or journal_chain.latest_checkpoint()}
 
 
 def pack_charts(figures: Figures) -> list[tuple[str, Any]]:
@@ -129,7 +129,7 @@ def build_record_pdf(*, reclamation: Reclamation, generated_by: str = "", now: d
         **common_context(organisation, resources, now),
         "sheet": sheet,
         "generated_by": generated_by,
-        "head": AuditChainHead.objects.filter(pk=1).first(),
+        "head": JournalChainHead.objects.filter(pk=1).first(),
     }
     html = render_to_string("pdf/record.html", context)
     rendered = render_pdf(html, resources=resources)

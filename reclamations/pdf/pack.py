@@ -10,7 +10,7 @@ with pypdf (:mod:`.merge`):
 2. the **record sheets**, by batches of records: each sheet starts a page and holds no page number
    of another part, so a batch lays out the same wherever it lands; its page count and the page of
    each sheet are reported back;
-3. the **audit-chain** section;
+3. the **journal-chain** section;
 4. the front again, for real, now that every number it prints is known: a sheet's page is
    F + the pages of the sheets before it + 1, the chain's is F + all sheet pages + 1. Page numbers
    are printed in fixed-width, non-wrapping cells, so this pass has F pages too; if it ever had
@@ -230,7 +230,7 @@ def _in_parts(context: dict[str, Any], period: Period, resources: dict[str, Reso
         done += len(chunk)
     progress(85, f"Fiches des réclamations : {thousands(total)} / {thousands(total)}")
 
-    # 3. The audit-chain section.
+    # 3. The journal-chain section.
     chain = render_pdf(render_to_string("pdf/pack_part.html", {**_part_context(context), "with_chain": True}),
                        resources=resources)
 

@@ -2,7 +2,7 @@
 
 Functions are keyword-only and named ``reclamation_<verb>``. They lock the record (SELECT ... FOR
 UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions serialise writers), re-check the state the
-caller saw, apply the change, and write the audit event in the same transaction, so a change is
+caller saw, apply the change, and write the journal event in the same transaction, so a change is
 never recorded without its event, nor an event without its change.
 
 One module per capability; import from ``reclamations.services``.

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..audit import record_event
+from ..journal import record_event
 from ..models import (
     Action,
     ActionStatus,

@@ -4,7 +4,7 @@
 Each alert or reminder is *claimed* by a conditional UPDATE on the field that remembers it
 (``ack_late_alert_at`` IS NULL and the delay still late, say): only the worker whose UPDATE changed
 the row goes on, so a sweep run twice, or on two workers at once, sends nothing twice. The claim,
-the audit event and the queued e-mails are one transaction: an alert is never recorded without
+the journal event and the queued e-mails are one transaction: an alert is never recorded without
 its e-mails, nor sent without its event.
 
 Claims only test the claimed row's own columns (no join): on PostgreSQL a second UPDATE that
@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import emails, roles, workflow
-from ..audit import record_event
+from ..journal import record_event
 from ..models import (
     Action,
     ActionStatus,
@@ -42,7 +42,7 @@ class SlaAlert:
     code: str
     which: str  # "ack" or "answer"
     late: bool
-    label: str  # French, for the e-mail and the audit log
+    label: str  # French, for the e-mail and the journal
 
     @property
     def claim_field(self) -> str:

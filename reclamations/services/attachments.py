@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from django.core.files.storage import Storage
 from django.db import transaction
 
-from ..audit import record_event
+from ..journal import record_event
 from ..models import Attachment, Communication, EventKind, Reclamation
 from ..models.related import ATTACHMENTS_FOLDER, new_attachment_folder
 from ..uploads import CheckedUpload

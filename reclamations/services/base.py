@@ -150,7 +150,7 @@ def check_not_anonymised(reclamation: Reclamation) -> None:
 
 
 def display(value: Any) -> Any:
-    """A value as the audit log keeps it: related objects by name, dates and decimals as text."""
+    """A value as the journal keeps it: related objects by name, dates and decimals as text."""
     if value is None:
         return None
     if hasattr(value, "_meta"):

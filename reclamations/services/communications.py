@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import search, workflow
-from ..audit import record_event
+from ..journal import record_event
 from ..models import (
     Communication,
     EventKind,

@@ -24,9 +24,9 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 
-from .. import analysis, audit_chain, emails, roles, tokens, workflow
-from ..audit import record_event
-from ..models import AuditChainHead, Digest, DigestReceipt, EventKind, Organisation, Reclamation
+from .. import analysis, emails, journal_chain, roles, tokens, workflow
+from ..journal import record_event
+from ..models import Digest, DigestReceipt, EventKind, JournalChainHead, Organisation, Reclamation
 from ..statistics import NOT_SET, Period, compute_figures
 from ..workflow import Step
 from . import improvement as improvement_services
@@ -169,9 +169,9 @@ def digest_send(*, period: Period, actor: Actor = None, now: datetime | None = N
     organisation = Organisation.current()
     with transaction.atomic():
         digest, created = _digest_for(period, now)
-        # The head of the audit chain, stated in each copy: every reader holds a copy of it outside
+        # The head of the journal chain, stated in each copy: every reader holds a copy of it outside
         # the database, which a truncated or rewritten log no longer matches.
-        chain_head = AuditChainHead.objects.filter(pk=1).first()
+        chain_head = JournalChainHead.objects.filter(pk=1).first()
         already = set(digest.receipts.values_list("user_id", flat=True))
         sent, without_address = [], []
         for user in staff_recipients().exclude(pk__in=already):
@@ -202,7 +202,7 @@ def digest_send(*, period: Period, actor: Actor = None, now: datetime | None = N
                       "recipients": sent, "without_address": without_address},
             )
             # And in the checkpoint file, once this transaction has committed.
-            audit_chain.checkpoint_head(reason="bilan interne")
+            journal_chain.checkpoint_head(reason="bilan interne")
     return DigestSent(digest=digest, created=created, recipients=sent, without_address=without_address)
 
 

@@ -1,11 +1,11 @@
-"""Every export leaves a trace: the evidence pack, a record's PDF and the register are audit events.
+"""Every export leaves a trace: the evidence pack, a record's PDF and the register are journal events.
 
 The event names the document, its period or record, how many records it holds and the SHA-256 of
 the file handed out, so a PDF shown to an auditor can be matched with the log entry of its making.
 
 Long exports (the evidence pack) are **export jobs** (``ExportJob``), made by a Celery worker:
 
-- ``export_request`` stores the job (queued) and its audit event, and asks a worker after commit;
+- ``export_request`` stores the job (queued) and its journal event, and asks a worker after commit;
   a down broker only delays it: the beat task ``requeue_exports`` publishes it again;
 - a worker claims the job with a conditional UPDATE (queued → running, with a lease), so a second
   delivery of the same message finds nothing to do; it reports progress (which renews the lease),
@@ -31,8 +31,8 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from .. import dispatch, exports
-from ..audit import record_event
 from ..exports import Produced
+from ..journal import record_event
 from ..models import Event, EventKind, ExportJob, Reclamation
 from ..pdf import RenderError
 from ..statistics import Period
@@ -62,7 +62,7 @@ def export_log(
 ) -> Event:
     """Write the EXPORT event of one produced file (call it once the file exists).
 
-    ``label`` names a non-human actor (``actor=None``), e.g. "Commande export_audit".
+    ``label`` names a non-human actor (``actor=None``), e.g. "Commande export_evidence".
     """
     if document not in DOCUMENTS:
         raise ValueError(f"unknown document: {document}")
@@ -120,7 +120,7 @@ def _publish(job_id: int) -> None:
 
 
 def export_request(*, actor: Actor, kind: str, start: date, end: date) -> ExportJob:
-    """Store an export job (queued) and its audit event; a worker is asked once the transaction commits."""
+    """Store an export job (queued) and its journal event; a worker is asked once the transaction commits."""
     if kind not in ExportJob.Kind.values:
         raise ValueError(f"unknown export kind: {kind}")
     with transaction.atomic():

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import workflow
-from ..audit import record_event
+from ..journal import record_event
 from ..models import (
     EventKind,
     Reclamation,

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .. import emails, roles
-from ..audit import record_event
+from ..journal import record_event
 from ..models import (
     Action,
     ActionKind,

@@ -35,8 +35,8 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.utils import timezone
 
 from .. import inbound_mail
-from ..audit import record_event
 from ..inbound_mail import ParsedMail, UnreadableMessage
+from ..journal import record_event
 from ..models import (
     Communication,
     EventKind,

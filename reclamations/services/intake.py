@@ -28,7 +28,7 @@ from django.utils import timezone
 from post_office.models import Email
 
 from .. import emails, roles, selectors
-from ..audit import CLIENT_LABEL, record_event
+from ..journal import CLIENT_LABEL, record_event
 from ..models import (
     Attachment,
     Channel,

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import emails, selectors, tokens
-from ..audit import record_event
+from ..journal import record_event
 from ..models import Communication, EventKind, FollowUpLink, LinkRequest, Organisation, Reclamation
 from .base import lock
 from .intake import email_client_with_link

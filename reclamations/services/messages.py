@@ -23,7 +23,7 @@ from django.utils import formats, timezone
 from post_office.models import Email
 
 from .. import emails, search, workflow
-from ..audit import record_event
+from ..journal import record_event
 from ..models import (
     Communication,
     CommunicationKind,

@@ -5,7 +5,7 @@ They should not exist: a transaction that stores files deletes them when it roll
 older version of the software (whose folders were named by record ids, and which left the files of
 refused Contact submissions behind), leaves files that the RGPD erasure of a record can never
 reach, since it deletes what the record's rows name. The periodic check counts them for the quality
-lead; only the quality lead deletes them, and the deletion is an audit event.
+lead; only the quality lead deletes them, and the deletion is a journal event.
 
 A file younger than ``ORPHAN_FILES_GRACE_MINUTES`` is never reported: its upload may still be in
 its transaction.
@@ -22,7 +22,7 @@ from django.core.files.storage import Storage
 from django.db import transaction
 from django.utils import timezone
 
-from ..audit import record_event
+from ..journal import record_event
 from ..models import Attachment, EventKind, OrphanFileReport
 from ..models.related import ATTACHMENTS_FOLDER
 from .attachments import attachment_storage, delete_stored_files
@@ -30,7 +30,7 @@ from .base import Actor
 
 logger = logging.getLogger(__name__)
 
-# The audit event lists the names (random, no personal data) up to this many; the count is exact.
+# The journal event lists the names (random, no personal data) up to this many; the count is exact.
 EVENT_NAMES_LIMIT = 500
 
 

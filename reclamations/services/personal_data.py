@@ -12,7 +12,7 @@ and keeps what the statistics and the evidence pack count, so that their figures
   every outbox e-mail about the record (deleted with their sending logs: they held the clear
   follow-up or survey link, the address and the texts); evidence-pack and register files already
   generated for a period that contains the record (they can be made again, with the same figures);
-  the text of the record's audit events (``audit.redact_events``: summary replaced, structural data
+  the text of the record's journal events (``journal.redact_events``: summary replaced, structural data
   keys kept, the chain still verifies);
 - kept: reference, dates and deadlines, kind, channel, service, stakeholder type, state, handler,
   evaluation and priority, decision, compensation type and amount, root-cause category, satisfaction
@@ -40,7 +40,7 @@ from django.utils import timezone
 from post_office.models import Email
 
 from .. import emails, selectors, tokens, workflow
-from ..audit import record_event, redact_events
+from ..journal import record_event, redact_events
 from ..models import (
     Attachment,
     Communication,

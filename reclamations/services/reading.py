@@ -5,7 +5,7 @@ handles it); a record handed over becomes unread for the colleague who receives 
 record makes it read again, for that person only.
 
 Marking unread happens inside the transaction of the change that causes it (the client's message,
-the hand-over), whose audit event records the change. Marking read writes no event: it is a page
+the hand-over), whose journal event records the change. Marking read writes no event: it is a page
 being opened, which changes nothing on the record (the access log says who opened what).
 """
 from __future__ import annotations

@@ -12,7 +12,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from .. import emails, roles, search, sla, tokens, workflow
-from ..audit import record_event
+from ..journal import record_event
 from ..models import (
     EventKind,
     Organisation,

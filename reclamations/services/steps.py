@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from .. import roles, workflow
-from ..audit import record_event
+from ..journal import record_event
 from ..models import (
     EventKind,
     Reclamation,

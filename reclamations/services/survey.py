@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .. import emails, tokens, workflow
-from ..audit import record_event
+from ..journal import record_event
 from ..models import Communication, CommunicationKind, EventKind, Organisation, Reclamation
 from ..workflow import Step
 from .base import WorkflowError, lock

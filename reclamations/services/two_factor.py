@@ -1,6 +1,6 @@
 """Two-factor authentication of a staff member: set it up, check a code, renew backup codes, remove it.
 
-Each change is one transaction with its audit event (kind ``configuration``: the person's own
+Each change is one transaction with its journal event (kind ``configuration``: the person's own
 account) and an e-mail to the person (``account_security``): someone who took over a session
 open on another desk cannot change the second factor unnoticed.
 
@@ -28,7 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .. import emails
 from .. import two_factor as tf
-from ..audit import record_event
+from ..journal import record_event
 from ..models import EventKind, Organisation
 from .base import WorkflowError
 

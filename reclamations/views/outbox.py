@@ -2,7 +2,7 @@
 
 ``/backoffice/courriels/`` lists failed, stuck and retrying e-mails; a POST to
 ``/backoffice/courriels/<id>/renvoyer/`` puts a failed or stuck one back in the queue. The rules
-(what counts as stuck, who may be re-sent, the audit event) live in ``reclamations.outbox``.
+(what counts as stuck, who may be re-sent, the journal event) live in ``reclamations.outbox``.
 """
 from __future__ import annotations
 

@@ -14,14 +14,14 @@ SERVICES = ("Formation inter-entreprises", "Formation intra-entreprise", "Consei
 def seed_minimum(*, staff_email: str) -> None:
     """Roles, one quality lead (who receives the new-record notices), the organisation, services.
 
-    Written the way a quality lead would in the admin, with the configuration event the audit log
+    Written the way a quality lead would in the admin, with the configuration event the journal
     expects; no record (the smoke counts exactly its own).
     """
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
     from reclamations import roles
-    from reclamations.audit import record_event
+    from reclamations.journal import record_event
     from reclamations.models import EventKind, Organisation, Service
 
     with transaction.atomic():

@@ -26,7 +26,7 @@ def test_the_job_page_shows_the_pack_ready_without_reloading(desktop_page, live_
     page.on("request", lambda request: requests.append(request.url) if f"/{job.pk}/" in request.url else None)
     page.add_init_script(COLLECT)
     sign_in(page, live_server.url, "qualite")
-    page.goto(live_server.url + reverse("audit:job", args=[job.pk]))
+    page.goto(live_server.url + reverse("evidence:job", args=[job.pk]))
     page.get_by_role("heading", name="En attente").wait_for()
     page.evaluate("window.__samePage = true")
 

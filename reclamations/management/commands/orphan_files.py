@@ -1,7 +1,7 @@
 """``python manage.py orphan_files``: list the files under attachments/ that belong to no row.
 
 The same check as the daily beat task (``reclamations.tasks.check_orphan_files``), whose count the
-quality lead sees on the dashboard. ``--delete`` deletes them, with an audit event signed
+quality lead sees on the dashboard. ``--delete`` deletes them, with a journal event signed
 « Système » (as the quality lead's button does, with their name). Files younger than
 ``ORPHAN_FILES_GRACE_MINUTES`` are never listed nor deleted: their upload may still be running.
 """

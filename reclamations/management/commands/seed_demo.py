@@ -5,7 +5,7 @@ records at every step of the procedure. Records are written only through ``recla
 so each one carries the history of events the real code writes. Idempotent: when records already
 exist, only the roles, accounts and configuration are ensured.
 
-Events are dated when the command runs (the audit log takes the current time); reception dates,
+Events are dated when the command runs (the journal takes the current time); reception dates,
 acknowledgements, calls and action dates are placed in the past.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reclamations import emails, roles, services, workflow
-from reclamations.audit import CLIENT_LABEL, record_event
+from reclamations.journal import CLIENT_LABEL, record_event
 from reclamations.models import (
     Action,
     ActionKind,

@@ -1,5 +1,5 @@
 """The quality lead's page of the files under attachments/ that belong to no record, and their
-deletion (POST, CSRF, quality lead only, one audit event). The list is read again at each request:
+deletion (POST, CSRF, quality lead only, one journal event). The list is read again at each request:
 the deletion removes what is found at that moment, never names sent by a browser.
 """
 from __future__ import annotations

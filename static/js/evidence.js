@@ -5,9 +5,9 @@
   "use strict";
 
   document.addEventListener("DOMContentLoaded", function () {
-    var form = document.querySelector("form[data-audit-form]");
+    var form = document.querySelector("form[data-evidence-form]");
     if (!form) { return; }
-    var status = form.querySelector("[data-audit-status]");
+    var status = form.querySelector("[data-evidence-status]");
     form.addEventListener("submit", function () {
       var buttons = form.querySelectorAll("button[type=submit]");
       // Disabled after the submission has started, so that the clicked button's formaction counts.

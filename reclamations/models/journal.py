@@ -1,15 +1,15 @@
-"""The append-only, hash-chained audit log: the evidence that each step was done, by whom, when.
+"""The append-only, hash-chained journal: the evidence that each step was done, by whom, when.
 
 Every event carries ``hash = HMAC-SHA256(key, prev_hash + canonical content)``, the key living
-outside the database (``reclamations.audit_chain``); events written before keyed links existed keep
+outside the database (``reclamations.journal_chain``); events written before keyed links existed keep
 their plain ``SHA-256(prev_hash + canonical content)`` and are verified as such
-(``AuditChainHead.keyed_from``). Events are written only by
-``reclamations.audit.record_event`` inside the transaction of the change they describe; they can be
-neither updated nor deleted through the ORM, and ``manage.py verify_audit_log`` recomputes the chain.
+(``JournalChainHead.keyed_from``). Events are written only by
+``reclamations.journal.record_event`` inside the transaction of the change they describe; they can be
+neither updated nor deleted through the ORM, and ``manage.py verify_journal`` recomputes the chain.
 
 The link covers the event's header (sequence, date, record, actor, kind, public) and the digest of its
 text (``content_hash`` = SHA-256 of summary + data), not the text itself. That one indirection is what
-lets the RGPD retention erase a person's words from the log (``reclamations.audit.redact_events``)
+lets the RGPD retention erase a person's words from the log (``reclamations.journal.redact_events``)
 while the chain stays verifiable: a redacted event keeps its digest and its place in the chain, and
 ``redacted_at`` says when its text was erased.
 """
@@ -130,7 +130,7 @@ class Event(models.Model):
 
     def compute_hash(self, key: bytes | None = None) -> str:
         """The link: keyed (HMAC-SHA256) when ``key`` is given, plain SHA-256 for events written before
-        keyed links (``AuditChainHead.keyed_from``)."""
+        keyed links (``JournalChainHead.keyed_from``)."""
         message = (self.prev_hash + self.canonical_content()).encode()
         if key is None:
             return hashlib.sha256(message).hexdigest()
@@ -141,7 +141,7 @@ def _canonical(content: dict) -> str:
     return json.dumps(content, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-class AuditChainHead(models.Model):
+class JournalChainHead(models.Model):
     """The chain's last link (one row). Locking it serialises writers, so the chain never forks."""
 
     last_sequence = models.PositiveBigIntegerField(default=0)

@@ -1,4 +1,4 @@
-"""The audit log: written with each change, append-only, and tamper-evident."""
+"""The journal: written with each change, append-only, and tamper-evident."""
 from __future__ import annotations
 
 import pytest
@@ -7,9 +7,9 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from reclamations import audit_chain, services
-from reclamations.audit import record_event, redact_events, verify_chain
-from reclamations.models import AuditChainHead, Event, EventKind, Reclamation
+from reclamations import journal_chain, services
+from reclamations.journal import record_event, redact_events, verify_chain
+from reclamations.models import Event, EventKind, JournalChainHead, Reclamation
 from tests.factories import ReclamationFactory, advance
 
 pytestmark = pytest.mark.django_db
@@ -64,11 +64,11 @@ def test_the_chain_of_a_full_history_verifies(handler, capsys):
     advance(ReclamationFactory(), "closed", handler)
     advance(ReclamationFactory(), "scheduling", handler)
 
-    call_command("verify_audit_log")
+    call_command("verify_journal")
 
     out = capsys.readouterr().out
     assert f"Chaîne intacte : {Event.objects.count()} événements vérifiés." in out
-    head = AuditChainHead.objects.get()
+    head = JournalChainHead.objects.get()
     assert head.verified_at is not None
     assert head.verified_hash == Event.objects.order_by("sequence").last().hash
 
@@ -99,13 +99,13 @@ def test_events_written_by_another_connection_in_between_keep_the_chain_whole(ha
     # Another process appends to the chain between two of ours: ours must link after its event.
     reclamation = ReclamationFactory()
     services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "Un"})
-    head = AuditChainHead.objects.get(pk=1)
+    head = JournalChainHead.objects.get(pk=1)
     other = Event(sequence=head.last_sequence + 1, created_at=timezone.now(), kind=EventKind.UPDATED,
                   actor_label="Autre processus", summary="Écrit ailleurs", data={}, prev_hash=head.last_hash)
     other.content_hash = other.compute_content_hash()
-    other.hash = other.compute_hash(audit_chain.current_key()[0])  # the other process holds the key too
+    other.hash = other.compute_hash(journal_chain.current_key()[0])  # the other process holds the key too
     other.save()
-    AuditChainHead.objects.filter(pk=1).update(last_sequence=other.sequence, last_hash=other.hash)
+    JournalChainHead.objects.filter(pk=1).update(last_sequence=other.sequence, last_hash=other.hash)
 
     services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "Deux"})
 
@@ -114,26 +114,26 @@ def test_events_written_by_another_connection_in_between_keep_the_chain_whole(ha
     assert Event.objects.order_by("-sequence").first().prev_hash == other.hash
 
 
-def test_verify_audit_log_names_the_first_modified_event(handler):
+def test_verify_journal_names_the_first_modified_event(handler):
     advance(ReclamationFactory(), "reformulation", handler)
     target = Event.objects.order_by("sequence")[2]
     _raw_update(f"UPDATE {Event._meta.db_table} SET summary = %s WHERE id = %s", ["Faux résumé", target.pk])
 
     with pytest.raises(CommandError, match=f"Événement n° {target.sequence} : contenu modifié."):
-        call_command("verify_audit_log")
+        call_command("verify_journal")
     assert verify_chain().broken_sequence == target.sequence
 
 
-def test_verify_audit_log_detects_a_deleted_event(handler):
+def test_verify_journal_detects_a_deleted_event(handler):
     advance(ReclamationFactory(), "reformulation", handler)
     target = Event.objects.order_by("sequence")[1]
     _raw_update(f"DELETE FROM {Event._meta.db_table} WHERE id = %s", [target.pk])
 
     with pytest.raises(CommandError, match=f"Événement n° {target.sequence} manquant"):
-        call_command("verify_audit_log")
+        call_command("verify_journal")
 
 
-def test_verify_audit_log_detects_the_last_events_cut_off(handler):
+def test_verify_journal_detects_the_last_events_cut_off(handler):
     advance(ReclamationFactory(), "reformulation", handler)
     last = Event.objects.order_by("sequence").last()
     _raw_update(f"DELETE FROM {Event._meta.db_table} WHERE id = %s", [last.pk])
@@ -145,7 +145,7 @@ def test_verify_audit_log_detects_the_last_events_cut_off(handler):
 
 def test_a_recomputed_hash_does_not_hide_a_modification(handler):
     # Rewriting an event and its own hash without the key: the event itself is named, not only the
-    # next link (tests/test_audit_chain_integrity.py re-hashes the whole chain).
+    # next link (tests/test_journal_chain.py re-hashes the whole chain).
     advance(ReclamationFactory(), "reformulation", handler)
     first = Event.objects.order_by("sequence").first()
     first.summary = "Faux"

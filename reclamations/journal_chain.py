@@ -1,11 +1,11 @@
-"""What keeps the audit chain honest against someone who holds the database and nothing else.
+"""What keeps the journal chain honest against someone who holds the database and nothing else.
 
-- **The key.** Links are HMAC-SHA256 with ``settings.AUDIT_CHAIN_KEY``, which lives in the
+- **The key.** Links are HMAC-SHA256 with ``settings.JOURNAL_KEY``, which lives in the
   environment or a file, never in the database: rewriting an event and recomputing the hashes needs
-  it. The database keeps only a fingerprint of the key in use (``AuditChainHead.key_fingerprint``)
+  it. The database keeps only a fingerprint of the key in use (``JournalChainHead.key_fingerprint``)
   so that a change of key is noticed and logged; earlier keys stay usable for verification through
-  ``AUDIT_CHAIN_KEY_FALLBACKS``.
-- **The checkpoints.** The head (sequence, hash) is appended to ``AUDIT_CHECKPOINT_FILE``, one JSON
+  ``JOURNAL_KEY_FALLBACKS``.
+- **The checkpoints.** The head (sequence, hash) is appended to ``JOURNAL_CHECKPOINT_FILE``, one JSON
   line each, hourly (beat), at each evidence pack and at each digest. Deleting the last events and
   moving the head back is consistent inside the database; it no longer matches these lines.
 """
@@ -37,23 +37,23 @@ def key_bytes(key: str) -> bytes:
 def fingerprint(key: str) -> str:
     """A short name for a key that reveals nothing of it (an HMAC of a fixed label, not a hash of the
     key itself, so it cannot serve as a test of guessed keys either way more cheaply than a link)."""
-    return hmac.new(key_bytes(key), b"reclamations.audit-chain.fingerprint", hashlib.sha256).hexdigest()[
+    return hmac.new(key_bytes(key), b"reclamations.journal-chain.fingerprint", hashlib.sha256).hexdigest()[
         :FINGERPRINT_LENGTH
     ]
 
 
 def current_key() -> tuple[bytes, str]:
     """The key new links are made with, and its fingerprint."""
-    key = settings.AUDIT_CHAIN_KEY
+    key = settings.JOURNAL_KEY
     if not key:
-        raise RuntimeError("AUDIT_CHAIN_KEY est vide : le journal ne peut pas être chaîné "
+        raise RuntimeError("JOURNAL_KEY est vide : le journal ne peut pas être chaîné "
                            "(docs/operations.md).")
     return key_bytes(key), fingerprint(key)
 
 
 def keyring() -> dict[str, bytes]:
     """Every key verification may need, by fingerprint: the current one and the fallbacks."""
-    keys = [settings.AUDIT_CHAIN_KEY, *getattr(settings, "AUDIT_CHAIN_KEY_FALLBACKS", [])]
+    keys = [settings.JOURNAL_KEY, *getattr(settings, "JOURNAL_KEY_FALLBACKS", [])]
     return {fingerprint(key): key_bytes(key) for key in keys if key}
 
 
@@ -76,7 +76,7 @@ class Checkpoint:
 
 
 def checkpoint_path() -> Path:
-    return Path(settings.AUDIT_CHECKPOINT_FILE)
+    return Path(settings.JOURNAL_CHECKPOINT_FILE)
 
 
 def append_checkpoint(*, sequence: int, hash: str, keyed_from: int | None, reason: str) -> Checkpoint:
@@ -130,10 +130,10 @@ def checkpoint_head(*, reason: str) -> Checkpoint | None:
     rolled back afterwards must never be in the file, or every later verification would fail.
     Returns the checkpoint when written now.
     """
-    from .models import AuditChainHead  # the models import this module's helpers
+    from .models import JournalChainHead  # the models import this module's helpers
 
     def write() -> Checkpoint | None:
-        head = AuditChainHead.objects.filter(pk=1).first()
+        head = JournalChainHead.objects.filter(pk=1).first()
         if head is None or head.last_sequence == 0:
             return None  # nothing to pin yet
         return append_checkpoint(sequence=head.last_sequence, hash=head.last_hash, keyed_from=head.keyed_from,

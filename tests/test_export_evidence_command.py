@@ -1,4 +1,4 @@
-"""``manage.py export_audit``: the pack or the register of a period written to a file, logged."""
+"""``manage.py export_evidence``: the pack or the register of a period written to a file, logged."""
 from __future__ import annotations
 
 import csv
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def _run(*args: str) -> str:
     out = io.StringIO()
-    call_command("export_audit", *args, stdout=out)
+    call_command("export_evidence", *args, stdout=out)
     return out.getvalue()
 
 
@@ -43,7 +43,7 @@ def test_it_writes_the_pack_prints_its_pages_and_hash_and_logs_the_export(tmp_pa
     assert f"SHA-256 : {digest}" in printed
     assert record.reference in " ".join(page.extract_text() for page in reader.pages)
     event = Event.objects.get(kind=EventKind.EXPORT)
-    assert event.actor is None and event.actor_label == "Commande export_audit"
+    assert event.actor is None and event.actor_label == "Commande export_evidence"
     assert event.data["document"] == "pack" and event.data["sha256"] == digest and event.data["records"] == 1
 
 

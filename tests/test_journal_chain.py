@@ -1,6 +1,6 @@
-"""The audit chain against someone who holds the database and nothing else: keyed links, checkpoints
+"""The journal chain against someone who holds the database and nothing else: keyed links, checkpoints
 kept outside the database, redactions only where an anonymisation allows them — what
-``verify_audit_log`` and the evidence pack's cover tell the quality lead and the auditor."""
+``verify_journal`` and the evidence pack's cover tell the quality lead and the auditor."""
 from __future__ import annotations
 
 import io
@@ -15,16 +15,16 @@ from django.db import connection
 from django.utils import timezone
 from pypdf import PdfReader
 
-from reclamations import audit_chain, pdf, services, tasks
-from reclamations.audit import verify_chain
-from reclamations.models import AuditChainHead, Event, EventKind
+from reclamations import journal_chain, pdf, services, tasks
+from reclamations.journal import verify_chain
+from reclamations.models import Event, EventKind, JournalChainHead
 from reclamations.statistics import Period
 from tests.factories import ReclamationFactory, advance
 
 pytestmark = pytest.mark.django_db
 
 EVENTS = Event._meta.db_table
-HEAD = AuditChainHead._meta.db_table
+HEAD = JournalChainHead._meta.db_table
 
 
 def _sql(sql: str, params: list) -> None:
@@ -55,7 +55,7 @@ def _pack_text() -> str:
 
 def _verify_command_error() -> str:
     with pytest.raises(CommandError) as raised:
-        call_command("verify_audit_log")
+        call_command("verify_journal")
     return str(raised.value)
 
 
@@ -91,27 +91,27 @@ def test_the_pack_cover_says_intact_only_when_everything_agrees(handler):
 def test_it_logs_a_key_change_and_old_events_verify_with_the_fallback_key(handler, settings):
     reclamation = ReclamationFactory()
     advance(reclamation, "reformulation", handler)
-    old_key = settings.AUDIT_CHAIN_KEY
-    settings.AUDIT_CHAIN_KEY, settings.AUDIT_CHAIN_KEY_FALLBACKS = "nouvelle-cle-apres-rotation", [old_key]
+    old_key = settings.JOURNAL_KEY
+    settings.JOURNAL_KEY, settings.JOURNAL_KEY_FALLBACKS = "nouvelle-cle-apres-rotation", [old_key]
 
     services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "Après la rotation"})
 
     change = Event.objects.get(kind=EventKind.CHAIN_KEY)
-    new_fingerprint = audit_chain.fingerprint("nouvelle-cle-apres-rotation")
-    assert change.data == {"fingerprint": new_fingerprint, "previous": audit_chain.fingerprint(old_key)}
+    new_fingerprint = journal_chain.fingerprint("nouvelle-cle-apres-rotation")
+    assert change.data == {"fingerprint": new_fingerprint, "previous": journal_chain.fingerprint(old_key)}
     assert "Clé de chaînage du journal changée" in change.summary
     assert old_key not in json.dumps(change.data) + change.summary  # a fingerprint, never the key
-    assert AuditChainHead.objects.get().key_fingerprint == new_fingerprint
+    assert JournalChainHead.objects.get().key_fingerprint == new_fingerprint
     assert Event.objects.order_by("sequence").last().summary.startswith("Modification")
     report = verify_chain()
     assert report.intact, report.message
 
     # Without the old key the events it linked cannot be verified: said, not passed over.
-    settings.AUDIT_CHAIN_KEY_FALLBACKS = []
+    settings.JOURNAL_KEY_FALLBACKS = []
     report = verify_chain()
     assert not report.intact
     assert report.broken_sequence == 1
-    assert "AUDIT_CHAIN_KEY_FALLBACKS" in report.message
+    assert "JOURNAL_KEY_FALLBACKS" in report.message
 
 
 def test_it_still_verifies_a_chain_written_before_keyed_links(handler):
@@ -120,7 +120,7 @@ def test_it_still_verifies_a_chain_written_before_keyed_links(handler):
     advance(reclamation, "reformulation", handler)
     _rehash_from(1, key=None)
     _sql(f"UPDATE {HEAD} SET keyed_from = NULL, key_fingerprint = '' WHERE id = 1", [])
-    connection.reclamations_audit_last_head = None  # as after a restart on the new version
+    connection.reclamations_journal_last_head = None  # as after a restart on the new version
     legacy = list(Event.objects.order_by("sequence").values_list("sequence", "hash"))
 
     services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "Après la mise à jour"})
@@ -129,7 +129,7 @@ def test_it_still_verifies_a_chain_written_before_keyed_links(handler):
     assert report.intact, report.message
     assert list(Event.objects.order_by("sequence").values_list("sequence", "hash"))[: len(legacy)] == legacy
     start = Event.objects.get(kind=EventKind.CHAIN_KEY)
-    assert start.sequence == len(legacy) + 1 == AuditChainHead.objects.get().keyed_from
+    assert start.sequence == len(legacy) + 1 == JournalChainHead.objects.get().keyed_from
     assert "Chaînage à clé (HMAC-SHA256) mis en service" in start.summary
 
     # From there on, re-hashing without the key is seen again.
@@ -141,9 +141,9 @@ def test_it_still_verifies_a_chain_written_before_keyed_links(handler):
 # --- Checkpoints outside the database ------------------------------------------------------------
 def test_it_detects_the_last_event_deleted_and_the_head_moved_back_through_the_checkpoint_file(handler, settings):
     advance(ReclamationFactory(), "reformulation", handler)
-    tasks.checkpoint_audit_chain()  # beat's hourly copy of the head
+    tasks.checkpoint_journal()  # beat's hourly copy of the head
     last = Event.objects.order_by("sequence").last()
-    line = json.loads(settings.AUDIT_CHECKPOINT_FILE.read_text().splitlines()[-1])
+    line = json.loads(settings.JOURNAL_CHECKPOINT_FILE.read_text().splitlines()[-1])
     assert (line["sequence"], line["hash"]) == (last.sequence, last.hash)
     assert line["time"] and line["reason"] == "périodique"
 
@@ -160,7 +160,7 @@ def test_it_detects_a_whole_chain_rehashed_without_keys_through_the_checkpoint_f
     # The one forgery the key alone cannot see: every link recomputed unkeyed and the database
     # made to say it was never keyed. The head copied outside the database no longer matches.
     advance(ReclamationFactory(), "reformulation", handler)
-    tasks.checkpoint_audit_chain()
+    tasks.checkpoint_journal()
     checkpointed = Event.objects.order_by("sequence").last()
     _sql(f"UPDATE {EVENTS} SET summary = %s WHERE sequence = 1", ["Faux"])
     _rehash_from(1, key=None)
@@ -176,21 +176,21 @@ def test_it_detects_a_whole_chain_rehashed_without_keys_through_the_checkpoint_f
 
 def test_the_pack_writes_a_checkpoint_and_prints_it(handler, settings):
     advance(ReclamationFactory(received_at=timezone.now() - timedelta(days=3)), "reformulation", handler)
-    head = AuditChainHead.objects.get()
+    head = JournalChainHead.objects.get()
 
     text = _pack_text()
 
-    line = json.loads(settings.AUDIT_CHECKPOINT_FILE.read_text().splitlines()[-1])
+    line = json.loads(settings.JOURNAL_CHECKPOINT_FILE.read_text().splitlines()[-1])
     assert (line["sequence"], line["hash"], line["reason"]) == (head.last_sequence, head.last_hash,
                                                                   "dossier de preuves")
-    assert f"Dernier point de contrôle hors base le {audit_chain.latest_checkpoint().time_label}" in text
+    assert f"Dernier point de contrôle hors base le {journal_chain.latest_checkpoint().time_label}" in text
     assert f"événement n° {head.last_sequence}" in text
     assert head.last_hash in text.replace(" ", "")
 
 
 def test_the_digest_states_the_head_and_writes_a_checkpoint(handler, settings, django_capture_on_commit_callbacks):
     advance(ReclamationFactory(), "reformulation", handler)
-    head = AuditChainHead.objects.get()
+    head = JournalChainHead.objects.get()
     today = timezone.localdate()
     last_month = Period(start=(today.replace(day=1) - timedelta(days=1)).replace(day=1),
                         end=today.replace(day=1) - timedelta(days=1))
@@ -201,7 +201,7 @@ def test_the_digest_states_the_head_and_writes_a_checkpoint(handler, settings, d
     (message,) = [m for m in mail.outbox if m.subject.startswith("Bilan des réclamations")]
     assert (f"Journal à l'envoi de ce bilan : événement n° {head.last_sequence}, empreinte de tête "
             f"{head.last_hash}") in message.body
-    line = json.loads(settings.AUDIT_CHECKPOINT_FILE.read_text().splitlines()[-1])
+    line = json.loads(settings.JOURNAL_CHECKPOINT_FILE.read_text().splitlines()[-1])
     digest_event = Event.objects.get(kind=EventKind.DIGEST)
     assert (line["sequence"], line["hash"], line["reason"]) == (digest_event.sequence, digest_event.hash,
                                                                   "bilan interne")

@@ -1,4 +1,4 @@
-"""Writing and verifying the audit log. Events are written here and nowhere else."""
+"""Writing and verifying the journal. Events are written here and nowhere else."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from django.db import models, transaction
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from . import audit_chain
-from .models import AuditChainHead, Event, EventKind, Reclamation
-from .models.audit import GENESIS_HASH
+from . import journal_chain
+from .models import Event, EventKind, JournalChainHead, Reclamation
+from .models.journal import GENESIS_HASH
 
 CLIENT_LABEL = "Client (lien de suivi)"
 SYSTEM_LABEL = "Système"
@@ -32,7 +32,7 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
-_LAST_HEAD_ATTR = "reclamations_audit_last_head"
+_LAST_HEAD_ATTR = "reclamations_journal_last_head"
 
 
 def _link(event: Event, last_sequence: int, last_hash: str, key: bytes) -> None:
@@ -45,12 +45,12 @@ def _link(event: Event, last_sequence: int, last_hash: str, key: bytes) -> None:
 def _advance_head(event: Event, last_sequence: int, last_hash: str, key: bytes, key_fingerprint: str) -> bool:
     """Link ``event`` after the head we believe in, and move the head to it if it is still there."""
     _link(event, last_sequence, last_hash, key)
-    return AuditChainHead.objects.filter(
+    return JournalChainHead.objects.filter(
         pk=1, last_sequence=last_sequence, last_hash=last_hash, key_fingerprint=key_fingerprint
     ).update(last_sequence=event.sequence, last_hash=event.hash) == 1
 
 
-def _adopt_key(head: AuditChainHead, key: bytes, key_fingerprint: str) -> None:
+def _adopt_key(head: JournalChainHead, key: bytes, key_fingerprint: str) -> None:
     """Start linking with this process's key: logged, unless the chain is still empty.
 
     Called under the head's lock when the head's fingerprint is not ours: the upgrade of a log
@@ -61,7 +61,7 @@ def _adopt_key(head: AuditChainHead, key: bytes, key_fingerprint: str) -> None:
     if head.last_sequence == 0:
         # Nothing to bridge: the very first link is keyed, and verification finds its key.
         head.keyed_from, head.key_fingerprint = 1, key_fingerprint
-        AuditChainHead.objects.filter(pk=1).update(keyed_from=1, key_fingerprint=key_fingerprint)
+        JournalChainHead.objects.filter(pk=1).update(keyed_from=1, key_fingerprint=key_fingerprint)
         return
     if previous:
         summary = (f"Clé de chaînage du journal changée (empreinte de clé {previous} → {key_fingerprint}) : "
@@ -75,7 +75,7 @@ def _adopt_key(head: AuditChainHead, key: bytes, key_fingerprint: str) -> None:
     # by that key's link, so it cannot be changed to point verification at another key.
     _link(event, head.last_sequence, head.last_hash, key)
     keyed_from = head.keyed_from or event.sequence
-    AuditChainHead.objects.filter(pk=1).update(last_sequence=event.sequence, last_hash=event.hash,
+    JournalChainHead.objects.filter(pk=1).update(last_sequence=event.sequence, last_hash=event.hash,
                                                keyed_from=keyed_from, key_fingerprint=key_fingerprint)
     event.save()
     head.last_sequence, head.last_hash = event.sequence, event.hash
@@ -96,7 +96,7 @@ def record_event(
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("record_event must run inside the transaction of the change it records")
-    key, key_fingerprint = audit_chain.current_key()
+    key, key_fingerprint = journal_chain.current_key()
     event = Event(
         created_at=timezone.now(),
         reclamation=reclamation,
@@ -115,14 +115,14 @@ def record_event(
     # the key's fingerprint, so that a change of key always goes through the locked path that logs it.
     last = getattr(connection, _LAST_HEAD_ATTR, None)
     if last is None or last[2] != key_fingerprint or not _advance_head(event, last[0], last[1], key, key_fingerprint):
-        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        head = JournalChainHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
-            AuditChainHead.objects.get_or_create(pk=1)
-            head = AuditChainHead.objects.select_for_update().get(pk=1)
+            JournalChainHead.objects.get_or_create(pk=1)
+            head = JournalChainHead.objects.select_for_update().get(pk=1)
         if head.key_fingerprint != key_fingerprint:
             _adopt_key(head, key, key_fingerprint)
         _link(event, head.last_sequence, head.last_hash, key)
-        AuditChainHead.objects.filter(pk=1).update(last_sequence=event.sequence, last_hash=event.hash)
+        JournalChainHead.objects.filter(pk=1).update(last_sequence=event.sequence, last_hash=event.hash)
     event.save()
     setattr(connection, _LAST_HEAD_ATTR, (event.sequence, event.hash, key_fingerprint))
     return event
@@ -155,7 +155,7 @@ def _link_problem(event: Event, prev_hash: str, keyed: bool, key: bytes | None) 
     if key is None or not hmac.compare_digest(event.compute_hash(key), event.hash):
         return (f"Événement n° {event.sequence} : contenu modifié — son empreinte ne correspond à aucune clé de "
                 "chaînage connue (chaîne recalculée sans la clé ? Ou bien une ancienne clé manque dans "
-                "AUDIT_CHAIN_KEY_FALLBACKS).")
+                "JOURNAL_KEY_FALLBACKS).")
     return None
 
 
@@ -169,7 +169,7 @@ def _segment_key(event: Event, keys: dict[str, bytes]) -> tuple[bytes | None, st
         named = str(event.data["fingerprint"])
         if named not in keys:
             return None, (f"Événement n° {event.sequence} : clé de chaînage d'empreinte {named} inconnue — "
-                          "ajoutez l'ancienne clé à AUDIT_CHAIN_KEY_FALLBACKS pour vérifier les événements "
+                          "ajoutez l'ancienne clé à JOURNAL_KEY_FALLBACKS pour vérifier les événements "
                           "qu'elle a liés.")
         return keys[named], None
     for key in keys.values():
@@ -185,11 +185,11 @@ def verify_chain() -> ChainReport:
     After the first broken link the rest of the chain proves nothing more, so the walk stops
     checking links there — but still reads every event for the checkpoints and redactions.
     """
-    keys = audit_chain.keyring()
-    head = AuditChainHead.objects.filter(pk=1).first()
+    keys = journal_chain.keyring()
+    head = JournalChainHead.objects.filter(pk=1).first()
     keyed_from = head.keyed_from if head is not None else None
-    checkpoints, problems = audit_chain.read_checkpoints()
-    pinned: dict[int, list[audit_chain.Checkpoint]] = {}
+    checkpoints, problems = journal_chain.read_checkpoints()
+    pinned: dict[int, list[journal_chain.Checkpoint]] = {}
     for checkpoint in checkpoints:
         if checkpoint.sequence > 0:
             pinned.setdefault(checkpoint.sequence, []).append(checkpoint)
@@ -303,6 +303,6 @@ def redact_events(events: Iterable[Event], *, summary: str, keep_data_keys: Iter
 def mark_verified(report: ChainReport) -> None:
     """Remember when the chain was last found intact (shown in the evidence pack)."""
     if report.intact:
-        AuditChainHead.objects.update_or_create(
+        JournalChainHead.objects.update_or_create(
             pk=1, defaults={"verified_at": timezone.now(), "verified_hash": report.head_hash}
         )

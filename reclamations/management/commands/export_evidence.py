@@ -1,9 +1,9 @@
-"""Make an audit export from the command line: the evidence pack (PDF) or the register (XLSX, CSV).
+"""Make an evidence export from the command line: the evidence pack (PDF) or the register (XLSX, CSV).
 
-    manage.py export_audit --start 2026-01-01 --end 2026-12-31 --output pack.pdf [--format pdf|xlsx|csv]
+    manage.py export_evidence --start 2026-01-01 --end 2026-12-31 --output pack.pdf [--format pdf|xlsx|csv]
 
-Same file as the back-office gives, same period rules, and the same EXPORT event in the audit log
-(no user: "Commande export_audit"). Useful for a very long period, or from a cron job.
+Same file as the back-office gives, same period rules, and the same EXPORT event in the journal
+(no user: "Commande export_evidence"). Useful for a very long period, or from a cron job.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ...pdf import RenderError
 from ...services.exports import DOCUMENTS
 from ...statistics import Period
 
-LABEL = "Commande export_audit"
+LABEL = "Commande export_evidence"
 KINDS = {"pdf": "pack", "xlsx": "register_xlsx", "csv": "register_csv"}
 
 

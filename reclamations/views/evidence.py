@@ -1,4 +1,4 @@
-"""The audit exports (quality lead): the evidence pack of a period as PDF, the register as XLSX or
+"""The evidence exports (quality lead): the evidence pack of a period as PDF, the register as XLSX or
 CSV, and one record's PDF (any handler, from the record's page).
 
 The pack takes minutes for a long period: the page creates an **export job** (``services.export_request``)
@@ -6,7 +6,7 @@ that a Celery worker makes, and sends the quality lead to the job's page, which 
 the job runs (percentage and step), then offers the download — or says in French why it failed. The
 register (well under a second for a thousand records) and one record's PDF are made in the request.
 
-Every download is written to the audit log (``services.export_log``) with the SHA-256 of the file
+Every download is written to the journal (``services.export_log``) with the SHA-256 of the file
 handed out. Any quality lead may follow and download any export job: they all may make the same
 pack, and the download is logged under the name of whoever takes it.
 """
@@ -80,7 +80,7 @@ class PeriodForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end:  # the rules live with the exports: the export_audit command applies them too
+        if start and end:  # the rules live with the exports: the export_evidence command applies them too
             for field, message in exports.period_errors(start, end).items():
                 self.add_error(field, message)
         return cleaned
@@ -105,7 +105,7 @@ def _download(content: bytes, *, filename: str, content_type: str) -> HttpRespon
 
 def _page(request: HttpRequest, form: PeriodForm, *, status: int = 200, failure: str = "") -> HttpResponse:
     jobs = selectors.recent_export_jobs(request.user, limit=RECENT_JOBS)
-    return render(request, "audit/index.html", {"form": form, "failure": failure, "nav": "audit", "jobs": jobs},
+    return render(request, "evidence/index.html", {"form": form, "failure": failure, "nav": "audit", "jobs": jobs},
                   status=status)
 
 
@@ -133,7 +133,7 @@ def pack_pdf(request: HttpRequest) -> HttpResponse:
     if period is None:
         return _page(request, form, status=400)
     job = services.export_request(actor=request.user, kind=ExportJob.Kind.PACK, start=period.start, end=period.end)
-    return redirect("audit:job", pk=job.pk)
+    return redirect("evidence:job", pk=job.pk)
 
 
 def _register(request: HttpRequest, kind: str) -> HttpResponse:
@@ -171,10 +171,10 @@ def job(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"job": export, "running": running, "refresh_seconds": REFRESH_SECONDS if running else None,
                "nav": "audit"}
     if request.htmx:
-        response = render(request, "audit/_job_status.html", context, status=200 if running else HTMX_STOP_POLLING)
+        response = render(request, "evidence/_job_status.html", context, status=200 if running else HTMX_STOP_POLLING)
     else:
         jobs = selectors.recent_export_jobs(request.user, limit=RECENT_JOBS)
-        response = render(request, "audit/job.html", {**context, "jobs": jobs})
+        response = render(request, "evidence/job.html", {**context, "jobs": jobs})
     patch_vary_headers(response, ("HX-Request",))  # two answers at one URL: caches must keep both
     return response
 
@@ -208,7 +208,7 @@ def record_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         document = pdf.build_record_pdf(reclamation=reclamation, generated_by=_name(request.user))
     except pdf.RenderError as error:
-        return render(request, "audit/failed.html", {"message": str(error), "reclamation": reclamation},
+        return render(request, "evidence/failed.html", {"message": str(error), "reclamation": reclamation},
                       status=503)
     services.export_log(actor=request.user, document="record_pdf", sha256=document.sha256, records=1,
                         reclamation=reclamation)

@@ -1,4 +1,4 @@
-"""``python manage.py verify_audit_log``: recompute the audit log's keyed hash chain, hold it against
+"""``python manage.py verify_journal``: recompute the journal's keyed hash chain, hold it against
 the checkpoints kept outside the database, and check that every redaction is an anonymisation's.
 
 Exit status 0 when all agree (and the verification date is recorded for the evidence pack), 1
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reclamations.audit import mark_verified, verify_chain
+from reclamations.journal import mark_verified, verify_chain
 
 
 class Command(BaseCommand):
