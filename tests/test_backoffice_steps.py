@@ -95,7 +95,7 @@ def test_every_form_is_refused_when_the_page_is_stale(login, handler, bo_post):
 
 # --- Step 1 --------------------------------------------------------------------------------------------
 def test_it_records_an_acknowledgement_given_by_letter(login, handler, bo_post):
-    reclamation = ReclamationFactory(channel="letter", actor=handler)
+    reclamation = ReclamationFactory(channel="letter", actor=handler, received_at=timezone.now() - timedelta(days=1))
     sent_at = timezone.now() - timedelta(hours=2)
 
     response = bo_post(login(handler), reclamation, "acknowledgement", {"means": "courrier", "sent_at": local(sent_at)})
@@ -357,7 +357,8 @@ def test_it_refuses_to_send_an_answer_without_decision(login, handler, bo_post):
 
 
 def test_an_answer_given_by_letter_is_recorded_with_its_date_and_not_emailed(login, handler, bo_post):
-    reclamation = _at_step_6_with_actions_done(handler)
+    with time_machine.travel(timezone.now() - timedelta(hours=5)):  # acknowledged before the answer was given
+        reclamation = _at_step_6_with_actions_done(handler)
     client = login(handler)
 
     missing_date = bo_post(client, reclamation, "answer", {**ANSWER, "means": "letter"}, send="1")
@@ -511,9 +512,9 @@ def test_it_discards_with_a_reason_and_refuses_without(login, handler, bo_post):
     assert Event.objects.get(reclamation=reclamation, kind=EventKind.DISCARDED).actor == handler
 
 
-def test_it_reopens_a_closed_record_at_the_chosen_step(login, handler, bo_post):
+def test_it_reopens_a_closed_record_at_the_chosen_step(login, handler, quality_lead, bo_post):
     reclamation = advance(ReclamationFactory(), Step.CLOSED, handler)
-    client = login(handler)
+    client = login(quality_lead)
 
     assert "Ce champ est obligatoire" in text(bo_post(client, reclamation, "reopen", {"step": "action_proposal"}))
 
@@ -521,7 +522,7 @@ def test_it_reopens_a_closed_record_at_the_chosen_step(login, handler, bo_post):
 
     assert response.status_code == 302
     assert reload(reclamation).state == Step.ACTION_PROPOSAL
-    assert Event.objects.get(reclamation=reclamation, kind=EventKind.REOPENED).actor == handler
+    assert Event.objects.get(reclamation=reclamation, kind=EventKind.REOPENED).actor == quality_lead
 
 
 def test_it_corrects_the_reception_date_and_recomputes_the_deadlines(login, handler, bo_post):
@@ -549,7 +550,7 @@ def test_a_form_posted_to_a_closed_record_is_refused_with_the_services_message(l
     response = bo_post(login(handler), reclamation, "reformulation", {"reformulation": "Nouveau texte"})
 
     assert response.status_code == 200
-    assert "rouvrez-la pour la modifier" in text(response)
+    assert "seul le responsable qualité peut la rouvrir pour la modifier" in text(response)
 
 
 def test_a_refused_sending_leaves_the_answer_as_it_was(login, handler, bo_post):

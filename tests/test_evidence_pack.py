@@ -195,13 +195,15 @@ def test_each_record_has_a_sheet_with_its_full_history_and_the_register_points_t
 
 
 def test_improvement_actions_and_internal_notes_of_the_period_are_in_the_pack(handler, quality_lead):
-    record = advance(ReclamationFactory(received_at=_days_ago(15)), Step.CLOSED, handler)
-    services.improvement_create(actor=quality_lead, origin="records", title="Convocations à J-10",
-                                description="Envoi automatique des convocations dix jours avant.",
-                                owner=quality_lead, reclamations=[record])
+    record = advance(ReclamationFactory(received_at=_days_ago(15)), Step.FEEDBACK, handler)
+    # The note is written while the record is open: a closed record takes no more notes.
     services.reclamation_log_communication(reclamation=record, actor=quality_lead, kind="note",
                                            direction=Communication.Direction.INTERNAL,
                                            body="Point en réunion d'équipe : nouvelle règle d'envoi.")
+    record = advance(record, Step.CLOSED, handler)
+    services.improvement_create(actor=quality_lead, origin="records", title="Convocations à J-10",
+                                description="Envoi automatique des convocations dix jours avant.",
+                                owner=quality_lead, reclamations=[record])
 
     sent = services.digest_send(period=Period(start=_days_ago(45).date(), end=_days_ago(1).date()))
     receipt = sent.digest.receipts.get(user=quality_lead)

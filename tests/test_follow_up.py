@@ -136,7 +136,9 @@ def test_a_closed_record_shows_every_step_done_and_no_message_form(client, handl
 
 
 def test_it_shows_public_events_and_exchanges_but_never_internal_ones(client, handler):
-    reclamation = ReclamationFactory()
+    token = (created := ReclamationFactory()).token
+    reclamation = advance(created, Step.REFORMULATION, handler)  # where the reformulation is written
+    reclamation.token = token
     services.reclamation_log_communication(
         reclamation=reclamation, actor=handler, kind="note", direction="internal",
         body="Note interne : client difficile, voir avec la direction.")
@@ -243,10 +245,13 @@ def test_a_closed_record_takes_no_more_messages(client, handler, django_capture_
 
     response = _message(client, reclamation, django_capture_on_commit_callbacks, body="Encore une chose.")
 
-    assert response.status_code == 302
+    # Nothing added, but what the client typed comes back, to be copied into the contact form.
+    assert response.status_code == 200
+    assert "Votre message n'a pas été envoyé" in response.content.decode()
+    assert "Encore une chose." in response.content.decode()
     assert not Communication.objects.filter(reclamation=reclamation, direction="inbound").exists()
     assert Email.objects.count() == emails_before
-    assert "il n&#x27;est plus possible d&#x27;y ajouter un message" in client.get(url(reclamation)).content.decode()
+    assert "il n'est plus possible d'y ajouter un message" in client.get(url(reclamation)).content.decode()
     with pytest.raises(services.WorkflowError, match="Ce dossier est clôturé"):
         services.reclamation_add_client_message(reclamation=reclamation, body="Par le service")
 

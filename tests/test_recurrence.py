@@ -10,7 +10,8 @@ import time_machine
 from reclamations import analysis, services
 from reclamations.models import Organisation
 from reclamations.statistics import Period
-from tests.factories import ReclamationFactory, RootCauseCategoryFactory, ServiceFactory
+from reclamations.workflow import Step
+from tests.factories import ReclamationFactory, RootCauseCategoryFactory, ServiceFactory, UserFactory, advance
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,9 @@ def _record(day: date, *, cause=None, service=None, actor=None):
     kwargs = {"service": service} if service is not None else {}
     reclamation = ReclamationFactory(received_at=datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC), **kwargs)
     if cause is not None:
+        # The root cause is recorded at step 8 (Conclusion): the record is driven there first.
+        actor = actor or UserFactory(role="handler", username="gestionnaire-causes")
+        reclamation = advance(reclamation, Step.CONCLUSION, actor)
         services.reclamation_update(reclamation=reclamation, actor=actor, changes={"root_cause_category": cause})
         reclamation.refresh_from_db()
     return reclamation

@@ -102,8 +102,8 @@ def test_it_anonymises_exactly_the_closed_records_past_the_retention_period(hand
         assert record.complainant_name == "Claire Dupont"
 
 
-def test_a_record_reopened_since_it_was_picked_is_left_alone(handler, closed_at_t0):
-    services.reclamation_reopen(reclamation=closed_at_t0, actor=handler, reason="Le problème persiste")
+def test_a_record_reopened_since_it_was_picked_is_left_alone(quality_lead, closed_at_t0):
+    services.reclamation_reopen(reclamation=closed_at_t0, actor=quality_lead, reason="Le problème persiste")
 
     assert services.reclamation_anonymise_expired(now=AFTER_RETENTION) == 0
     assert _reload(closed_at_t0).complainant_name == "Claire Dupont"

@@ -70,7 +70,7 @@ def test_it_finds_a_word_of_a_call_note(login, handler, other):
 
 
 def test_it_finds_a_word_of_an_action_and_of_its_result(login, handler, other):
-    record = ReclamationFactory()
+    record = advance(ReclamationFactory(), Step.ACTION_PROPOSAL, handler)  # the action plan's step
     action = services.reclamation_add_action(reclamation=record, actor=handler, kind=ActionKind.CORRECTIVE,
                                              description="Revoir la procédure de convocation")
     services.reclamation_update_action(action=action, actor=handler, changes={"result": "Gabarit réécrit"})

@@ -76,6 +76,7 @@ def test_trends_per_month_by_kind_service_root_cause_and_stakeholder(quality_lea
                                    "company"), (date(2026, 5, 5), "complaint", "funder")):
         record = ReclamationFactory(kind=kind, stakeholder_type=stakeholder, service=sst,
                                     received_at=datetime(day.year, day.month, day.day, 9, tzinfo=UTC))
+        record = advance(record, Step.CONCLUSION, handler)  # the root cause is step 8's
         services.reclamation_update(reclamation=record, actor=handler, changes={"root_cause_category": cause})
 
     page = login(quality_lead).get(URL).content.decode()
@@ -123,6 +124,7 @@ def test_the_page_costs_the_same_number_of_queries_whatever_the_data(quality_lea
     for month in (1, 2, 3, 4):
         record = ReclamationFactory(service=ServiceFactory(name=f"Service {month}"),
                                     received_at=datetime(2026, month, 3, 9, tzinfo=UTC))
+        record = advance(record, Step.CONCLUSION, handler)  # the root cause is step 8's
         services.reclamation_update(reclamation=record, actor=handler, changes={"root_cause_category": cause})
     _answered(handler, comment="Bien.", satisfaction=5)
     with CaptureQueriesContext(connection) as many:

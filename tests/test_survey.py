@@ -276,11 +276,11 @@ def test_a_survey_that_runs_out_records_no_answer_and_closes_the_record(surveyed
     assert gone.status_code == 404
 
 
-def test_a_reopened_record_gets_a_new_survey_and_the_old_link_stops(surveyed, client, handler,
+def test_a_reopened_record_gets_a_new_survey_and_the_old_link_stops(surveyed, client, handler, quality_lead,
                                                                    django_capture_on_commit_callbacks):
     with time_machine.travel(T0 + timedelta(days=1), tick=False):
         _answer(client, surveyed.token)
-    reclamation = services.reclamation_reopen(reclamation=Reclamation.objects.get(pk=surveyed.pk), actor=handler,
+    reclamation = services.reclamation_reopen(reclamation=Reclamation.objects.get(pk=surveyed.pk), actor=quality_lead,
                                               reason="Le problème est revenu.", step=Step.CONCLUSION)
     with time_machine.travel(T0 + timedelta(days=5), tick=False), django_capture_on_commit_callbacks(execute=True):
         services.reclamation_complete_step(reclamation=reclamation, actor=handler, expected_state=Step.CONCLUSION)

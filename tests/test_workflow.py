@@ -150,7 +150,7 @@ def test_an_incident_without_complainant_goes_through_with_recorded_reasons(hand
 
 
 def test_an_evaluation_sets_the_priority(handler):
-    reclamation = ReclamationFactory()
+    reclamation = advance(ReclamationFactory(), Step.ACTION_PROPOSAL, handler)  # the evaluation's step
     reclamation = services.reclamation_update(reclamation=reclamation, actor=handler,
                                               changes={"severity": 3, "complexity": 3, "repercussions": 2})
     assert reclamation.get_priority_display() == "Critique"
@@ -202,23 +202,23 @@ def test_a_discarded_record_cannot_be_edited_any_more(handler):
         services.reclamation_update(reclamation=reclamation, actor=handler, changes={"subject": "autre"})
 
 
-def test_it_reopens_a_closed_record_with_a_reason_and_logs_it(handler):
+def test_it_reopens_a_closed_record_with_a_reason_and_logs_it(handler, quality_lead):
     reclamation = advance(ReclamationFactory(), Step.CLOSED, handler)
     with pytest.raises(services.WorkflowError, match="motif de la réouverture"):
-        services.reclamation_reopen(reclamation=reclamation, actor=handler, reason=" ")
+        services.reclamation_reopen(reclamation=reclamation, actor=quality_lead, reason=" ")
 
-    reclamation = services.reclamation_reopen(reclamation=reclamation, actor=handler,
+    reclamation = services.reclamation_reopen(reclamation=reclamation, actor=quality_lead,
                                               reason="Le client signale que le problème persiste.")
 
     assert reclamation.state == Step.ACTION_PROPOSAL
     assert reclamation.closed_at is None
     event = Event.objects.get(reclamation=reclamation, kind=EventKind.REOPENED)
-    assert event.actor == handler and "problème persiste" in event.summary
+    assert event.actor == quality_lead and "problème persiste" in event.summary
 
 
-def test_only_a_closed_record_can_be_reopened(handler):
+def test_only_a_closed_record_can_be_reopened(quality_lead):
     with pytest.raises(services.WorkflowError, match="Seule une réclamation clôturée"):
-        services.reclamation_reopen(reclamation=ReclamationFactory(), actor=handler, reason="test")
+        services.reclamation_reopen(reclamation=ReclamationFactory(), actor=quality_lead, reason="test")
 
 
 def test_step_8_needs_a_corrective_or_preventive_action_that_was_not_cancelled(handler):
@@ -232,9 +232,9 @@ def test_step_8_needs_a_corrective_or_preventive_action_that_was_not_cancelled(h
         _complete(reclamation, handler)
 
 
-def test_a_reopened_record_must_be_answered_followed_up_and_surveyed_again(handler):
+def test_a_reopened_record_must_be_answered_followed_up_and_surveyed_again(handler, quality_lead):
     reclamation = advance(ReclamationFactory(), Step.CLOSED, handler)
-    reclamation = services.reclamation_reopen(reclamation=reclamation, actor=handler, reason="Problème persistant",
+    reclamation = services.reclamation_reopen(reclamation=reclamation, actor=quality_lead, reason="Problème persistant",
                                               step=Step.ACTION)
 
     with pytest.raises(services.StepIncomplete, match="l'envoi de la réponse argumentée au réclamant"):

@@ -40,6 +40,7 @@ from django.db.models import Count, Prefetch, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from ..consistency import corrected_receptions, period_anomalies, with_consistency_data
 from ..models import (
     Action,
     ActionKind,
@@ -122,6 +123,8 @@ def _front_context(*, period: Period, generated_by: str, now: datetime, organisa
         "figures": figures,
         "charts": pack_charts(figures),
         "register_rows": register_rows(register_queryset(period), now=now),
+        "corrections": corrected_receptions(records),
+        "consistency": period_anomalies(with_consistency_data(register_queryset(period)), now=now),
         "improvements": improvements,
         "improvement_plan": plan,
         "digests": digests,

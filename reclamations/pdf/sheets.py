@@ -6,12 +6,13 @@ handful of queries, not a thousand.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
 from .. import workflow
+from ..consistency import DateCorrection, anomalies_of, received_at_corrections
 from ..models import Action, Attachment, Communication, Event, EventKind, Reclamation
 from ..statistics import DelayLabels, ack_outcome, answer_outcome
 
@@ -20,6 +21,8 @@ from ..statistics import DelayLabels, ack_outcome, answer_outcome
 class StepDone:
     at: datetime
     by: str
+    redone: bool = False  # completed again after a reopening reset it
+    reset_at: datetime | None = None  # when a reopening reset this completion (the step was to be redone)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class Sheet(DelayLabels):
     attachments: tuple[Attachment, ...]
     ack_outcome: str
     answer_outcome: str
+    anomalies: tuple[str, ...] = ()  # consistency.anomalies_of: what the procedure does not allow
+    corrections: tuple[DateCorrection, ...] = ()  # the reception date corrected (who, when, why)
 
 
 def with_sheet_data(records: QuerySet[Reclamation]) -> QuerySet[Reclamation]:
@@ -85,10 +90,20 @@ def with_sheet_data(records: QuerySet[Reclamation]) -> QuerySet[Reclamation]:
 
 
 def _step_lines(reclamation: Reclamation, events: Iterable[Event]) -> tuple[StepLine, ...]:
+    # Replayed from the log: a reopening at step N resets the completions of steps N and after
+    # (kept, marked as reset); a step completed again after that is « refaite ».
     done: dict[int, list[StepDone]] = {}
     for event in events:
-        if event.kind == EventKind.STEP_COMPLETED and isinstance(event.data, dict) and "step" in event.data:
-            done.setdefault(int(event.data["step"]), []).append(StepDone(event.created_at, event.actor_label))
+        data = event.data if isinstance(event.data, dict) else {}
+        if event.kind == EventKind.REOPENED and workflow.is_step(str(data.get("to"))):
+            reopened = workflow.step_number(str(data["to"]))
+            for number, completions in done.items():
+                if number >= reopened:
+                    completions[:] = [c if c.reset_at else replace(c, reset_at=event.created_at) for c in completions]
+        elif event.kind == EventKind.STEP_COMPLETED and "step" in data:
+            number = int(data["step"])
+            redone = any(c.reset_at for c in done.get(number, ()))
+            done.setdefault(number, []).append(StepDone(event.created_at, event.actor_label, redone=redone))
     declared = reclamation.not_applicable or {}
     return tuple(
         StepLine(
@@ -151,5 +166,7 @@ def build_sheets(records: Iterable[Reclamation], *, now: datetime) -> list[Sheet
             attachments=tuple(reclamation.attachments.all()),
             ack_outcome=ack_outcome(reclamation, now),
             answer_outcome=answer_outcome(reclamation, now),
+            anomalies=tuple(anomalies_of(reclamation, events, now=now)),
+            corrections=tuple(received_at_corrections(events)),
         ))
     return sheets

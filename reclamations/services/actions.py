@@ -17,10 +17,12 @@ from ..models import (
     EventKind,
     Reclamation,
 )
+from ..workflow import Step
 from .base import (
     ACTION_FIELDS,
     Actor,
     check_open,
+    check_step_reached,
     display,
     lock,
 )
@@ -65,6 +67,7 @@ def reclamation_add_action(
     with transaction.atomic():
         r = lock(reclamation)
         check_open(r)
+        check_step_reached(r, Step.ACTION_PROPOSAL, "Plan d'action")
         _check_dates(r, due_date=due_date, new_due_date=True, done_at=None, past_due_confirmed=past_due_confirmed)
         action = Action(reclamation=r, description=description, kind=kind, owner=owner, due_date=due_date)
         action.full_clean()

@@ -17,7 +17,7 @@ from ..journal import record_event
 from ..models import Attachment, Communication, EventKind, Reclamation
 from ..models.related import ATTACHMENTS_FOLDER, new_attachment_folder
 from ..uploads import CheckedUpload
-from .base import Actor, check_not_anonymised, lock
+from .base import Actor, check_not_anonymised, check_open, lock
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ def reclamation_add_attachments(
     with atomic_with_uploads() as written:
         r = lock(reclamation)
         check_not_anonymised(r)
+        check_open(r)
         for upload in uploads:
             attachment = Attachment(
                 reclamation=r, communication=communication, original_name=upload.original_name,

@@ -74,6 +74,23 @@ EDITABLE_FIELDS = frozenset(
 )
 ACTION_FIELDS = frozenset({"description", "kind", "owner", "due_date", "status", "done_at", "result"})
 
+# The step whose form records each editable field. A form posts at its own step or later (a
+# correction while the record is open), never before: a conclusion written at step 1 would be
+# printed in the evidence pack as if the procedure had been followed.
+_FIELDS_BY_STEP: dict[str, tuple[str, ...]] = {
+    workflow.Step.RECEIVED: (
+        "kind", "stakeholder_type", "channel", "complainant_name", "complainant_role", "complainant_organisation",
+        "complainant_phone", "complainant_email", "complainant_address", "service", "training_action", "subject",
+        "description", "wished_solution",
+    ),
+    workflow.Step.REFORMULATION: ("reformulation",),
+    workflow.Step.ACTION_PROPOSAL: ("severity", "complexity", "repercussions"),
+    workflow.Step.ACTION: ("decision", "answer", "compensation_type", "compensation_description",
+                           "compensation_amount"),
+    workflow.Step.CONCLUSION: ("conclusion", "root_cause_category", "root_cause_analysis", "complementary_offer"),
+}
+FIELD_STEPS: dict[str, str] = {name: step for step, names in _FIELDS_BY_STEP.items() for name in names}
+
 
 # --- Helpers -------------------------------------------------------------------------------------
 def lock(reclamation: Reclamation | int) -> Reclamation:
@@ -90,10 +107,36 @@ def check_state(reclamation: Reclamation, expected_state: str | None) -> None:
 
 
 def check_open(reclamation: Reclamation) -> None:
+    if reclamation.state == workflow.Step.DISCARDED:
+        raise WorkflowError("Cette réclamation est classée sans suite : elle ne peut plus être modifiée.")
     if not reclamation.is_open:
         raise WorkflowError(
-            f"Cette réclamation est {workflow.step_label(reclamation.state).lower()} : rouvrez-la pour la modifier."
+            f"Cette réclamation est {workflow.step_label(reclamation.state).lower()} : seul le responsable qualité "
+            "peut la rouvrir pour la modifier."
         )
+
+
+def check_step_reached(reclamation: Reclamation, step: str, what: str) -> None:
+    """Refuse what belongs to ``step`` while the record has not reached it (``what``: « Conclusion »)."""
+    if workflow.is_step(reclamation.state) and workflow.step_number(reclamation.state) < workflow.step_number(step):
+        raise WorkflowError(
+            f"{what} : à enregistrer à partir de {workflow.step_phrase(step)} ; cette réclamation est à "
+            f"{workflow.step_phrase(reclamation.state)}. Rien n'a été enregistré : terminez d'abord les étapes "
+            "précédentes."
+        )
+
+
+def check_fields_reached(reclamation: Reclamation, fields: Any) -> None:
+    """Refuse changing a field whose step the record has not reached (see ``FIELD_STEPS``)."""
+    early = [name for name in fields
+             if workflow.step_number(FIELD_STEPS.get(name, workflow.Step.RECEIVED))
+             > workflow.step_number(reclamation.state)]
+    if not early:
+        return
+    step = min((FIELD_STEPS[name] for name in early), key=workflow.step_number)
+    labels = [str(Reclamation._meta.get_field(name).verbose_name) for name in early if FIELD_STEPS[name] == step]
+    what = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " et " + labels[-1]
+    check_step_reached(reclamation, step, what[0].upper() + what[1:])
 
 
 def check_not_anonymised(reclamation: Reclamation) -> None:

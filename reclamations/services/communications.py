@@ -5,6 +5,7 @@ The argued answer, an e-mail written from a starting text, is sent by ``services
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.db import transaction
@@ -22,10 +23,13 @@ from .base import (
     Actor,
     WorkflowError,
     check_not_anonymised,
+    check_open,
     lock,
 )
 from .search import search_document_refresh
 from .steps import reclamation_complete_automatically
+
+logger = logging.getLogger(__name__)
 
 
 # --- Communications --------------------------------------------------------------------------------
@@ -46,10 +50,14 @@ def reclamation_record_acknowledgement(
     if sent_at > timezone.now():
         raise WorkflowError("La date d'envoi ne peut pas être dans le futur.")
     with transaction.atomic():
+        current = Reclamation.objects.only("received_at", "answered_at", "acknowledged_at").get(pk=reclamation.pk)
+        check_acknowledgement_date(current, sent_at)
         claimed = Reclamation.objects.filter(
             pk=reclamation.pk, acknowledged_at__isnull=True, state__in=workflow.OPEN_STEPS
         ).update(acknowledged_at=sent_at, updated_at=timezone.now())
         if not claimed:
+            if current.acknowledged_at is None:
+                check_open(lock(reclamation))  # closed or discarded: say so rather than "already recorded"
             return False
         r = Reclamation.objects.get(pk=reclamation.pk)
         on_time = sent_at <= r.ack_due_at
@@ -67,6 +75,18 @@ def reclamation_record_acknowledgement(
     return True
 
 
+def check_acknowledgement_date(reclamation: Reclamation, sent_at: datetime) -> None:
+    """The acknowledgement comes after the complaint and before the answer (chronology)."""
+    if sent_at < reclamation.received_at:
+        raise WorkflowError(
+            "L'accusé de réception ne peut pas précéder la réception de la réclamation "
+            f"({timezone.localtime(reclamation.received_at):%d/%m/%Y à %H:%M}).")
+    if reclamation.answered_at is not None and sent_at > reclamation.answered_at:
+        raise WorkflowError(
+            "L'accusé de réception ne peut pas suivre la réponse argumentée "
+            f"({timezone.localtime(reclamation.answered_at):%d/%m/%Y à %H:%M}).")
+
+
 def reclamation_log_communication(
     *,
     reclamation: Reclamation,
@@ -81,7 +101,35 @@ def reclamation_log_communication(
     duration_minutes: int | None = None,
     label: str | None = None,
 ) -> Communication:
-    """Log a call, letter, e-mail, client message or internal note, with its event."""
+    """Log a call, letter, e-mail, client message or internal note, with its event.
+
+    Refused on a closed or discarded record: its file is what the evidence pack shows (reopen it).
+    """
+    with transaction.atomic():
+        r = lock(reclamation)
+        check_not_anonymised(r)
+        check_open(r)
+        return record_communication(
+            reclamation=reclamation, actor=actor, kind=kind, direction=direction, body=body, purpose=purpose,
+            public=public, subject=subject, occurred_at=occurred_at, duration_minutes=duration_minutes, label=label)
+
+
+def record_communication(
+    *,
+    reclamation: Reclamation,
+    actor: Actor,
+    kind: str,
+    direction: str,
+    body: str,
+    purpose: str = Communication.Purpose.GENERAL,
+    public: bool = False,
+    subject: str = "",
+    occurred_at: datetime | None = None,
+    duration_minutes: int | None = None,
+    label: str | None = None,
+) -> Communication:
+    """``reclamation_log_communication`` whatever the record's state: for the services that write
+    to a record as they close it (the closure notice), never for a person's input."""
     if not body.strip():
         raise WorkflowError("Le contenu de l'échange est vide.")
     occurred_at = occurred_at or timezone.now()
@@ -147,9 +195,13 @@ def reclamation_sync_sent_emails() -> int:
     )
     recorded = 0
     for communication in pending:
-        if reclamation_record_acknowledgement(
-            reclamation=communication.reclamation, actor=None, sent_at=communication.email.last_updated,
-            means="courriel",
-        ):
-            recorded += 1
+        try:
+            done = reclamation_record_acknowledgement(
+                reclamation=communication.reclamation, actor=None, sent_at=communication.email.last_updated,
+                means="courriel",
+            )
+        except WorkflowError as exc:  # e.g. sent after an answer: left for a person, the others go on
+            logger.warning("acknowledgement of %s not recorded: %s", communication.reclamation.reference, exc)
+            continue
+        recorded += int(done)
     return recorded

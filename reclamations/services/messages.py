@@ -37,7 +37,7 @@ from ..uploads import CheckedUpload
 from ..workflow import Step
 from .attachments import atomic_with_uploads
 from .base import Actor, WorkflowError, check_open, check_state, lock
-from .communications import reclamation_log_communication
+from .communications import reclamation_log_communication, record_communication
 from .outgoing_files import (
     attach_to_email,
     email_context,
@@ -274,7 +274,7 @@ def reclamation_send_closure_notice(*, reclamation: Reclamation) -> Communicatio
     if by_hand.exists():
         return None
     subject, body = CLOSURE_SUBJECT.format(reference=r.reference), _closure_body(r)
-    communication = reclamation_log_communication(
+    communication = record_communication(
         reclamation=r, actor=None, label="Envoi automatique", kind=CommunicationKind.EMAIL,
         direction=Communication.Direction.OUTBOUND, purpose=Purpose.CLOSURE, public=True,
         subject=subject, body=body,
@@ -315,6 +315,15 @@ def reclamation_send_answer(
         now = sent_at or timezone.now()
         if now > timezone.now():
             raise WorkflowError("La date d'envoi ne peut pas être dans le futur.")
+        # The client hears of the answer after being told their complaint was received (procedure).
+        if r.acknowledged_at is not None and now < r.acknowledged_at:
+            raise WorkflowError(
+                "La réponse argumentée ne peut pas être datée avant l'accusé de réception "
+                f"(envoyé le {timezone.localtime(r.acknowledged_at):%d/%m/%Y à %H:%M}).")
+        if now < r.received_at:
+            raise WorkflowError(
+                "La réponse argumentée ne peut pas être datée avant la réception de la réclamation "
+                f"({timezone.localtime(r.received_at):%d/%m/%Y à %H:%M}).")
         emailed = sent_at is None and bool(r.complainant_email)
         files = reclamation_gather_outgoing_files(reclamation=r, actor=actor, attachment_ids=attachment_ids,
                                                   new_files=new_files, emailed=emailed)

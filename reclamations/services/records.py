@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from .. import emails, search, sla, tokens, workflow
+from .. import emails, roles, search, sla, tokens, workflow
 from ..facts import FACT_FIELDS, facts_of
 from ..journal import record_event
 from ..models import (
@@ -26,6 +26,7 @@ from .base import (
     Actor,
     CreatedReclamation,
     WorkflowError,
+    check_fields_reached,
     check_not_anonymised,
     check_open,
     check_state,
@@ -210,6 +211,7 @@ def reclamation_update(
         r = lock(reclamation)
         check_state(r, expected_state)
         check_open(r)
+        check_fields_reached(r, [name for name, value in changes.items() if getattr(r, name) != value])
         diff = {}
         for name, value in changes.items():
             before = getattr(r, name)
@@ -306,7 +308,12 @@ def _hand_over(*, reclamation: Reclamation, actor: Actor, handler: AbstractBaseU
 def reclamation_correct_received_at(
     *, reclamation: Reclamation, actor: Actor, received_at: datetime, reason: str
 ) -> Reclamation:
-    """Correct the reception date; the stored deadlines are recomputed and the change logged."""
+    """Correct the reception date; the stored deadlines are recomputed and the change logged.
+
+    The reception date decides whether the acknowledgement and the answer were on time: once the
+    acknowledgement is sent, only the quality lead may correct it (the reason is kept and printed
+    in the evidence pack), and never to a date after the acknowledgement or the answer.
+    """
     if not reason.strip():
         raise WorkflowError("Indiquez le motif de la correction de la date de réception.")
     if received_at > timezone.now():
@@ -314,6 +321,20 @@ def reclamation_correct_received_at(
     with transaction.atomic():
         r = lock(reclamation)
         check_not_anonymised(r)
+        check_open(r)
+        # Step 1 completed without an acknowledgement (declared sans objet) counts as sent.
+        if (r.acknowledged_at is not None or r.step_number > 1) and not roles.is_quality_lead(actor):
+            done = "L'accusé de réception est déjà envoyé" if r.acknowledged_at else "La prise en compte est terminée"
+            raise WorkflowError(f"{done} : seul le responsable qualité peut encore corriger la date de réception, "
+                                "motif à l'appui.")
+        if r.acknowledged_at is not None and received_at > r.acknowledged_at:
+            raise WorkflowError(
+                "La date de réception ne peut pas suivre l'accusé de réception "
+                f"(envoyé le {timezone.localtime(r.acknowledged_at):%d/%m/%Y à %H:%M}).")
+        if r.answered_at is not None and received_at > r.answered_at:
+            raise WorkflowError(
+                "La date de réception ne peut pas suivre la réponse argumentée "
+                f"(envoyée le {timezone.localtime(r.answered_at):%d/%m/%Y à %H:%M}).")
         before = {"received_at": r.received_at, "ack_due_at": r.ack_due_at, "answer_due_at": r.answer_due_at}
         r.received_at = received_at
         deadlines = sla.compute_deadline_set(received_at)
@@ -336,7 +357,8 @@ def reclamation_correct_received_at(
             actor=actor,
             summary=f"Date de réception corrigée : {reason.strip()}",
             data={"before": before, "after": after, "reason": reason.strip(),
-                  "facts": facts_of(r, "received_at", "ack_due_at", "answer_due_at")},
+                  "facts": facts_of(r, "received_at", "ack_due_at", "answer_due_at"),
+                  "after_acknowledgement": r.acknowledged_at is not None or r.step_number > 1},
         )
     return r
 

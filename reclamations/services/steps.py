@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
-from .. import workflow
+from .. import roles, workflow
 from ..facts import facts_of
 from ..journal import record_event
 from ..models import (
@@ -200,7 +200,12 @@ def reclamation_discard(
 def reclamation_reopen(
     *, reclamation: Reclamation, actor: Actor, reason: str, step: str = Step.ACTION_PROPOSAL
 ) -> Reclamation:
-    """Reopen a closed record at an open step (by default 4: new evaluation and action plan)."""
+    """Reopen a closed record at an open step (by default 4: new evaluation and action plan).
+
+    Only the quality lead reopens (a closed record is evidence: nothing else may change it). The
+    steps after the one reopened are to be done again: the event lists them, and the evidence pack
+    shows their first completion as reset and the new one as « refaite ».
+    """
     if not reason.strip():
         raise WorkflowError("Indiquez le motif de la réouverture.")
     if not workflow.is_step(step):
@@ -210,6 +215,8 @@ def reclamation_reopen(
         check_not_anonymised(r)
         if r.state != Step.CLOSED:
             raise WorkflowError("Seule une réclamation clôturée peut être rouverte.")
+        if not roles.is_quality_lead(actor):
+            raise WorkflowError("Seul le responsable qualité peut rouvrir une réclamation clôturée.")
         r.reopen(step)
         r.closed_at = None
         # The answer, follow-up and survey of the previous round stay in the history, but the
@@ -232,17 +239,26 @@ def reclamation_reopen(
             raise StaleState(
                 "Cette réclamation vient d'être modifiée par quelqu'un d'autre. Rechargez la page."
             ) from exc
+        number = workflow.step_number(step)
+        reset = list(range(number + 1, workflow.step_count() + 1))
+        redo = (f" Étapes {reset[0]} à {reset[-1]} à refaire." if len(reset) > 1
+                else f" Étape {reset[0]} à refaire." if reset else "")
         record_event(
             kind=EventKind.REOPENED,
             reclamation=r,
             actor=actor,
             public=True,
-            summary=f"Réouverte à l'étape {workflow.step_number(step)} : {reason.strip()}",
-            data={"to": step, "reason": reason.strip(),
+            summary=f"Réouverte à l'étape {number} : {_sentence(reason)}{redo}",
+            data={"to": step, "reason": reason.strip(), "step": number, "reset_steps": reset,
                   "facts": facts_of(r, "state", "closed_at", "reopened_at", "feedback_no_answer",
                                     "feedback_requested_at")},
         )
     return r
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
 def reclamation_advance(

@@ -68,10 +68,11 @@ def follow_up(request: HttpRequest, token: str) -> HttpResponse:
                 else:
                     messages.success(request, "Votre message a bien été transmis au responsable du traitement.")
                     return redirect("public:follow_up", token=token)
-    elif request.method == "POST":
-        messages.error(request, "Ce dossier est clôturé : il n'est plus possible d'y ajouter un message.")
-        return redirect("public:follow_up", token=token)
     context = _page_context(reclamation, token, form)
+    if form is None and request.method == "POST":
+        # Closed while the client was writing: nothing is added to the record, but what they typed
+        # is shown back to be copied into the contact form, never thrown away.
+        context["unsent_text"] = str(request.POST.get("body", ""))[:20000]
     context["files_lost"] = bool(request.FILES) and form is not None and form.is_bound
     response = render(request, "public/follow_up.html", context)
     if form is None:  # no form to post (closed record): the stricter policy of other token pages

@@ -151,6 +151,7 @@ def detail_context(
     bound: dict[str, Any] | None = None,
     refusal: str = "",
     error: str = "",
+    kept: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     r = reclamation
     bound = bound or {}
@@ -178,6 +179,7 @@ def detail_context(
         "missing": missing,
         "refusal": refusal,
         "error": error,
+        "kept": kept,  # a refused form that no card of this step shows: shown under the error
         "can_change": can_change,
         "change_denial": permissions.change_denial(user, r) or "",
         "can_reassign": permissions.can_reassign(user, r),
@@ -212,6 +214,7 @@ def detail_response(
     refusal: str = "",
     error: str = "",
     status: int = 200,
+    kept: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    context = detail_context(request, reclamation, bound=bound, refusal=refusal, error=error)
+    context = detail_context(request, reclamation, bound=bound, refusal=refusal, error=error, kept=kept)
     return render(request, "backoffice/detail.html", context, status=status)

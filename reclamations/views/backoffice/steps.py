@@ -53,6 +53,16 @@ def record_action(view: RecordView) -> RecordView:
     return wrapped
 
 
+# The step whose card shows each step form (templates/backoffice/steps/).
+_CARD_STEPS = {"reformulation": Step.REFORMULATION, "evaluation": Step.ACTION_PROPOSAL,
+               "action_add": Step.ACTION_PROPOSAL, "answer": Step.ACTION, "conclusion": Step.CONCLUSION,
+               "feedback": Step.FEEDBACK}
+
+
+def _card_step(name: str) -> int:
+    return workflow.step_number(_CARD_STEPS[name]) if name in _CARD_STEPS else 0
+
+
 def _back(reclamation: Reclamation, anchor: str = "etape") -> HttpResponse:
     return redirect(reverse("backoffice:detail", args=[reclamation.pk]) + f"#{anchor}")
 
@@ -104,7 +114,13 @@ def _run(
         fresh = selectors.reclamation_for_detail(reclamation.pk)
         # A closed or discarded record shows no step form: say it at the top of the page instead.
         error = "" if fresh.is_open else "; ".join(form.non_field_errors())
-        return detail_response(request, fresh, bound={name: form}, error=error)
+        kept = None
+        if fresh.is_open and _card_step(name) > fresh.step_number:
+            # A later step's form (posted from a stale or forged page) is not on this step's card:
+            # the message goes on top, with the form as it was typed, so nothing is lost.
+            error = "; ".join(form.non_field_errors())
+            kept = {"form": form, "action": reverse(f"backoffice:{name}", args=[reclamation.pk])}
+        return detail_response(request, fresh, bound={name: form}, error=error, kept=kept)
     message = " ".join(m for m in said if m and m != "Aucune modification.")
     if complete and not outcome.completed:
         # Saved, but the step asks for more: the guard's message next to the step, the data kept.
