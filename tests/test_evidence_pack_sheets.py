@@ -160,7 +160,7 @@ def test_a_subject_ending_with_its_own_punctuation_gets_no_second_full_stop(hand
 
 
 def test_an_improvement_title_taken_from_a_long_action_is_cut_between_words(handler, quality_lead):
-    record = ReclamationFactory(received_at=_days_ago(5))
+    record = advance(ReclamationFactory(received_at=_days_ago(5)), Step.ACTION_PROPOSAL, handler)
     description = ("Ajouter au contrat de location une clause de température minimale de dix-neuf degrés et une "
                    "visite de la salle la veille de chaque session par le formateur référent")
     action = services.reclamation_add_action(reclamation=record, actor=handler, description=description,

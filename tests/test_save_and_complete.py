@@ -116,7 +116,7 @@ def test_it_refuses_a_step_the_handler_did_not_see(handler):
 def test_a_closed_record_refuses_save_and_complete(handler):
     reclamation = advance(ReclamationFactory(), Step.CLOSED, handler)
 
-    with pytest.raises(services.WorkflowError, match="rouvrez-la"):
+    with pytest.raises(services.WorkflowError, match="seul le responsable qualité peut la rouvrir"):
         services.reclamation_save_and_complete_step(reclamation=reclamation, actor=handler, expected_state=Step.CLOSED)
 
 
@@ -145,7 +145,8 @@ def test_step_1_completes_by_itself_when_the_contact_forms_acknowledgement_is_se
 
 
 def test_an_acknowledgement_recorded_by_the_handler_completes_step_1(handler, login, bo_post):
-    reclamation = ReclamationFactory(channel="letter", actor=handler)
+    # A letter received three hours ago, acknowledged two hours ago (never before its reception).
+    reclamation = ReclamationFactory(channel="letter", actor=handler, received_at=timezone.now() - timedelta(hours=3))
     sent_at = timezone.localtime(timezone.now() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
 
     response = bo_post(login(handler), reclamation, "acknowledgement", {"sent_at": sent_at, "means": "courrier"})

@@ -83,6 +83,12 @@ def test_dashboard_list_and_record_page_fit_the_screen(browser, demo, size, tmp_
             assert_no_blocking_violation(page)
             if name != "create":
                 page.screenshot(path=str(folder / f"backoffice-{name}-{size}.png"), full_page=False)
+            if name == "detail":
+                # The exchanges as one thread, the reply box first (the record page's lower half).
+                page.evaluate("window.scrollTo(0, document.querySelector('[role=tablist]')"
+                              ".getBoundingClientRect().top + window.scrollY - 60)")
+                assert page.locator("#conversation").is_visible()
+                page.screenshot(path=str(folder / f"backoffice-conversation-{size}.png"), full_page=False)
     finally:
         context.close()
 
