@@ -28,7 +28,7 @@ from django.db.models import (
 from django.utils import timezone
 from post_office.models import Email
 
-from . import roles, search, tokens, workflow
+from . import consistency, roles, search, tokens, workflow
 from .markup import local
 from .models import (
     Action,
@@ -483,6 +483,17 @@ def history(reclamation: Reclamation) -> list[TimelineEntry]:
             continue
         entries.append(TimelineEntry(created_at, "event", public, actor_label, EventLine(pk, summary)))
     return entries
+
+
+def anomalies(reclamation: Reclamation) -> list[str]:
+    """What the record's dates and log show that the procedure does not allow (empty when all is in
+    order): shown on the record's page so the team sees it before an auditor reads it on the sheet."""
+    events = (
+        Event.objects.filter(reclamation=reclamation, kind__in=consistency.CHECKED_EVENTS)
+        .order_by("sequence")
+        .only("sequence", "created_at", "actor_label", "kind", "data", "reclamation_id")
+    )
+    return consistency.anomalies_of(reclamation, events)
 
 
 def display_name(first_name: str | None, last_name: str | None, username: str | None) -> str:

@@ -393,6 +393,20 @@ def test_the_pack_lists_an_answer_before_the_acknowledgement(closed):
     assert "Aucune incohérence détectée sur la période." not in text
 
 
+def test_the_record_page_shows_the_anomaly_before_the_auditor_reads_it(closed, login, handler):
+    answered_at = closed.acknowledged_at - timedelta(hours=2)
+    Reclamation.objects.filter(pk=closed.pk).update(answered_at=answered_at)
+    in_order = advance(ReclamationFactory(received_at=timezone.now() - timedelta(days=5)), Step.CLOSED, handler)
+    client = login(handler)
+
+    page = html.unescape(client.get(f"/backoffice/reclamations/{closed.pk}/").content.decode())
+    assert "Contrôles de cohérence" in page
+    assert f"Réponse argumentée envoyée le {timezone.localtime(answered_at):%d/%m/%Y à %H:%M}, avant" in page
+
+    page = html.unescape(client.get(f"/backoffice/reclamations/{in_order.pk}/").content.decode())
+    assert "Contrôles de cohérence" not in page
+
+
 def test_a_period_in_order_says_so(closed):
     text = _pack_text()
 

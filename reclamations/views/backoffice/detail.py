@@ -199,6 +199,7 @@ def detail_context(
         "message_purposes": [(p, Communication.Purpose(p).label) for p in MESSAGE_PURPOSES],
         "conversation": thread,
         "history": selectors.history(r),
+        "anomalies": selectors.anomalies(r),
         # Which tab shows first: plain links work without JavaScript (backoffice.js switches in place).
         "history_tab": request.GET.get("onglet") == "historique",
         "today": timezone.localdate(),
