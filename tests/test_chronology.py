@@ -359,6 +359,26 @@ def test_only_the_quality_lead_reopens_a_closed_record(closed, handler, quality_
     assert reopened.state == Step.ACTION_PROPOSAL
 
 
+# --- The answer stays as the client received it ----------------------------------------------------------------
+def test_it_refuses_to_rewrite_the_answer_once_sent(handler, quality_lead):
+    record = advance(ReclamationFactory(received_at=timezone.now() - timedelta(days=5)), Step.CONCLUSION, handler)
+    sent = record.answer
+
+    for changes in ({"answer": "Une autre réponse, plus favorable."}, {"decision": "unfavourable"}):
+        with pytest.raises(services.WorkflowError, match="restent tels que le réclamant les a reçus"):
+            services.reclamation_update(reclamation=record, actor=handler, changes=changes)
+    assert _reload(record).answer == sent
+    assert Communication.objects.get(reclamation=record, purpose="answer").body == sent
+    # The rest of the record is still open to corrections.
+    services.reclamation_update(reclamation=record, actor=handler, changes={"conclusion": "Report accordé."})
+
+    closed = advance(record, Step.CLOSED, handler)
+    reopened = services.reclamation_reopen(reclamation=closed, actor=quality_lead, reason="Le problème persiste")
+    advance(reopened, Step.ACTION, handler)
+    services.reclamation_update(reclamation=reopened, actor=handler, changes={"answer": "Une nouvelle réponse."})
+    assert _reload(record).answer == "Une nouvelle réponse."
+
+
 # --- Reopening resets the steps after it ------------------------------------------------------------------
 def test_reopening_step_4_resets_steps_5_to_9(closed, handler, quality_lead):
     reopened = services.reclamation_reopen(reclamation=closed, actor=quality_lead, reason="Le problème persiste")

@@ -129,13 +129,14 @@ def test_a_record_taken_through_every_step_reports_no_mismatch_and_every_fact_is
     assert set(logged) <= set(FACT_FIELDS)
 
 
-def test_reopening_discarding_and_a_decision_changed_after_the_answer_stay_in_agreement(handler, quality_lead):
+def test_reopening_discarding_and_a_decision_changed_before_the_answer_stay_in_agreement(handler, quality_lead):
     closed = advance(ReclamationFactory(received_at=_days_ago(5)), Step.CLOSED, handler)
     services.reclamation_reopen(
         reclamation=closed, actor=quality_lead, reason="Le client conteste.", step=Step.ACTION_PROPOSAL
     )
-    answered = advance(ReclamationFactory(received_at=_days_ago(4)), Step.FOLLOW_UP, handler)
+    answered = advance(ReclamationFactory(received_at=_days_ago(4)), Step.ACTION, handler)
     services.reclamation_update(reclamation=answered, actor=handler, changes={"decision": "partial"})
+    advance(answered, Step.FOLLOW_UP, handler)  # the answer sent with that decision
     discarded = ReclamationFactory(received_at=_days_ago(3))
     services.reclamation_discard(reclamation=discarded, actor=handler, reason="Doublon.")
 

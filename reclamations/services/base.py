@@ -126,6 +126,23 @@ def check_step_reached(reclamation: Reclamation, step: str, what: str) -> None:
         )
 
 
+# What the client received with the argued answer: once sent, the record keeps it as sent, so the
+# evidence pack never prints an answer other than the one in the message (reopening allows a new one).
+ANSWER_FIELDS = frozenset(_FIELDS_BY_STEP[workflow.Step.ACTION])
+
+
+def check_answer_unsent(reclamation: Reclamation, fields: Any) -> None:
+    """Refuse changing the decision, the answer or the compensation once the answer is sent."""
+    if not workflow.since_reopening(reclamation, reclamation.answered_at) or not ANSWER_FIELDS & set(fields):
+        return
+    raise WorkflowError(
+        "La réponse argumentée a été envoyée le "
+        f"{timezone.localtime(reclamation.answered_at):%d/%m/%Y à %H:%M} : la décision, la réponse et le "
+        "dédommagement restent tels que le réclamant les a reçus. Pour les compléter ou les corriger, "
+        "écrivez-lui un message."
+    )
+
+
 def check_fields_reached(reclamation: Reclamation, fields: Any) -> None:
     """Refuse changing a field whose step the record has not reached (see ``FIELD_STEPS``)."""
     early = [name for name in fields

@@ -26,6 +26,7 @@ from .base import (
     Actor,
     CreatedReclamation,
     WorkflowError,
+    check_answer_unsent,
     check_fields_reached,
     check_not_anonymised,
     check_open,
@@ -211,7 +212,9 @@ def reclamation_update(
         r = lock(reclamation)
         check_state(r, expected_state)
         check_open(r)
-        check_fields_reached(r, [name for name, value in changes.items() if getattr(r, name) != value])
+        changed = [name for name, value in changes.items() if getattr(r, name) != value]
+        check_fields_reached(r, changed)
+        check_answer_unsent(r, changed)
         diff = {}
         for name, value in changes.items():
             before = getattr(r, name)
