@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -26,9 +26,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from . import pdf
-from .models import Organisation
+from .models import Organisation, Reclamation
 from .register import COLUMNS, RegisterRow, register_queryset, register_rows
 from .statistics import Period
+from .text import plural
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -177,6 +178,27 @@ def period_errors(start: date, end: date, *, today: date | None = None) -> dict[
 
 def register_filename(period: Period, extension: str) -> str:
     return f"registre-reclamations_{period.start:%Y-%m-%d}_{period.end:%Y-%m-%d}.{extension}"
+
+
+def selection_filename(now: datetime) -> str:
+    return f"selection-reclamations_{timezone.localtime(now):%Y-%m-%d_%H%M}.csv"
+
+
+def produce_selection_csv(records: Iterable[Reclamation], *, now: datetime | None = None) -> Produced:
+    """The rows ticked on the list as the register's CSV: same columns, same writer, same conventions.
+
+    The preamble says it is a selection and when it was taken, since it covers no period.
+    """
+    now = now or timezone.now()
+    rows = register_rows(records, now=now)
+    count = len(rows)
+    preamble = [
+        ("Organisme", Organisation.current().name),
+        ("Sélection", f"{count} réclamation{plural(count)} cochée{plural(count)} dans la liste, "
+                      f"le {timezone.localtime(now):%d/%m/%Y à %H:%M}"),
+    ]
+    return Produced(content=register_csv(rows, preamble=preamble), filename=selection_filename(now),
+                    content_type=CSV_CONTENT_TYPE, records=count)
 
 
 def produce(*, kind: str, period: Period, generated_by: str = "", now: datetime | None = None,

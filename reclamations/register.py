@@ -74,9 +74,17 @@ def _name(user: Any) -> str:
 
 
 def register_queryset(period: Period) -> QuerySet[Reclamation]:
-    return received_in(period).select_related("service", "handler", "root_cause_category").order_by(
-        "received_at", "pk"
-    )
+    return _as_register(received_in(period))
+
+
+def selection_queryset(pks: Iterable[int]) -> QuerySet[Reclamation]:
+    """The records ticked on the list, read and ordered as the register reads a period's."""
+    return _as_register(Reclamation.objects.filter(pk__in=list(pks)))
+
+
+def _as_register(records: QuerySet[Reclamation]) -> QuerySet[Reclamation]:
+    # One place for what a register row reads: a period's register and a selection never differ.
+    return records.select_related("service", "handler", "root_cause_category").order_by("received_at", "pk")
 
 
 def register_rows(records: Iterable[Reclamation], *, now: datetime | None = None) -> list[RegisterRow]:

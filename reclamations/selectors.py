@@ -28,7 +28,7 @@ from django.db.models import (
 from django.utils import timezone
 from post_office.models import Email
 
-from . import consistency, roles, search, tokens, workflow
+from . import consistency, register, roles, search, tokens, workflow
 from .markup import local
 from .models import (
     Action,
@@ -108,6 +108,40 @@ def reclamations_for_list(*, user: Any = None) -> QuerySet[Reclamation]:
     )
 
 
+@dataclass(frozen=True)
+class Neighbours:
+    """Where a record stands in a list: the records before and after it (ids), its place, the count."""
+
+    previous: int | None
+    next: int | None
+    position: int  # from 1
+    total: int
+
+
+def list_neighbours(filtered: QuerySet[Reclamation] | None, sort: str | None, pk: int) -> Neighbours:
+    """The records before and after ``pk`` in the list ``filtered`` (None: every record) sorted by
+    ``sort`` (``?ordre=``).
+
+    The record itself always takes its place in the order, even when it no longer matches the
+    filters: a record of the "Non lues" list is read as soon as it is opened, and ``j`` must still
+    lead to the next unread one. One query for the list's ids (integers only, whatever the filters).
+    """
+    within = reclamations_for_list()
+    if filtered is not None:
+        within = within.filter(Q(pk__in=filtered.values("pk")) | Q(pk=pk))
+    ordered, _ = sort_reclamations(within, sort)
+    ids = list(ordered.values_list("pk", flat=True))
+    if pk not in ids:  # deleted meanwhile: nothing to go to from here
+        return Neighbours(None, None, 0, len(ids))
+    index = ids.index(pk)
+    return Neighbours(
+        previous=ids[index - 1] if index > 0 else None,
+        next=ids[index + 1] if index + 1 < len(ids) else None,
+        position=index + 1,
+        total=len(ids),
+    )
+
+
 def unread_records(user: Any) -> QuerySet[RecordRead]:
     """``user``'s unread marks (partial index ``record_read_unread``)."""
     return RecordRead.objects.filter(user_id=user.pk, unread_at__isnull=False)
@@ -140,6 +174,15 @@ def reclamations_selected(pks: Iterable[Any]) -> list[Reclamation]:
     with their handler, for the permission check and the confirmation message."""
     ids = {int(pk) for pk in pks if str(pk).isdigit()}
     return list(Reclamation.objects.filter(pk__in=ids).select_related("handler").order_by("reference"))
+
+
+def reclamations_for_register(pks: Iterable[int]) -> list[Reclamation]:
+    """The records of a selection as the register reads them (its relations, its order: reception).
+
+    Every back-office person may view every record (``permissions.can_view``); who may take them
+    out of the application as a file is the view's to check, as for the register.
+    """
+    return list(register.selection_queryset({int(pk) for pk in pks}))
 
 
 def saved_views(user: Any) -> list[SavedView]:

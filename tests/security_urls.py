@@ -150,6 +150,7 @@ ARGS: dict[str, Args] = {
     "backoffice:list": lambda w: [],
     "backoffice:create": lambda w: [],
     "backoffice:bulk_action": lambda w: [],
+    "backoffice:selection_export": lambda w: [],
     "backoffice:saved_view_save": lambda w: [],
     # Nobody's view: deleting it says it no longer exists (each person deletes only their own).
     "backoffice:saved_view_delete": lambda w: [999999],

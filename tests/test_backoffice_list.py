@@ -325,3 +325,68 @@ def test_each_row_is_one_line_with_a_checkbox_named_after_its_reference(login, h
     row = next(r for r in re.findall(r"<tr>\n(.*?)</tr>", page, flags=re.S) if variety["phone"].reference in r)
     assert "Proposition d&#x27;action" in row or "Proposition d'action" in html.unescape(row)
     assert "Marc Dufour" in row
+
+
+# --- From the list to its records (the record page's j / k) -------------------------------------
+def pager(response) -> dict[str, str]:
+    """The record page's "précédente / suivante" links: {"prev": reference's pk, "next": ...}."""
+    page = response.content.decode()
+    return {rel: pk for rel, pk in re.findall(r'rel="(prev|next)" href="/backoffice/reclamations/(\d+)/"', page)}
+
+
+def test_a_record_opened_from_a_sorted_filtered_list_leads_to_its_neighbours_in_that_list(login, handler):
+    now = timezone.now()
+    a, b, c = (ReclamationFactory(received_at=now - timedelta(days=d), subject=f"Chauffage {d}") for d in (3, 2, 1))
+    ReclamationFactory(received_at=now - timedelta(hours=1), subject="Autre chose")  # filtered out
+    client = login(handler)
+    client.get(URL, {"q": "chauffage", "ordre": "recue"})  # oldest first, the search's rows only
+
+    middle = client.get(f"{URL}{b.pk}/")
+    assert pager(middle) == {"prev": str(a.pk), "next": str(c.pk)}
+    assert "2 sur 3 dans la liste" in text(middle)
+    assert pager(client.get(f"{URL}{c.pk}/")) == {"prev": str(b.pk)}  # the last one: no next
+
+
+def test_without_a_list_the_record_page_follows_the_default_list_newest_first(login, handler):
+    now = timezone.now()
+    older, newer = ReclamationFactory(received_at=now - timedelta(days=2)), ReclamationFactory(received_at=now)
+
+    response = login(handler).get(f"{URL}{newer.pk}/")
+
+    assert pager(response) == {"next": str(older.pk)}
+
+
+def test_going_back_to_the_unfiltered_list_forgets_the_filters(login, handler):
+    now = timezone.now()
+    a, b = ReclamationFactory(received_at=now - timedelta(days=2)), ReclamationFactory(received_at=now)
+    client = login(handler)
+    client.get(URL, {"ordre": "recue"})
+    assert client.cookies["bo_liste"].value
+    assert pager(client.get(f"{URL}{a.pk}/")) == {"next": str(b.pk)}
+
+    client.get(URL)
+
+    assert not client.cookies["bo_liste"].value
+    assert pager(client.get(f"{URL}{a.pk}/")) == {"prev": str(b.pk)}
+
+
+def test_a_record_read_on_the_unread_list_still_leads_to_the_next_unread_one(login, handler):
+    now = timezone.now()
+    records = [ReclamationFactory(received_at=now - timedelta(days=d)) for d in (3, 2, 1)]
+    services.reclamation_mark_unread(reclamation=records[0], users=[handler], at=now)
+    services.reclamation_mark_unread(reclamation=records[2], users=[handler], at=now)
+    client = login(handler)
+    client.get(URL, {"lecture": "non_lus"})
+
+    first = client.get(f"{URL}{records[2].pk}/")  # opening it marks it read: it leaves the filtered list
+
+    assert pager(first) == {"next": str(records[0].pk)}
+
+
+@pytest.mark.parametrize("cookie", ["ordre=%27%3BDROP", "state=nimporte&service=abc", "q=" + "x" * 500, "\x00"])
+def test_a_tampered_list_cookie_is_ignored_like_a_bad_address(login, handler, cookie):
+    record = ReclamationFactory()
+    client = login(handler)
+    client.cookies["bo_liste"] = cookie
+
+    assert client.get(f"{URL}{record.pk}/").status_code == 200

@@ -71,6 +71,8 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     # The list's actions: posted empty, the list comes back saying what is missing; a view deleted,
     # or not found, back to the list with a message.
     "backoffice:bulk_action": {"GET": everyone(405), "POST": staff(200)},
+    # The rows ticked, as the register's CSV: the register's rule (quality lead); posted empty, refused.
+    "backoffice:selection_export": {"GET": everyone(405), "POST": quality(400)},
     "backoffice:saved_view_save": {"GET": everyone(405), "POST": staff(200)},
     "backoffice:saved_view_delete": {"GET": everyone(405), "POST": staff(REDIRECT)},
     "backoffice:detail": {"GET": staff(200)},

@@ -13,6 +13,8 @@ from ..filters import ReclamationFilter
 from .backoffice import BaseForm, StaffChoiceField
 
 ASSIGN, READ, UNREAD = "assign", "read", "unread"
+# More than a list page ever shows (25 rows); a whole period is the register's job.
+MAX_EXPORTED = 500
 
 # The list's own parameters: a saved view keeps these and nothing else (no page number, nothing
 # made up in the address bar).
@@ -72,6 +74,25 @@ class BulkActionForm(BaseForm):
         ids = self.cleaned_data["ids"]
         if any(pk <= 0 for pk in ids):
             raise forms.ValidationError("Sélection invalide : rechargez la liste.")
+        return ids
+
+
+class SelectionExportForm(BulkActionForm):
+    """The same rows ticked, sent to the export's address (the list's bulk form, another button).
+
+    A subclass so that a refused export comes back on the list like a refused bulk action: the
+    rows still ticked, the reason under the buttons.
+    """
+
+    action = forms.CharField(required=False)  # the button's own value; the address says what to do
+
+    def clean_ids(self) -> list[int]:
+        ids = super().clean_ids()
+        if len(ids) > MAX_EXPORTED:
+            raise forms.ValidationError(
+                f"Cochez au plus {MAX_EXPORTED} réclamations à la fois, ou exportez le registre d'une période "
+                "depuis le dossier de preuves."
+            )
         return ids
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -45,7 +46,10 @@ DOCUMENTS = {
     "record_pdf": "Fiche de traitement (PDF)",
     "register_xlsx": "Registre des réclamations (XLSX)",
     "register_csv": "Registre des réclamations (CSV)",
+    "selection_csv": "Sélection de la liste (CSV, colonnes du registre)",
 }
+# References named in the event's summary; the data keeps them all.
+SUMMARY_REFERENCES = 10
 
 
 def export_log(
@@ -59,16 +63,26 @@ def export_log(
     reclamation: Reclamation | None = None,
     label: str | None = None,
     job: ExportJob | None = None,
+    references: Sequence[str] = (),
 ) -> Event:
     """Write the EXPORT event of one produced file (call it once the file exists).
 
     ``label`` names a non-human actor (``actor=None``), e.g. "Ligne de commande (utilisateur système backup)".
+    ``references``: the records of an export that covers no period (rows ticked on the list), kept
+    in the event so the log says which records left the application.
     """
     if document not in DOCUMENTS:
         raise ValueError(f"unknown document: {document}")
     what = DOCUMENTS[document]
+    extra: dict[str, object] = {}
     if reclamation is not None:
         summary = f"{what} exporté : {reclamation.reference}."
+    elif references:
+        shown = ", ".join(references[:SUMMARY_REFERENCES])
+        more = len(references) - SUMMARY_REFERENCES
+        summary = (f"{what} exportée : {records} réclamation{plural(records)} ({shown}"
+                   f"{f' et {more} autre{plural(more)}' if more > 0 else ''}).")
+        extra["references"] = list(references)
     else:
         summary = (f"{what} exporté : période du {start:%d/%m/%Y} au {end:%d/%m/%Y}, "
                    f"{records} réclamation{plural(records)}.")
@@ -80,7 +94,7 @@ def export_log(
             label=label,
             summary=summary,
             data={"document": document, "start": start, "end": end, "records": records, "sha256": sha256,
-                  **({"job": job.pk} if job is not None else {})},
+                  **({"job": job.pk} if job is not None else {}), **extra},
         )
 
 

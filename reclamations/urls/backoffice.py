@@ -33,6 +33,7 @@ urlpatterns: list = [
     path("reclamations/", records.reclamation_list, name="list"),
     path("reclamations/nouvelle/", records.reclamation_create, name="create"),
     path("reclamations/selection/", list_tools.bulk_action, name="bulk_action"),
+    path("reclamations/selection/export/", list_tools.selection_export, name="selection_export"),
     path("reclamations/vues/", list_tools.saved_view_save, name="saved_view_save"),
     path("reclamations/vues/<int:pk>/supprimer/", list_tools.saved_view_delete, name="saved_view_delete"),
     path(_record, records.reclamation_detail, name="detail"),

@@ -78,27 +78,65 @@
     };
   }
 
-  // The record page: r writes to the client, e goes to the step's form, u back to the list.
+  // The record page: j/k the next/previous record of the list it was opened from, r writes to the
+  // client, e goes to the step's "save and complete" button (focus only: Enter confirms), u back
+  // to the list.
   function setUpRecord() {
+    function follow(id) {
+      var link = document.getElementById(id);
+      if (!link) { return false; }
+      window.location.href = link.href;
+      return true;
+    }
+    // What "e" lands on: the button that saves the step's form and completes the step, or the
+    // one that completes it, or else the step's first field. Never clicked: nothing happens
+    // until the person presses Enter.
+    function step() {
+      var section = document.getElementById("etape");
+      if (!section) { return false; }
+      var shown = Array.prototype.filter.call(section.querySelectorAll(".bo-save-complete, .bo-complete button"),
+        function (el) { return el.offsetParent !== null && !el.disabled; });  // not in a folded part
+      var button = shown[0];
+      if (!button) { return go("#etape"); }
+      button.scrollIntoView({ block: "center" });
+      button.focus();
+      return true;
+    }
     function go(selector) {
       var target = document.querySelector(selector);
       if (!target) { return false; }
       var field = target.matches("input, textarea, select") ? target
         : target.querySelector("textarea, input:not([type=hidden]), select");
+      // A field in a folded part (e.g. the step's "write to the client" <details>): unfold it, or
+      // the focus would go nowhere.
+      for (var fold = (field || target).closest("details"); fold; fold = fold.parentElement.closest("details")) {
+        fold.open = true;
+      }
       target.scrollIntoView({ block: "start" });
       (field || target).focus();
       return true;
     }
     return function (event) {
+      if (event.key === "j") { return follow("reclamation-suivante"); }
+      if (event.key === "k") { return follow("reclamation-precedente"); }
       if (event.key === "r") {
+        // The reply box is in the Conversation tab: show it if the History tab is open.
+        var tab = document.getElementById("onglet-conversation");
+        if (tab && tab.getAttribute("aria-selected") !== "true") { tab.click(); }
         if (go("form[action$='/messages/'] textarea")) { return true; }
-        // A folded message form: opening its <details> fetches it (backoffice/_folded.html).
+        // A folded message form: opening its <details> fetches it (backoffice/_folded.html); its
+        // box gets the focus when it arrives (the htmx:load listener below).
         var folded = document.getElementById("formulaire-message");
         var details = folded && folded.closest("details");
-        if (details) { details.open = true; details.scrollIntoView({ block: "start" }); return true; }
+        if (details) {
+          replyWanted = true;
+          details.open = true;
+          details.scrollIntoView({ block: "start" });
+          return true;
+        }
         return false;
       }
-      if (event.key === "e") { return go("#etape"); }
+      if (event.key === "e") { return step(); }
       if (event.key === "u") {
         var list = document.querySelector(".bo-nav a[href$='/reclamations/']");
         if (list) { window.location.href = list.href; return true; }
@@ -263,7 +301,16 @@
   window.addEventListener("pageshow", function () { submitting = false; });
 
   // htmx (a folded form opened, the action plan answered in place): set up what came in.
-  document.addEventListener("htmx:load", function (event) { setUp(event.detail.elt); });
+  var replyWanted = false;  // "r" opened the folded reply form: focus its box once it is here
+  document.addEventListener("htmx:load", function (event) {
+    setUp(event.detail.elt);
+    var box = replyWanted && event.detail.elt.querySelector &&
+      event.detail.elt.querySelector("form[action$='/messages/'] textarea");
+    if (box) {
+      replyWanted = false;
+      box.focus();
+    }
+  });
   document.addEventListener("htmx:beforeSwap", function (event) {
     // A stale page (409): show the record as it is now; the drafts come back with it.
     if (event.detail.xhr.status === 409) {

@@ -142,3 +142,71 @@ def test_the_record_page_has_its_shortcuts(page, demo):
 
     page.keyboard.press("u")
     page.wait_for_url(f"{demo.url}/backoffice/reclamations/")
+
+
+def test_from_a_record_j_and_k_follow_the_list_r_goes_to_the_reply_box_and_e_to_the_step_button(page, demo):
+    page.goto(f"{demo.url}/backoffice/reclamations/?state=ouvertes&ordre=reference")
+    references = page.locator(".bo-table tbody tr td:nth-child(2) a").all_inner_texts()[:3]
+    record_url = re.compile(r"/backoffice/reclamations/\d+/$")
+
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    page.wait_for_url(record_url)
+    assert references[0] in page.locator("h1").inner_text()
+
+    # The list's filters and sort travel with it: j is the next row of that list, k the one before.
+    page.keyboard.press("j")
+    page.wait_for_function("ref => document.querySelector('h1').textContent.includes(ref)", arg=references[1])
+    assert "2 sur" in page.get_by_role("navigation", name="Parcourir la liste").inner_text()
+    page.keyboard.press("j")
+    page.wait_for_function("ref => document.querySelector('h1').textContent.includes(ref)", arg=references[2])
+    page.keyboard.press("k")
+    page.wait_for_function("ref => document.querySelector('h1').textContent.includes(ref)", arg=references[1])
+
+    page.keyboard.press("?")
+    dialog = page.get_by_role("dialog", name="Raccourcis clavier")
+    help_text = dialog.inner_text()
+    assert "Réclamation suivante / précédente de la liste" in help_text
+    assert "Enregistrer et terminer l'étape" in help_text
+    page.keyboard.press("Escape")
+
+    # e: the focus on the button that completes the step, nothing clicked (Enter would confirm).
+    state = Reclamation.objects.get(reference=references[1]).state
+    page.keyboard.press("e")
+    focused = page.evaluate(
+        "() => { const el = document.activeElement; return {tag: el.tagName, text: el.textContent.trim(),"
+        " inStep: Boolean(el.closest('#etape'))}; }"
+    )
+    assert focused["tag"] == "BUTTON" and focused["inStep"], focused
+    assert "terminer l'étape" in focused["text"].lower(), focused
+    assert Reclamation.objects.get(reference=references[1]).state == state
+
+    # r: the reply box, unfolded if it was folded; what is typed there is text, not shortcuts.
+    page.keyboard.press("r")
+    page.wait_for_function(
+        "() => document.activeElement.tagName === 'TEXTAREA'"
+        " && document.activeElement.closest(\"form[action$='/messages/']\") !== null"
+    )
+    address = page.url
+    page.keyboard.type("jk")
+    assert "jk" in page.evaluate("document.activeElement.value")  # typed in the box (prefilled text)
+    page.wait_for_timeout(300)
+    assert page.url == address and references[1] in page.locator("h1").inner_text()
+
+
+def test_the_quality_lead_exports_the_ticked_rows_as_the_register_csv(page, demo):
+    page.goto(f"{demo.url}/backoffice/reclamations/?ordre=reference")
+    rows = page.locator(".bo-table tbody tr")
+    ticked = [rows.nth(i).locator("td:nth-child(2) a").inner_text() for i in (0, 2)]
+    for i in (0, 2):
+        rows.nth(i).locator(".bo-select").check()
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Exporter (CSV)").click()
+
+    content = download.value.path().read_bytes().decode("utf-8-sig")
+    lines = content.split("\r\n")
+    register = lines[lines.index("") + 1:]
+    assert register[0].startswith("Référence;Reçue le;Nature")
+    assert sorted(line.split(";")[0] for line in register[1:] if line) == sorted(ticked)
+    assert download.value.suggested_filename.startswith("selection-reclamations_")

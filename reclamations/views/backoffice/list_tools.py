@@ -1,4 +1,4 @@
-"""The list's actions: on the rows ticked (assign, mark read or unread), and the person's saved views.
+"""The list's actions: on the rows ticked (assign, mark read or unread, export), and the person's saved views.
 
 Each POST comes back to the list as it was (its query string travels in ``back``); a refused form
 comes back on the list with what was typed and the rows still ticked.
@@ -13,9 +13,11 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from ... import permissions, selectors, services
-from ...forms.list_tools import ASSIGN, READ, BulkActionForm, SavedViewForm, view_query
+from ... import exports, permissions, selectors, services
+from ...forms.list_tools import ASSIGN, READ, BulkActionForm, SavedViewForm, SelectionExportForm, view_query
 from ...permissions import staff_required
+from ...text import plural
+from ..evidence import quality_lead_required
 from .records import list_response
 
 
@@ -80,6 +82,37 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
             request, f"{_count(len(records))} marquée{pluralize(len(records))} comme non lue{pluralize(len(records))}."
         )
     return _to_list(params)
+
+
+@require_POST
+@quality_lead_required
+def selection_export(request: HttpRequest) -> HttpResponse:
+    """The rows ticked, as the register's CSV (same columns, same writer), logged like the register.
+
+    The quality lead's only, as the register export is (``evidence.quality_lead_required``): a
+    file of records leaves the application. A selection that is empty, or names a record that no
+    longer exists, exports nothing and comes back on the list with the rows still ticked.
+    """
+    form = SelectionExportForm(request.POST, prefix="bulk")
+    params = _back_params(request.POST.get("bulk-back", ""))
+    if not form.is_valid():
+        return list_response(request, params, bulk_form=form, status=400)
+    ids = form.cleaned_data["ids"]
+    records = selectors.reclamations_for_register(ids)
+    if missing := len(set(ids) - {r.pk for r in records}):
+        # Half a selection would look like the whole of it once opened in a spreadsheet.
+        form.add_error("ids", f"{_count(missing)} de la sélection n'existe{plural(missing, 'nt')} plus : "
+                              "rien n'a été exporté. Rechargez la liste et cochez à nouveau les lignes à exporter.")
+        return list_response(request, params, bulk_form=form, status=400)
+    produced = exports.produce_selection_csv(records)
+    services.export_log(actor=request.user, document="selection_csv", sha256=produced.sha256,
+                        records=produced.records, references=[r.reference for r in records])
+    # Headers as the evidence downloads: a file to save, kept by no cache, never sniffed as a page.
+    response = HttpResponse(produced.content, content_type=produced.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{produced.filename}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @require_POST

@@ -11,13 +11,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ... import selectors, services
+from ... import roles, selectors, services
 from ...filters import BUILT_IN_VIEWS, ME, UNASSIGNED, ReclamationFilter
 from ...forms.backoffice import ReclamationCreateForm
 from ...forms.list_tools import BulkActionForm, SavedViewForm, view_query
 from ...models import Reclamation
 from ...permissions import staff_required
 from .detail import detail_response
+from .list_memory import remember_list
 
 PAGE_SIZE = 25
 
@@ -136,6 +137,8 @@ def list_response(
         "back": params.urlencode(),
         "bulk_form": bulk_form,
         "selected": selected,
+        # The register's rule: only the quality lead takes records out as a file.
+        "can_export": roles.is_quality_lead(request.user),
         "view_form": view_form or SavedViewForm(prefix="view", initial={"query": current}),
         "nav": "list",
     }, status=status)
@@ -144,7 +147,9 @@ def list_response(
 @require_GET
 @staff_required
 def reclamation_list(request: HttpRequest) -> HttpResponse:
-    return list_response(request, request.GET)
+    response = list_response(request, request.GET)
+    remember_list(request, response, request.GET)  # the records opened from here follow this list
+    return response
 
 
 @require_GET
