@@ -228,17 +228,14 @@ def typed_value(spec: dict[str, Any], current: Any) -> Any:
         high = int(float(spec["max"])) if spec["max"] else low + 100
         value = low + n % max(1, high - low + 1)
         return str(value if str(value) != current else (value + 1 if value < high else low))
-    if kind in ("date", "datetime-local"):
+    if kind == "date":
+        # Today: the one day both a due date (not past) and a date done (not future) accept.
         today = timezone.localdate()
-        if kind == "date":
-            day = today + timedelta(days=n % 20 + 1)
-            if spec["max"] and day.isoformat() > spec["max"]:
-                day = today - timedelta(days=n % 20 + 1)
-            value = day.isoformat()
-        else:  # a moment of the past (an exchange, a sending): the most likely to be accepted
-            moment = timezone.localtime() - timedelta(hours=n % 48 + 1)
-            value = moment.strftime("%Y-%m-%dT%H:%M")
-        return value if value != current else value.replace(value[:4], str(int(value[:4]) - 1), 1)
+        return (today if today.isoformat() != current else today - timedelta(days=1)).isoformat()
+    if kind == "datetime-local":  # a moment of the past (an exchange, a sending): the most likely to be accepted
+        moment = timezone.localtime() - timedelta(minutes=n % 600 + 5)
+        value = moment.strftime("%Y-%m-%dT%H:%M")
+        return value if value != current else (moment - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
     raise AssertionError(f"no value for a field of type {kind}")
 
 
