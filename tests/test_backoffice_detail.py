@@ -63,7 +63,9 @@ def test_the_progress_bar_marks_done_current_and_coming_steps(login, handler):
         (Step.SCHEDULING, ["responsables et échéances", "Enregistrer l'action"], ["Enregistrer l'évaluation"]),
         (Step.ACTION, ["Enregistrer et envoyer au réclamant", "Dédommagement", "Réalisation des actions"],
          ["Enregistrer l'évaluation"]),
-        (Step.FOLLOW_UP, ["Envoyer le point d'avancement"], ["Enregistrer l'évaluation"]),
+        # Informed already (the answer of step 6 counts): one message form, the conversation's.
+        (Step.FOLLOW_UP, ["Le réclamant est déjà informé", "Répondre au réclamant"],
+         ["Envoyer le point d'avancement", "Enregistrer l'évaluation"]),
         (Step.CONCLUSION, ["Enregistrer la conclusion", "Catégorie de cause racine"], ["Enregistrer l'évaluation"]),
         (Step.FEEDBACK, ["Enregistrer l'avis", "Satisfaction du client", "l'enquête de satisfaction sans objet"],
          ["Enregistrer la conclusion"]),
@@ -219,7 +221,7 @@ def test_folded_forms_come_with_the_page_only_when_asked_for(login, handler):
 
     # Folded: a link that opens it (htmx fetches the same URL and keeps that part).
     assert 'name="communication-body"' not in page
-    assert 'href="?formulaire=communication#formulaire-communication"' in page
+    assert f'href="{detail_url(reclamation)}?formulaire=communication#formulaire-communication"' in page
     assert 'hx-trigger="toggle from:closest details once"' in page and "htmx-2" in page
     # Asked for: open, with its form, on the same page.
     assert re.search(r'<details class="bo-more mb-2" open>\s*<summary>Consigner un échange', asked)
@@ -242,7 +244,7 @@ def test_the_add_action_form_is_open_at_step_4_and_folded_afterwards(login, hand
     assert re.search(r'<details class="bo-more" open>\s*<summary>Ajouter une action au plan', at_step_4)
     assert 'name="action_add-description"' in at_step_4
     assert 'name="action_add-description"' not in at_step_6
-    assert 'href="?formulaire=action_add#formulaire-action_add"' in at_step_6
+    assert f'href="{detail_url(later)}?formulaire=action_add#formulaire-action_add"' in at_step_6
     assert 'id="formulaire-action_add"' in asked and 'name="action_add-description"' in asked
 
 
@@ -256,7 +258,10 @@ def test_the_sans_objet_form_is_folded_until_opened_and_comes_back_open_when_ref
 
     assert "Déclarer l&#x27;envoi de la réponse au réclamant sans objet" in page
     assert 'name="not_applicable-reason"' not in page
-    assert 'href="?formulaire=not_applicable#formulaire-not_applicable"' in page
+    assert f'href="{detail_url(reclamation)}?formulaire=not_applicable#formulaire-not_applicable"' in page
+    # The refused page answers at the form's POST-only URL: the other folded forms are still fetched
+    # from the record's own page, or they would never open (405).
+    assert f'hx-get="{detail_url(reclamation)}?formulaire=discard"' in refused
     for shown in (asked, refused):
         assert re.search(r'<details class="bo-more mt-3" open>\s*<summary>Impossible \? Déclarer', shown)
         assert 'id="formulaire-not_applicable"' in shown and 'name="not_applicable-reason"' in shown

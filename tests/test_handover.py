@@ -112,3 +112,15 @@ def test_the_hand_over_form_offers_a_note_to_the_handler_of_the_record(login, ha
     assert "Confier à quelqu'un d'autre" in text(page)
     assert 'name="assign-note"' in page.content.decode()
     assert "Confier à quelqu'un d'autre" not in text(login(other_handler).get(f"/backoffice/reclamations/{record.pk}/"))
+
+
+def test_it_refuses_a_note_for_the_person_who_already_handles_the_record(login, handler, record):
+    response = hand_over(login(handler), record, handler)
+
+    # Not "saved" while the note goes nowhere: the form comes back with the note and says why.
+    assert response.status_code == 200
+    page = text(response)
+    assert "Camille Martin est déjà responsable du traitement : choisissez le collègue" in page
+    assert NOTE in html.unescape(response.content.decode())
+    assert not Event.objects.filter(reclamation=record, kind=EventKind.ASSIGNED, data__note=NOTE).exists()
+    assert handover_emails() == []

@@ -214,6 +214,12 @@ def assign(request: HttpRequest, reclamation: Reclamation) -> HttpResponse:
     denial = form.is_valid() and permissions.assign_denial(request.user, reclamation, form.cleaned_data["handler"])
     if denial:
         return permissions.forbidden(request, denial)
+    if form.is_valid() and form.cleaned_data["handler"].pk == reclamation.handler_id and form.cleaned_data["note"]:
+        # A hand-over note to the person who already holds the record would go nowhere, silently:
+        # refuse it, so that the note comes back with the form and a colleague can be chosen.
+        name = reclamation.handler.get_full_name() or reclamation.handler.get_username()
+        form.add_error("handler", f"{name} est déjà responsable du traitement : choisissez le collègue à qui "
+                                  "confier la réclamation.")
     return _run(request, reclamation, "assign", form,
                 lambda data: _assign(request, reclamation, data["handler"], data["note"]))
 
