@@ -132,7 +132,8 @@ def bar_chart(
             '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>'
             '<text x="{}" y="{}">{}</text>',
             _n(label_width), _n(bar_y), _n(max(length, 0.5 if value else 0)), bar_height, colour,
-            _n(label_width + length + 4), _n(bar_y + bar_height - 4), format_number(value, 0 if value.is_integer() else 1),
+            _n(label_width + length + 4), _n(bar_y + bar_height - 4),
+            format_number(value, 0 if value.is_integer() else 1),
         ))
         y += row_height + gap
     return _svg(width, y - gap, title, body)
