@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -36,6 +36,10 @@ from reclamations.statistics import Period
 from reclamations.text import shorten
 from reclamations.workflow import Step
 from tests.factories import ReclamationFactory, RootCauseCategoryFactory, fill_step
+
+# Every test, the module-scoped fixture's included, uses the test database: pytest-django sets up
+# only the databases that the selected tests are marked for.
+pytestmark = pytest.mark.django_db
 
 MIN_POINTS = 9
 MIN_LINES = 3  # of body text on a page, running header and footer left out
@@ -238,6 +242,8 @@ def test_the_two_layouts_of_the_demo_pack_have_the_same_pages(demo_pack):
     # Section 6 shares its page with the first sheet, in both layouts.
     assert "Réclamant" in single[first_sheet] and "Réclamant" in parted[first_sheet]
     assert "6. Fiches des réclamations" in parted[first_sheet]
+    for toc in (single[1], parted[1]):  # computed in parts, from target-counter() in one document
+        assert re.search(rf"6\. Fiches des réclamations \.+ ?{first_sheet + 1}\b", toc), toc
 
 
 def test_every_chart_label_is_printed_whole(demo_pack):
@@ -328,7 +334,6 @@ def _same_moment(cell: datetime, moment: datetime) -> bool:
     return abs(cell - timezone.localtime(moment).replace(tzinfo=None)) < timedelta(seconds=1)
 
 
-@pytest.mark.django_db
 def test_a_register_row_carries_the_root_cause_extract_and_the_corrective_actions_only(handler):
     record = _closed_record(handler)
     planned = record.actions.get(description=LONG_ACTION)
@@ -351,7 +356,6 @@ def test_a_register_row_carries_the_root_cause_extract_and_the_corrective_action
     assert row.answered_at is not None and row.decision == "Favorable"
 
 
-@pytest.mark.django_db
 def test_an_action_line_says_a_cancelled_action_was_cancelled_and_needs_no_query_when_prefetched(
         handler, django_assert_num_queries):
     record = _closed_record(handler)
@@ -368,7 +372,6 @@ def test_an_action_line_says_a_cancelled_action_was_cancelled_and_needs_no_query
     assert action_line(Action.objects.get(pk=action.pk)) == rows[0].corrective_actions[-1]
 
 
-@pytest.mark.django_db
 def test_the_csv_has_the_same_extract_and_actions_as_the_register_rows(handler):
     _closed_record(handler)
     period = Period.last_twelve_months()
@@ -387,7 +390,6 @@ def test_the_csv_has_the_same_extract_and_actions_as_the_register_rows(handler):
     assert cells["Montant du dédommagement (€)"] == "120,50" and cells["Satisfaction (1 à 5)"] == "4"
 
 
-@pytest.mark.django_db
 def test_the_xlsx_writes_numbers_as_numbers_and_dates_as_dates_on_both_sheets(handler):
     _closed_record(handler)
     period = Period.last_twelve_months()
@@ -417,3 +419,17 @@ def test_the_xlsx_writes_numbers_as_numbers_and_dates_as_dates_on_both_sheets(ha
     assert generated.is_date and _same_moment(generated.value, now)
     count = info["Réclamations, difficultés et aléas"]
     assert count.value == 1 and count.data_type == "n"
+
+
+@pytest.mark.skipif(PDFTOTEXT is None, reason="needs pdftotext (poppler-utils, see scripts/system_deps.sh)")
+def test_the_pack_of_an_empty_period_has_no_small_text_and_no_nearly_empty_page(tmp_path):
+    document = pdf.build_pack(period=Period(start=date(2020, 1, 1), end=date(2020, 1, 31))).pdf
+
+    assert min(size for _page, size in text_sizes(document)) >= MIN_POINTS - 0.01
+    lines = body_lines(document, tmp_path)
+    assert [n for n, count in enumerate(lines, start=1) if n > 1 and count < MIN_LINES] == []
+    texts = page_texts(document)
+    # No sheet: section 7 follows section 6 on its page; the empty register stays on a portrait page.
+    assert "6. Fiches des réclamations" in texts[-1] and "7. Intégrité du journal" in texts[-1]
+    reader = PdfReader(io.BytesIO(document))
+    assert all(float(page.mediabox.width) < float(page.mediabox.height) for page in reader.pages)
