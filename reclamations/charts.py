@@ -9,7 +9,9 @@ Three generic shapes, each fed with ``(label, value)`` pairs and returning safe 
 Every value is also written as text next to its bar, so a chart never carries information that only
 colour or length conveys, and a black-and-white print stays readable. Labels are escaped (they may be
 names typed in the admin); markup is built with ``format_html`` only. Sizes are in SVG user units;
-the ``viewBox`` lets the page's CSS scale the chart to its column width.
+the ``viewBox`` lets the page's CSS scale the chart to its column width. No text is smaller than
+9 units: drawn at least at its size (the evidence pack scales a 480-unit chart up to ~510 pt), it
+stays at or above 9 pt in print.
 """
 from __future__ import annotations
 
@@ -35,8 +37,38 @@ def format_number(value: float, decimals: int = 0) -> str:
     return text.replace(",", "\u202f").replace(".", ",")
 
 
+LINE_HEIGHT = 12  # of a 10-unit label line
+
+
 def _truncate(label: str, limit: int) -> str:
     return shorten(label, limit)
+
+
+def wrap_label(label: str, limit: int, max_lines: int | None = 1) -> list[str]:
+    """``label`` on lines of at most ``limit`` characters, cut between words (a word longer than a
+    line is split). Beyond ``max_lines`` lines (None: no limit) the last one is shortened with "…"."""
+    words = " ".join(str(label).split()).split(" ")
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        while len(word) > limit:  # a URL, a code: split it rather than overflow the label column
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:limit])
+            word = word[limit:]
+        if current and len(current) + 1 + len(word) > limit:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current or not lines:
+        lines.append(current)
+    if max_lines is not None and len(lines) > max_lines:
+        kept = lines[:max_lines - 1]
+        rest = " ".join(lines[max_lines - 1:])
+        return [*kept, _truncate(rest, limit)]
+    return lines
 
 
 def _join(parts: Sequence[SafeString]) -> SafeString:
@@ -67,31 +99,44 @@ def bar_chart(
     width: float = 480,
     label_width: float = 200,
     max_label_chars: int = 30,
+    max_label_lines: int | None = 1,
     colour: str = BAR_COLOUR,
     empty_message: str = "Aucune donnée sur la période.",
 ) -> SafeString:
-    """Horizontal bars, one per ``(label, value)``, in the given order, with the value after each bar."""
-    rows = [(str(label), float(value)) for label, value in items]
+    """Horizontal bars, one per ``(label, value)``, in the given order, with the value after each bar.
+
+    A label longer than ``max_label_chars`` wraps onto up to ``max_label_lines`` lines (None: as
+    many as it needs, so that no label is ever cut), its row growing to hold them; past that, its
+    last line is shortened with "…".
+    """
+    rows = [(wrap_label(str(label), max_label_chars, max_label_lines), float(value)) for label, value in items]
     if not rows:
         return _empty(title, width, empty_message)
-    row_height, gap = 16, 6
+    bar_height, gap = 16, 6
     value_width = 46
     track = width - label_width - value_width
     top = max((value for _, value in rows), default=0) or 1
     body = []
-    for index, (label, value) in enumerate(rows):
-        y = index * (row_height + gap)
+    y = 0.0
+    for lines, value in rows:
+        row_height = max(bar_height, len(lines) * LINE_HEIGHT + 4)
+        bar_y = y + (row_height - bar_height) / 2
+        first_baseline = y + (row_height - len(lines) * LINE_HEIGHT) / 2 + LINE_HEIGHT - 2
         length = track * value / top
+        body.extend(
+            format_html('<text x="{}" y="{}" text-anchor="end">{}</text>',
+                        _n(label_width - 6), _n(first_baseline + number * LINE_HEIGHT), line)
+            for number, line in enumerate(lines)
+        )
         body.append(format_html(
-            '<text x="{}" y="{}" text-anchor="end">{}</text>'
             '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>'
             '<text x="{}" y="{}">{}</text>',
-            _n(label_width - 6), _n(y + row_height - 4), _truncate(label, max_label_chars),
-            _n(label_width), _n(y), _n(max(length, 0.5 if value else 0)), row_height, colour,
-            _n(label_width + length + 4), _n(y + row_height - 4), format_number(value, 0 if value.is_integer() else 1),
+            _n(label_width), _n(bar_y), _n(max(length, 0.5 if value else 0)), bar_height, colour,
+            _n(label_width + length + 4), _n(bar_y + bar_height - 4),
+            format_number(value, 0 if value.is_integer() else 1),
         ))
-    height = len(rows) * (row_height + gap) - gap
-    return _svg(width, height, title, body)
+        y += row_height + gap
+    return _svg(width, y - gap, title, body)
 
 
 def column_chart(
@@ -132,8 +177,8 @@ def column_chart(
         if index % every == 0:
             first, _, second = _truncate(label, max_label_chars * 2).partition(" ")
             body.append(format_html(
-                '<text x="{}" y="{}" text-anchor="middle" font-size="8">{}</text>'
-                '<text x="{}" y="{}" text-anchor="middle" font-size="8">{}</text>',
+                '<text x="{}" y="{}" text-anchor="middle" font-size="9">{}</text>'
+                '<text x="{}" y="{}" text-anchor="middle" font-size="9">{}</text>',
                 _n(centre), _n(value_band + plot + 11), _truncate(first, max_label_chars),
                 _n(centre), _n(value_band + plot + 21), _truncate(second, max_label_chars),
             ))

@@ -49,12 +49,28 @@ def _local(value: datetime | None) -> datetime | None:
 
 
 # --- Excel ---------------------------------------------------------------------------------------
-def register_xlsx(
-    rows: Sequence[RegisterRow], *, title: str, details: Sequence[tuple[str, str | int]] = ()
-) -> bytes:
+Detail = str | int | date | datetime
+# Columns whose cells hold several lines (one corrective action a line) or long text: wrapped, so
+# that the lines show in the cell as they do in the PDF register.
+WRAPPED = frozenset({"subject", "root_cause_extract", "corrective_actions_text"})
+
+
+def _info_value(value: Detail) -> tuple[Any, str | None]:
+    """A value of the "Informations" sheet as the cell takes it, and its number format."""
+    if isinstance(value, datetime):
+        return _local(value), "DD/MM/YYYY HH:MM"
+    if isinstance(value, date):
+        return value, "DD/MM/YYYY"
+    if isinstance(value, int):
+        return value, "0"  # a count stays a number a spreadsheet can add up
+    return neutralise(value), None
+
+
+def register_xlsx(rows: Sequence[RegisterRow], *, title: str, details: Sequence[tuple[str, Detail]] = ()) -> bytes:
     """The register as an .xlsx: bold header, frozen header row, filters on, real dates, widths set.
 
-    ``details`` (label, value) pairs go on a second sheet, "Informations" (organisation, period...).
+    ``details`` (label, value) pairs go on a second sheet, "Informations" (organisation, period...):
+    a date or a time is written as a real date, a count as a number, like the register's cells.
     """
     workbook = Workbook()
     sheet = workbook.active
@@ -76,13 +92,17 @@ def register_xlsx(
                 value = neutralise(value or "")
             values.append(value)
         sheet.append(values)
-    for index, (_, _, width, kind) in enumerate(COLUMNS, start=1):
+    wrapped = Alignment(wrap_text=True, vertical="top")
+    for index, (_, attribute, width, kind) in enumerate(COLUMNS, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = width
         number_format = {"datetime": "DD/MM/YYYY HH:MM", "amount": "#,##0.00", "integer": "0"}.get(kind)
-        if number_format:
+        if number_format or attribute in WRAPPED:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = number_format
+                if number_format:
+                    cell.number_format = number_format
+                if attribute in WRAPPED:
+                    cell.alignment = wrapped
     sheet.row_dimensions[1].height = 32
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(len(rows) + 1, 2)}"
@@ -91,8 +111,11 @@ def register_xlsx(
     info.append([neutralise(title)])
     info["A1"].font = Font(bold=True, size=13)
     for label, value in details:
-        # A count stays a number a spreadsheet can add up; text is neutralised like the register's.
-        info.append([neutralise(label), value if isinstance(value, int) else neutralise(value)])
+        cell_value, number_format = _info_value(value)
+        info.append([neutralise(label), cell_value])
+        if number_format:
+            info.cell(row=info.max_row, column=2).number_format = number_format
+        info.cell(row=info.max_row, column=2).alignment = Alignment(horizontal="left")
     info.column_dimensions["A"].width = 34
     info.column_dimensions["B"].width = 70
 
@@ -215,11 +238,12 @@ def produce(*, kind: str, period: Period, generated_by: str = "", now: datetime 
     rows = register_rows(register_queryset(period), now=now)
     if kind == "register_xlsx":
         organisation = Organisation.current()
-        details = [
+        details: list[tuple[str, Detail]] = [
             ("Organisme", organisation.name),
-            ("Période (dates de réception)", period.label),
+            ("Période (dates de réception) : du", period.start),
+            ("Période (dates de réception) : au", period.end),
             ("Réclamations, difficultés et aléas", len(rows)),
-            ("Généré le", f"{timezone.localtime(now):%d/%m/%Y à %H:%M}"),
+            ("Généré le", now),
         ]
         if generated_by:
             details.append(("Par", generated_by))

@@ -98,14 +98,14 @@ def test_the_xlsx_has_a_formatted_frozen_filtered_header_real_dates_and_inert_fo
     assert header[0] == "Référence" and header[6] == "Objet" and len(header) == len(exports.COLUMNS)
     assert all(cell.font.bold for cell in sheet[1])
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:U{len(HOSTILE_SUBJECTS) + 1}"
+    assert sheet.auto_filter.ref == f"A1:W{len(HOSTILE_SUBJECTS) + 1}"
     assert sheet.column_dimensions["G"].width == 48
     assert isinstance(sheet["B2"].value, datetime) and sheet["B2"].number_format == "DD/MM/YYYY HH:MM"
     subjects = [sheet.cell(row=row, column=7) for row in range(2, len(HOSTILE_SUBJECTS) + 2)]
     # XML reads a carriage return back as a line feed; what matters is the apostrophe in front.
     assert [cell.value for cell in subjects] == ["'" + subject.replace("\r", "\n") for subject in HOSTILE_SUBJECTS]
     assert all(cell.data_type == "s" for cell in subjects)  # text, never a formula
-    assert workbook["Informations"]["B4"].value == len(HOSTILE_SUBJECTS)
+    assert workbook["Informations"]["B5"].value == len(HOSTILE_SUBJECTS)
 
 
 def test_the_xlsx_of_an_empty_period_is_a_header_with_filters(login, quality_lead):
@@ -113,7 +113,7 @@ def test_the_xlsx_of_an_empty_period_is_a_header_with_filters(login, quality_lea
 
     sheet = load_workbook(io.BytesIO(response.content))["Registre"]
     assert sheet.max_row == 1
-    assert sheet.auto_filter.ref == "A1:U2"
+    assert sheet.auto_filter.ref == "A1:W2"
 
 
 def test_each_export_is_written_to_the_journal_with_the_file_hash(login, quality_lead):

@@ -94,12 +94,17 @@ def pack_charts(figures: Figures) -> list[tuple[str, Any]]:
     def pairs(buckets: Any) -> list[tuple[str, int]]:
         return [(b.label, b.count) for b in buckets]
 
+    def bar_chart(items: list[tuple[str, int]], *, title: str) -> Any:
+        # A long service or root-cause name wraps onto as many lines as it needs: an auditor reads
+        # every label whole (names are at most 120 characters, see the configuration models).
+        return charts.bar_chart(items, title=title, max_label_lines=None)
+
     return [
-        ("Par nature", charts.bar_chart(pairs(figures.by_kind), title="Réclamations par nature")),
-        ("Par canal de réception", charts.bar_chart(pairs(figures.by_channel), title="Réclamations par canal")),
-        ("Par service concerné", charts.bar_chart(pairs(figures.by_service), title="Réclamations par service")),
+        ("Par nature", bar_chart(pairs(figures.by_kind), title="Réclamations par nature")),
+        ("Par canal de réception", bar_chart(pairs(figures.by_channel), title="Réclamations par canal")),
+        ("Par service concerné", bar_chart(pairs(figures.by_service), title="Réclamations par service")),
         ("Par partie prenante",
-         charts.bar_chart(pairs(figures.by_stakeholder), title="Réclamations par partie prenante")),
+         bar_chart(pairs(figures.by_stakeholder), title="Réclamations par partie prenante")),
         ("Par mois de réception", charts.column_chart(pairs(figures.by_month), title="Réclamations par mois")),
         ("Accusés de réception dans le délai",
          charts.share_bar(figures.acknowledged.on_time, figures.acknowledged.measured,
@@ -107,10 +112,10 @@ def pack_charts(figures: Figures) -> list[tuple[str, Any]]:
         ("Réponses argumentées dans le délai",
          charts.share_bar(figures.answered.on_time, figures.answered.measured,
                           title="Part des réponses envoyées dans le délai", rest_colour=charts.LATE_COLOUR)),
-        ("Décisions", charts.bar_chart(pairs(figures.decisions), title="Décisions")),
-        ("Causes racines", charts.bar_chart(pairs(figures.by_root_cause), title="Causes racines")),
+        ("Décisions", bar_chart(pairs(figures.decisions), title="Décisions")),
+        ("Causes racines", bar_chart(pairs(figures.by_root_cause), title="Causes racines")),
         ("Satisfaction (enquête)",
-         charts.bar_chart(pairs(figures.satisfaction.distribution), title="Réponses à l'enquête de satisfaction")),
+         bar_chart(pairs(figures.satisfaction.distribution), title="Réponses à l'enquête de satisfaction")),
     ]
 
 

@@ -30,7 +30,7 @@ from pypdf.generic import (
 
 MM = 72 / 25.4
 FONT_NAME = "/FPackPageNumber"
-FONT_SIZE = 7.5
+FONT_SIZE = 9  # as the footer in static/css/pdf.css: nothing in the pack is smaller than 9 pt
 COLOUR = (0x4A / 255, 0x54 / 255, 0x5E / 255)  # #4a545e, as in static/css/pdf.css
 # Helvetica advance widths (thousandths of an em) of the characters a page number uses.
 _WIDTHS = {**dict.fromkeys("0123456789", 556), "p": 556, "a": 556, "g": 556, "e": 556, " ": 278, "/": 278}
@@ -47,8 +47,8 @@ class FooterPlace:
 
 # static/css/pdf.css: 15 mm side margins on ordinary pages, 20 mm on the cover. Baselines measured on
 # the footer WeasyPrint draws itself (a pack small enough to be laid out in one document).
-PAGE_FOOTER = FooterPlace(right=15 * MM, baseline=34.86)
-COVER_FOOTER = FooterPlace(right=20 * MM, baseline=54.70)
+PAGE_FOOTER = FooterPlace(right=15 * MM, baseline=33.33)
+COVER_FOOTER = FooterPlace(right=20 * MM, baseline=53.17)
 
 
 @dataclass(frozen=True)

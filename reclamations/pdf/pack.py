@@ -5,21 +5,23 @@ gigabytes. A pack of more than ``PDF_PACK_BATCH_RECORDS`` records (default 100) 
 as several documents, each in its own bounded child process (:mod:`.render`), and the PDFs are joined
 with pypdf (:mod:`.merge`):
 
-1. the **front** — cover, contents, procedure, means, key figures, register, indicator 32 and the
-   heading of section 6 — laid out once *without writing it*, only to learn its page count F;
-2. the **record sheets**, by batches of records: each sheet starts a page and holds no page number
-   of another part, so a batch lays out the same wherever it lands; its page count and the page of
-   each sheet are reported back;
+1. the **front** — cover, contents, procedure, means, key figures, register and indicator 32 — laid
+   out once *without writing it*, only to learn its page count F;
+2. the **record sheets**, by batches of records, the first batch opened by the heading of section 6
+   (so that the heading shares its page with the first sheet, as in one document): each sheet
+   starts a page (the first one follows the heading) and holds no page number of another part, so
+   a batch lays out the same wherever it lands; its page count and the page of each sheet are
+   reported back;
 3. the **journal-chain** section;
-4. the front again, for real, now that every number it prints is known: a sheet's page is
-   F + the pages of the sheets before it + 1, the chain's is F + all sheet pages + 1. Page numbers
+4. the front again, for real, now that every number it prints is known: section 6's page is F + 1,
+   a sheet's page is F + 1 + its page in the sheet parts, the chain's is F + all sheet pages + 1. Page numbers
    are printed in fixed-width, non-wrapping cells, so this pass has F pages too; if it ever had
    not, the numbers are recomputed with the new count and the front laid out again (at most twice);
 5. the parts joined; "page X / Y" stamped on every page, one outline built from the parts'
    bookmarks (:mod:`.merge`).
 
-The front's table of contents points inside the front with CSS ``target-counter`` (sections 1-6);
-only section 7 and the register's "page of the sheet" column need the numbers computed here.
+The front's table of contents points inside the front with CSS ``target-counter`` (sections 1-5);
+only sections 6 and 7 and the register's "page of the sheet" column need the numbers computed here.
 
 A pack that fits in one batch is laid out as a single document, as before: numbers, links and
 footer all come from CSS.
@@ -201,9 +203,9 @@ def _single(context: dict[str, Any], period: Period, resources: dict[str, Resour
 
 def _in_parts(context: dict[str, Any], period: Period, resources: dict[str, Resource], now: datetime,
               progress: Progress, total: int, batch: int) -> Rendered:
-    def front(pages: dict[str, int], chain_page: int | None, *, write: bool) -> Rendered:
+    def front(pages: dict[str, int], fiches_page: int, chain_page: int, *, write: bool) -> Rendered:
         html = render_to_string("pdf/pack.html", {
-            **context, "parted": True, "chain_page": chain_page,
+            **context, "parted": True, "chain_page": chain_page, "fiches_page": fiches_page,
             "register": _register(context["register_rows"], pages),
         })
         return render_pdf(html, resources=resources, write=write)
@@ -212,7 +214,7 @@ def _in_parts(context: dict[str, Any], period: Period, resources: dict[str, Reso
     progress(2, "Mise en page du sommaire, des chiffres clés et du registre")
     placeholder = 10 ** (len(str(total * 3)) + 1) - 1
     refs = [row.reference for row in context["register_rows"]]
-    front_pages = front(dict.fromkeys(refs, placeholder), placeholder, write=False).pages
+    front_pages = front(dict.fromkeys(refs, placeholder), placeholder, placeholder, write=False).pages
 
     # 2. The record sheets, batch by batch: the parent holds one batch's data at a time.
     ids = list(with_sheet_data(received_in(period)).values_list("pk", flat=True))
@@ -223,7 +225,8 @@ def _in_parts(context: dict[str, Any], period: Period, resources: dict[str, Reso
     for chunk in _batches(ids, batch):
         progress(5 + 80 * done // total, f"Fiches des réclamations : {thousands(done)} / {thousands(total)}")
         sheets = build_sheets(with_sheet_data(Reclamation.objects.filter(pk__in=chunk)), now=now)
-        html = render_to_string("pdf/pack_part.html", {**_part_context(context), "sheets": sheets})
+        html = render_to_string("pdf/pack_part.html", {**_part_context(context), "sheets": sheets,
+                                                       "with_fiches": not done})
         del sheets
         part = render_pdf(html, resources=resources)
         del html
@@ -243,7 +246,7 @@ def _in_parts(context: dict[str, Any], period: Period, resources: dict[str, Reso
     progress(88, "Numérotation du sommaire et du registre")
     for _attempt in range(FRONT_PASSES):
         numbers = {ref: front_pages + index + 1 for ref, index in sheet_start.items()}
-        laid_front = front(numbers, front_pages + sheet_pages + 1, write=True)
+        laid_front = front(numbers, front_pages + 1, front_pages + sheet_pages + 1, write=True)
         if laid_front.pages == front_pages:
             break
         front_pages = laid_front.pages
@@ -268,5 +271,5 @@ def _cover_pages(front: Rendered) -> int:
 
 
 def _part_context(context: dict[str, Any]) -> dict[str, Any]:
-    keys = ("organisation", "stylesheet_url", "logo_url", "generated_at", "period", "chain")
+    keys = ("organisation", "stylesheet_url", "logo_url", "generated_at", "period", "chain", "figures")
     return {key: context[key] for key in keys}
