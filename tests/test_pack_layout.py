@@ -320,9 +320,11 @@ def _closed_record(handler) -> Reclamation:
                                             description="Former la nouvelle assistante à l'outil d'envoi.")
             services.reclamation_update(reclamation=record, actor=handler, changes={
                 "conclusion": "Report accordé.", "root_cause_category": RootCauseCategoryFactory(name="Communication"),
-                "root_cause_analysis": ANALYSIS, "compensation_type": "credit_note",
-                "compensation_amount": Decimal("120.50")})
+                "root_cause_analysis": ANALYSIS})
             return Reclamation.objects.get(pk=record.pk)
+        if record.state == Step.ACTION:  # the compensation goes with the answer, before it is sent
+            services.reclamation_update(reclamation=record, actor=handler, changes={
+                "compensation_type": "credit_note", "compensation_amount": Decimal("120.50")})
         return fill_step(record, handler)
 
     record = ReclamationFactory(received_at=timezone.now() - timedelta(days=5), subject="Convocation tardive")
