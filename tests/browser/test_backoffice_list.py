@@ -157,7 +157,7 @@ def test_from_a_record_j_and_k_follow_the_list_r_goes_to_the_reply_box_and_e_to_
     # The list's filters and sort travel with it: j is the next row of that list, k the one before.
     page.keyboard.press("j")
     page.wait_for_function("ref => document.querySelector('h1').textContent.includes(ref)", arg=references[1])
-    assert "2 sur" in page.get_by_role("navigation", name="Parcourir la liste").inner_text()
+    assert "Suivante" in page.get_by_role("navigation", name="Parcourir la liste").inner_text()
     page.keyboard.press("j")
     page.wait_for_function("ref => document.querySelector('h1').textContent.includes(ref)", arg=references[2])
     page.keyboard.press("k")
