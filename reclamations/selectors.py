@@ -192,11 +192,12 @@ def list_neighbours(filtered: QuerySet[Reclamation] | None, sort: str | None, pk
     on each side of it), whatever the list's length: reading every id of a 100,000-record list
     cost a quarter of a second per record page.
     """
-    within = Reclamation.objects.annotate(step_order=_STEP_ORDER, priority_order=_PRIORITY_ORDER)
-    if filtered is not None:
-        within = within.filter(Q(pk__in=filtered.values("pk")) | Q(pk=pk))
+    every = Reclamation.objects.annotate(step_order=_STEP_ORDER, priority_order=_PRIORITY_ORDER)
+    # The record's place is read from the record itself, matching or not; its neighbours from the
+    # list's own query, so the database filters and orders as it does for the list page.
+    within = every if filtered is None else filtered
     columns, _ = _sort_columns(sort)
-    values = within.filter(pk=pk).values(*(name for name, _ in columns)).first()
+    values = every.filter(pk=pk).values(*(name for name, _ in columns)).first()
     if values is None:  # deleted meanwhile: nothing to go to from here
         return Neighbours(None, None)
 
