@@ -3,8 +3,10 @@
 The records come from ``seed_demo``: about thirty records written through the real services (every
 step, events, messages, actions, files), used as *templates*. A clone copies a template's columns,
 actions, exchanges, files and events, every date moved back by the same amount, with its own
-reference and secret; the events are re-chained with real SHA-256 links (the journal stays
-verifiable) and the ids they name (exchange, file, action) point to the clone's own rows. Clones
+reference and secret; the events are re-chained with real links, keyed with the installation's
+``JOURNAL_KEY`` as ``record_event`` keys them, so that the journal verifies (links, facts,
+checkpoints): the ids they name (exchange, file, action) point to the clone's own rows, the dates
+they log as facts are moved like the clone's, and each database has its own checkpoint file. Clones
 are inserted by batches with ``bulk_create``: 10,000 records with their ~200,000 events take
 about a minute.
 
@@ -70,6 +72,19 @@ def describe(url: str) -> str:
     return f"SQLite {sqlite_path(url).relative_to(ROOT) if sqlite_path(url).is_relative_to(ROOT) else sqlite_path(url)}"
 
 
+def checkpoint_file(url: str) -> Path:
+    """The journal's checkpoint file of this database alone (``JOURNAL_CHECKPOINT_FILE``).
+
+    One file shared by every throw-away database would hold the heads of all of them (each pack
+    appends its own): verifying one database against another's heads finds its chain "truncated" or
+    "rewritten", and the pack measured would report a broken journal.
+    """
+    if is_postgres(url):
+        return VAR_DIR / f"{urlsplit(url).path.lstrip('/')}.checkpoints.jsonl"
+    path = sqlite_path(url)
+    return path.with_name(f"{path.stem}.checkpoints.jsonl")
+
+
 def check_throwaway(url: str) -> None:
     """Refuse any database the benchmark may not drop."""
     if is_postgres(url):
@@ -95,6 +110,7 @@ def _pg_admin(url: str) -> Any:
 
 def drop_database(url: str) -> None:
     check_throwaway(url)
+    checkpoint_file(url).unlink(missing_ok=True)  # the heads of the database dropped
     if is_postgres(url):
         name = urlsplit(url).path.lstrip("/")
         with _pg_admin(url) as conn:
@@ -121,6 +137,7 @@ def environment(url: str) -> dict[str, str]:
     env = {
         "DATABASE_URL": url,
         "VAR_DIR": str(VAR_DIR),
+        "JOURNAL_CHECKPOINT_FILE": str(checkpoint_file(url)),
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "LOG_LEVEL": "WARNING",
         "CONTACT_RATE_LIMIT": CONTACT_RATE_LIMIT,
@@ -200,6 +217,7 @@ def clone_records(count: int, *, plan: Callable[[int], tuple[Any, date]], batch_
     from django.db import transaction
     from django.utils import timezone
 
+    from reclamations import journal_chain
     from reclamations.models import (
         Action,
         Attachment,
@@ -217,6 +235,12 @@ def clone_records(count: int, *, plan: Callable[[int], tuple[Any, date]], batch_
     events_of: dict[int, list[Event]] = {pk: [] for pk in templates}
     for event in Event.objects.filter(reclamation__in=list(templates)).order_by("sequence"):
         events_of[event.reclamation_id].append(event)
+    # The links are keyed (HMAC, reclamations.journal_chain) with the key the templates' events were
+    # linked with: plain SHA-256 links, or another key, and verification takes every clone's event
+    # for a rewrite made without the key. (record_event would log a change of key; a clone must not.)
+    chain_key, key_fingerprint = journal_chain.current_key()
+    if JournalChainHead.objects.filter(pk=1).values_list("key_fingerprint", flat=True).first() != key_fingerprint:
+        raise RuntimeError("the journal is chained with another key than this process's JOURNAL_KEY")
     record_skip = {"id", "reference", "created_at", "updated_at", "token_hash", "survey_token_hash"}
     counters: dict[int, int] = {c.year: c.last_number for c in ReferenceCounter.objects.all()}
     written = 0
@@ -266,7 +290,7 @@ def clone_records(count: int, *, plan: Callable[[int], tuple[Any, date]], batch_
                                   actor_id=e.actor_id, actor_label=e.actor_label, kind=e.kind, summary=e.summary,
                                   data=_remap(e.data, ids[n], delta), public=e.public, prev_hash=prev_hash)
                     event.content_hash = event.compute_content_hash()
-                    event.hash = event.compute_hash()
+                    event.hash = event.compute_hash(chain_key)
                     prev_hash = event.hash
                     events.append(event)
             Event.objects.bulk_create(events, batch_size=2000)

@@ -12,7 +12,7 @@ How it works, so that the figures mean something:
 - Datasets are SQLite files under ``var/bench/`` (built once, reused; ``--rebuild`` starts again), or
   PostgreSQL databases ``<--database>_pack<N>`` (built each time): ``seed_demo`` writes ~30 realistic
   records through the real services (each with its full journal), then each is cloned
-  (``bench/dataset.py``: fields, actions, exchanges, events re-chained with real SHA-256 links) until
+  (``bench/dataset.py``: fields, actions, exchanges, events re-chained with real keyed links) until
   the period holds N records. Clones are received in the twelve months *before* the demo ones, so the
   measured period holds exactly N records. ``bench/run.py --pack 50,1000`` runs the same measurement.
 - Every measurement runs in a fresh process (``ru_maxrss`` is a process's high-water mark), and pack
