@@ -21,7 +21,7 @@ picture() {
     local pdf=$1 title=$2 name=$3 pages page
     pages=$(pdfinfo "$pdf" | awk '/^Pages:/ {print $2}')
     for page in $(seq 1 "$pages"); do
-        if pdftotext -f "$page" -l "$page" "$pdf" - | grep -qi -- "$title"; then
+        if pdftotext -f "$page" -l "$page" "$pdf" - | tr -s "\n" " " | grep -qi -- "$title"; then
             pdftoppm -f "$page" -l "$page" -r 60 -png -singlefile "$pdf" "$out/$name"
             echo "$out/$name.png (page $page)"
             return
