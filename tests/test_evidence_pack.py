@@ -498,6 +498,44 @@ def test_a_pack_laid_out_in_parts_numbers_its_pages_contents_and_register_like_o
     assert "Fiches des réclamations : 2 / 5" in [label for _percent, label in progress]
 
 
+def test_a_register_laid_out_in_several_parts_points_to_the_right_pages(handler, settings):
+    settings.PDF_PACK_REGISTER_ROWS = 2  # five rows: three register parts, the last with section 5
+    records = [advance(ReclamationFactory(received_at=_days_ago(30 - day), subject=f"Objet numéro {day}"),
+                       Step.CLOSED if day % 2 else Step.ACTION_PROPOSAL, handler) for day in range(5)]
+
+    parted = _pack(batch_records=2)
+
+    reader = _reader(parted.pdf)
+    pages = [" ".join(page.extract_text().split()) for page in reader.pages]
+    for number, text in enumerate(pages, start=1):
+        assert f"page {number} / {parted.pages}" in text
+    register_pages = [n for n, text in enumerate(pages, start=1) if "Référence et réception" in text]
+    assert len(register_pages) >= 3  # a page per part at least, each headed by the section's name
+    assert all("4. Registre des réclamations" in pages[n - 1] for n in register_pages)
+    assert all(reader.pages[n - 1].mediabox.width > reader.pages[n - 1].mediabox.height for n in register_pages)
+    register = " ".join(pages[n - 1] for n in register_pages)
+    organisation = re.escape(Organisation.current().name)
+    assert register.count("Référence et réception") == len(register_pages)  # the table's header on each page
+    assert register.count("« Dans le délai »") == 1
+    for record in records:
+        sheet = next(n for n, text in enumerate(pages, start=1) if f"{record.reference} — Objet" in text)
+        # The row's last cell, before the next row, the note or the running footer of its page.
+        row = re.search(rf"{record.reference} (.*?)(?= R-\d{{4}}-\d| « Dans le délai| {organisation})",
+                        register).group(1)
+        assert row.split()[-1] == str(sheet)
+    coherence = next(n for n, text in enumerate(pages, start=1) if "Contrôles de cohérence" in text)
+    improvements = next(n for n, text in enumerate(pages, start=1) if text.startswith("5. Amélioration"))
+    fiches = next(n for n, text in enumerate(pages, start=1) if "6. Fiches des réclamations Une fiche" in text)
+    assert coherence == register_pages[-1] and improvements > coherence
+    assert re.search(rf"contrôles de cohérence\.* ?{coherence}\b", pages[1]), pages[1]
+    assert re.search(rf"5\. Amélioration continue \(indicateur 32\) \.+ ?{improvements}\b", pages[1])
+    assert re.search(rf"6\. Fiches des réclamations \.+ ?{fiches}\b", pages[1])
+    assert re.search(rf"4\. Registre des réclamations \.+ ?{register_pages[0]}\b", pages[1])
+    titles = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert titles[-4:] == ["4. Registre des réclamations", "5. Amélioration continue (indicateur 32)",
+                           "6. Fiches des réclamations", "7. Intégrité du journal"]
+
+
 def test_each_part_is_laid_out_in_its_own_bounded_child(handler):
     for day in range(3):
         ReclamationFactory(received_at=_days_ago(10 + day))

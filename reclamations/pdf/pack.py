@@ -6,7 +6,11 @@ as several documents, each in its own bounded child process (:mod:`.render`), an
 with pypdf (:mod:`.merge`):
 
 1. the **front** — cover, contents, procedure, means, key figures, register and indicator 32 — laid
-   out once *without writing it*, only to learn its page count F;
+   out once *without writing it*, only to learn its page count F. A register of more than
+   ``PDF_PACK_REGISTER_ROWS`` rows (default 200) is split: the first document ends with the first
+   chunk of rows, each further chunk is a document of its own (the table's header repeated, each
+   chunk starting a page), the last one followed by the consistency checks and section 5, whose
+   pages the contents then print as numbers rather than with ``target-counter``;
 2. the **record sheets**, by batches of records, the first batch opened by the heading of section 6
    (so that the heading shares its page with the first sheet, as in one document): each sheet
    starts a page (the first one follows the heading) and holds no page number of another part, so
@@ -20,8 +24,9 @@ with pypdf (:mod:`.merge`):
 5. the parts joined; "page X / Y" stamped on every page, one outline built from the parts'
    bookmarks (:mod:`.merge`).
 
-The front's table of contents points inside the front with CSS ``target-counter`` (sections 1-5);
-only sections 6 and 7 and the register's "page of the sheet" column need the numbers computed here.
+The front's table of contents points inside the front with CSS ``target-counter`` (sections 1-5,
+or 1-4 when the register is split); only sections 6 and 7 (and then the consistency checks and
+section 5) and the register's "page of the sheet" column need the numbers computed here.
 
 A pack that fits in one batch is laid out as a single document, as before: numbers, links and
 footer all come from CSS.
@@ -73,6 +78,10 @@ from .sheets import build_sheets, with_sheet_data
 
 Progress = Callable[[int, str], None]
 DEFAULT_BATCH_RECORDS = 100
+# Rows of the register per part when the pack is laid out in parts: the register is the one part of
+# the front that grows with the period, and one document of 1,000 rows peaked at 537 MiB
+# (bench/RESULTS.md). Each further part starts a page, so fewer, larger chunks waste fewer half pages.
+DEFAULT_REGISTER_ROWS = 200
 FRONT_PASSES = 3
 
 
@@ -203,18 +212,38 @@ def _single(context: dict[str, Any], period: Period, resources: dict[str, Resour
 
 def _in_parts(context: dict[str, Any], period: Period, resources: dict[str, Resource], now: datetime,
               progress: Progress, total: int, batch: int) -> Rendered:
-    def front(pages: dict[str, int], fiches_page: int, chain_page: int, *, write: bool) -> Rendered:
+    rows = context["register_rows"]
+    size = max(1, int(getattr(settings, "PDF_PACK_REGISTER_ROWS", DEFAULT_REGISTER_ROWS)))
+    chunks = [rows[start:start + size] for start in range(0, len(rows), size)] or [rows]
+
+    def front(numbers: _Numbers, *, write: bool) -> list[Rendered]:
+        """The front's parts: cover to the register's first chunk, then one part per further chunk,
+        the last one followed by the consistency checks and section 5. Each is its own child."""
+        more = len(chunks) > 1
         html = render_to_string("pdf/pack.html", {
-            **context, "parted": True, "chain_page": chain_page, "fiches_page": fiches_page,
-            "register": _register(context["register_rows"], pages),
+            **context, "parted": True, "chain_page": numbers.chain, "fiches_page": numbers.fiches,
+            "coherence_page": numbers.coherence if more else None,
+            "improvements_page": numbers.improvements if more else None,
+            "register": _register(chunks[0], numbers.sheets), "register_more": more,
         })
-        return render_pdf(html, resources=resources, write=write)
+        parts = [render_pdf(html, resources=resources, write=write)]
+        del html
+        for index, chunk in enumerate(chunks[1:], start=2):
+            html = render_to_string("pdf/pack_part.html", {
+                **context, "with_register": True, "register": _register(chunk, numbers.sheets),
+                "register_more": index < len(chunks),
+            })
+            parts.append(render_pdf(html, resources=resources, write=write))
+            del html
+        return parts
 
     # 1. The front's page count, with placeholder numbers as wide as the real ones will be.
     progress(2, "Mise en page du sommaire, des chiffres clés et du registre")
     placeholder = 10 ** (len(str(total * 3)) + 1) - 1
-    refs = [row.reference for row in context["register_rows"]]
-    front_pages = front(dict.fromkeys(refs, placeholder), placeholder, placeholder, write=False).pages
+    refs = [row.reference for row in rows]
+    laid_front = front(_Numbers(dict.fromkeys(refs, placeholder), placeholder, placeholder, placeholder,
+                                placeholder), write=False)
+    front_pages = sum(part.pages for part in laid_front)
 
     # 2. The record sheets, batch by batch: the parent holds one batch's data at a time.
     ids = list(with_sheet_data(received_in(period)).values_list("pk", flat=True))
@@ -245,11 +274,17 @@ def _in_parts(context: dict[str, Any], period: Period, resources: dict[str, Reso
     # 4. The front, with the numbers.
     progress(88, "Numérotation du sommaire et du registre")
     for _attempt in range(FRONT_PASSES):
-        numbers = {ref: front_pages + index + 1 for ref, index in sheet_start.items()}
-        laid_front = front(numbers, front_pages + 1, front_pages + sheet_pages + 1, write=True)
-        if laid_front.pages == front_pages:
+        numbers = _Numbers(
+            sheets={ref: front_pages + index + 1 for ref, index in sheet_start.items()},
+            fiches=front_pages + 1, chain=front_pages + sheet_pages + 1,
+            coherence=_page_of("coherence", laid_front), improvements=_page_of("amelioration", laid_front),
+        )
+        laid_front = front(numbers, write=True)
+        if sum(part.pages for part in laid_front) == front_pages and _page_of(
+                "coherence", laid_front) == numbers.coherence and _page_of(
+                "amelioration", laid_front) == numbers.improvements:
             break
-        front_pages = laid_front.pages
+        front_pages = sum(part.pages for part in laid_front)
     else:  # pragma: no cover - would need a front whose length keeps changing with its numbers
         raise RuntimeError("the front part of the evidence pack does not settle on a page count")
 
@@ -257,12 +292,33 @@ def _in_parts(context: dict[str, Any], period: Period, resources: dict[str, Reso
     progress(95, "Assemblage du PDF")
     laid: list[_Laid] = []
     first = 0
-    for rendered in (laid_front, *sheet_parts, chain):
+    for rendered in (*laid_front, *sheet_parts, chain):
         laid.append(_Laid(rendered, first))
         first += rendered.pages
     pdf = merge_parts([Part(item.rendered.pdf, item.rendered.pages, item.rendered.bookmarks) for item in laid],
-                      cover_pages=_cover_pages(laid_front))
+                      cover_pages=_cover_pages(laid_front[0]))
     return _combine(laid, pdf, first)
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """The page numbers (1-based, in the whole pack) the front prints when laid out in parts."""
+
+    sheets: dict[str, int]  # reference -> page of its sheet
+    fiches: int  # section 6
+    chain: int  # section 7
+    coherence: int  # the consistency checks, when the register is laid out in several parts
+    improvements: int  # section 5, idem
+
+
+def _page_of(anchor: str, parts: Sequence[Rendered]) -> int:
+    """The 1-based page, counted from the pack's first page, of ``anchor`` in the front's parts."""
+    first = 0
+    for part in parts:
+        if anchor in part.anchors:
+            return first + part.anchors[anchor] + 1
+        first += part.pages
+    return 0
 
 
 def _cover_pages(front: Rendered) -> int:
