@@ -43,6 +43,7 @@ pytestmark = pytest.mark.django_db
 
 MIN_POINTS = 9
 MIN_LINES = 3  # of body text on a page, running header and footer left out
+REGISTER_ROWS = 12  # small enough for the demo's register to need several parts, above a page of rows
 MM = 72 / 25.4
 TOP_MARGIN, BOTTOM_MARGIN = 20 * MM, 18 * MM  # static/css/pdf.css, where the running strings sit
 PDFTOTEXT = shutil.which("pdftotext")
@@ -147,8 +148,11 @@ def compact(text: str) -> str:
 class DemoPack:
     single: bytes  # laid out as one document (the demo data fits in one batch)
     parted: bytes  # the same, laid out in parts of ten records and joined
+    register_parted: bytes  # the same again, its register laid out in parts of REGISTER_ROWS rows
+    register_rows: int  # rows of the register
     single_texts: list[str]  # each page's text (pypdf), read once: reading is slow
     parted_texts: list[str]
+    register_parted_texts: list[str]
     organisation: str
     reference: str  # the known record: the first case of reclamations/demo/records.json
     root_cause: str
@@ -185,14 +189,18 @@ def demo_pack(django_db_setup, django_db_blocker, tmp_path_factory) -> DemoPack:
             period = Period.last_twelve_months()
             single = pdf.build_pack(period=period, batch_records=1000).pdf
             parted = pdf.build_pack(period=period, batch_records=10).pdf
+            with override_settings(PDF_PACK_REGISTER_ROWS=REGISTER_ROWS):
+                register_parted = pdf.build_pack(period=period, batch_records=10).pdf
             record = Action.objects.get(description__startswith=KNOWN_ACTION).reclamation
             actions = [{"description": a.description, "status": a.get_status_display().lower(), "done_at": a.done_at,
                         "result": a.result}
                        for a in record.actions.filter(kind=ActionKind.CORRECTIVE).order_by("created_at", "id")]
             labels = [label for _, label in StakeholderType.choices]
             labels += list(register_queryset(period).exclude(service=None).values_list("service__name", flat=True))
-            demo = DemoPack(single=single, parted=parted, single_texts=page_texts(single),
-                            parted_texts=page_texts(parted), organisation=Organisation.current().name,
+            demo = DemoPack(single=single, parted=parted, register_parted=register_parted,
+                            register_rows=register_queryset(period).count(), single_texts=page_texts(single),
+                            parted_texts=page_texts(parted), register_parted_texts=page_texts(register_parted),
+                            organisation=Organisation.current().name,
                             reference=record.reference, root_cause=record.root_cause_category.name,
                             analysis=record.root_cause_analysis, actions=actions, labels=sorted(set(labels)))
             transaction.set_rollback(True)
@@ -225,7 +233,7 @@ def test_the_stylesheet_and_the_charts_set_no_size_under_9_points():
 
 # --- Pages -------------------------------------------------------------------------------------------
 @pytest.mark.skipif(PDFTOTEXT is None, reason="needs pdftotext (poppler-utils, see scripts/system_deps.sh)")
-@pytest.mark.parametrize("layout", ["single", "parted"])
+@pytest.mark.parametrize("layout", ["single", "parted", "register_parted"])
 def test_no_page_of_the_pack_is_left_nearly_empty(demo_pack, layout, tmp_path):
     lines = body_lines(getattr(demo_pack, layout), tmp_path)
 
@@ -244,6 +252,21 @@ def test_the_two_layouts_of_the_demo_pack_have_the_same_pages(demo_pack):
     assert "6. Fiches des réclamations" in parted[first_sheet]
     for toc in (single[1], parted[1]):  # computed in parts, from target-counter() in one document
         assert re.search(rf"6\. Fiches des réclamations \.+ ?{first_sheet + 1}\b", toc), toc
+
+
+def test_a_register_laid_out_in_parts_breaks_its_pages_as_one_table_would(demo_pack):
+    single, parted = demo_pack.single_texts, demo_pack.register_parted_texts
+    assert demo_pack.register_rows > 2 * REGISTER_ROWS  # three parts at least
+
+    # Each part ends on a full page: the rows of its last page open the next part. Page for page,
+    # the pack says what the one-document layout says (the contents' numbers included).
+    # The cover (generation time) and section 7 (the events counted: building a pack logs its
+    # export) tell the two builds apart; nothing else may.
+    assert len(parted) == len(single)
+    differing = [number for number, (one, other) in enumerate(zip(single, parted, strict=True), start=1)
+                 if one != other and number > 1 and "7. Intégrité du journal" not in one]
+    assert differing == [], [(single[n - 1], parted[n - 1]) for n in differing]
+    assert sum("4. Registre des réclamations" in text for text in parted) >= 3
 
 
 def test_every_chart_label_is_printed_whole(demo_pack):

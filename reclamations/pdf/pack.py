@@ -9,7 +9,8 @@ with pypdf (:mod:`.merge`):
    out once *without writing it*, only to learn its page count F. A register of more than
    ``PDF_PACK_REGISTER_ROWS`` rows (default 200) is split: the first document ends with the first
    chunk of rows, each further chunk is a document of its own (the table's header repeated, each
-   chunk starting a page), the last one followed by the consistency checks and section 5, whose
+   chunk starting a page; a chunk is cut before the rows of its last page, which open the next one,
+   so no part ends on a partly filled page), the last one followed by the consistency checks and section 5, whose
    pages the contents then print as numbers rather than with ``target-counter``;
 2. the **record sheets**, by batches of records, the first batch opened by the heading of section 6
    (so that the heading shares its page with the first sheet, as in one document): each sheet
@@ -38,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -58,7 +59,7 @@ from ..models import (
     Organisation,
     Reclamation,
 )
-from ..register import register_queryset, register_rows
+from ..register import RegisterRow, register_queryset, register_rows
 from ..selectors import configuration_changes
 from ..statistics import Period, compute_figures, received_in
 from .documents import (
@@ -80,7 +81,8 @@ Progress = Callable[[int, str], None]
 DEFAULT_BATCH_RECORDS = 100
 # Rows of the register per part when the pack is laid out in parts: the register is the one part of
 # the front that grows with the period, and one document of 1,000 rows peaked at 537 MiB
-# (bench/RESULTS.md). Each further part starts a page, so fewer, larger chunks waste fewer half pages.
+# (bench/RESULTS.md). A part ends where a page ends (its last page's rows open the next part), so
+# the register breaks its pages as one long table would, whatever the size.
 DEFAULT_REGISTER_ROWS = 200
 FRONT_PASSES = 3
 
@@ -214,35 +216,55 @@ def _in_parts(context: dict[str, Any], period: Period, resources: dict[str, Reso
               progress: Progress, total: int, batch: int) -> Rendered:
     rows = context["register_rows"]
     size = max(1, int(getattr(settings, "PDF_PACK_REGISTER_ROWS", DEFAULT_REGISTER_ROWS)))
-    chunks = [rows[start:start + size] for start in range(0, len(rows), size)] or [rows]
+    # The register's chunks, fixed by the first pass (``_cut``): each part but the last ends on a
+    # full page, so the register breaks its pages where one long table would.
+    chunks: list[list[RegisterRow]] = []
 
-    def front(numbers: _Numbers, *, write: bool) -> list[Rendered]:
-        """The front's parts: cover to the register's first chunk, then one part per further chunk,
+    def register_part(index: int, chunk: list[RegisterRow], numbers: _Numbers, *, more: bool,
+                      write: bool) -> Rendered:
+        """The first part (cover to the register's first chunk) or a further chunk of the register,
         the last one followed by the consistency checks and section 5. Each is its own child."""
-        more = len(chunks) > 1
-        html = render_to_string("pdf/pack.html", {
-            **context, "parted": True, "chain_page": numbers.chain, "fiches_page": numbers.fiches,
-            "coherence_page": numbers.coherence if more else None,
-            "improvements_page": numbers.improvements if more else None,
-            "register": _register(chunks[0], numbers.sheets), "register_more": more,
-        })
-        parts = [render_pdf(html, resources=resources, write=write)]
-        del html
-        for index, chunk in enumerate(chunks[1:], start=2):
+        if index == 0:
+            html = render_to_string("pdf/pack.html", {
+                **context, "parted": True, "chain_page": numbers.chain, "fiches_page": numbers.fiches,
+                "coherence_page": numbers.coherence if more else None,
+                "improvements_page": numbers.improvements if more else None,
+                "register": _register(chunk, numbers.sheets), "register_more": more,
+            })
+        else:
             html = render_to_string("pdf/pack_part.html", {
                 **context, "with_register": True, "register": _register(chunk, numbers.sheets),
-                "register_more": index < len(chunks),
+                "register_more": more,
             })
-            parts.append(render_pdf(html, resources=resources, write=write))
-            del html
-        return parts
+        return render_pdf(html, resources=resources, write=write)
+
+    def front(numbers: _Numbers, *, write: bool) -> list[Rendered]:
+        """The front's parts, along the chunks the first pass fixed."""
+        return [register_part(index, chunk, numbers, more=index < len(chunks) - 1, write=write)
+                for index, chunk in enumerate(chunks)]
+
+    def first_front(numbers: _Numbers) -> list[Rendered]:
+        """The front laid out for the first time (not written), fixing the chunks as it goes."""
+        parts: list[Rendered] = []
+        start = 0
+        while True:
+            last = len(rows) - start <= size
+            chunk = rows[start:] if last else rows[start:start + size]
+            laid = register_part(len(parts), chunk, numbers, more=not last, write=False)
+            if not last:
+                chunk, laid = _cut(chunk, laid)
+            chunks.append(chunk)
+            parts.append(laid)
+            start += len(chunk)
+            if last:
+                return parts
 
     # 1. The front's page count, with placeholder numbers as wide as the real ones will be.
     progress(2, "Mise en page du sommaire, des chiffres clés et du registre")
     placeholder = 10 ** (len(str(total * 3)) + 1) - 1
     refs = [row.reference for row in rows]
-    laid_front = front(_Numbers(dict.fromkeys(refs, placeholder), placeholder, placeholder, placeholder,
-                                placeholder), write=False)
+    laid_front = first_front(_Numbers(dict.fromkeys(refs, placeholder), placeholder, placeholder, placeholder,
+                                      placeholder))
     front_pages = sum(part.pages for part in laid_front)
 
     # 2. The record sheets, batch by batch: the parent holds one batch's data at a time.
@@ -309,6 +331,24 @@ class _Numbers:
     chain: int  # section 7
     coherence: int  # the consistency checks, when the register is laid out in several parts
     improvements: int  # section 5, idem
+
+
+def _cut(chunk: list[RegisterRow], laid: Rendered) -> tuple[list[RegisterRow], Rendered]:
+    """A register part that does not end the register, cut before the rows of its last page (they
+    open the next part): the part then ends on a full page, as one long table would break there.
+    ``laid`` was laid out without writing; what it becomes is what the shorter chunk lays out as
+    (the rows before lay out the same whatever follows them), so it is not laid out again."""
+    last_page = laid.pages - 1
+    keep = next((n for n, row in enumerate(chunk) if laid.anchors.get(_row_anchor(row)) == last_page), len(chunk))
+    if keep in (0, len(chunk)):  # the chunk fits on one page, or nothing of it is on the last one
+        return chunk, laid
+    moved = {_row_anchor(row) for row in chunk[keep:]}
+    anchors = {name: page for name, page in laid.anchors.items() if name not in moved}
+    return chunk[:keep], replace(laid, pages=laid.pages - 1, anchors=anchors)
+
+
+def _row_anchor(row: RegisterRow) -> str:
+    return f"registre-{row.reference}"  # the id of the row's <tr> (pdf/_register.html)
 
 
 def _page_of(anchor: str, parts: Sequence[Rendered]) -> int:
