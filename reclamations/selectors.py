@@ -182,7 +182,7 @@ def _after(columns: list[tuple[str, bool]], values: dict[str, Any], *, reverse: 
     return found
 
 
-def list_neighbours(filtered: QuerySet[Reclamation] | None, sort: str | None, pk: int) -> Neighbours:
+def list_neighbours(filtered: QuerySet[Reclamation] | None, sort: str | None, pk: int) -> Neighbours | None:
     """The records before and after ``pk`` in the list ``filtered`` (None: every record) sorted by
     ``sort`` (``?ordre=``).
 
@@ -198,8 +198,8 @@ def list_neighbours(filtered: QuerySet[Reclamation] | None, sort: str | None, pk
     within = every if filtered is None else filtered
     columns, _ = _sort_columns(sort)
     values = every.filter(pk=pk).values(*(name for name, _ in columns)).first()
-    if values is None:  # deleted meanwhile: nothing to go to from here
-        return Neighbours(None, None)
+    if values is None:  # no such record (or deleted meanwhile)
+        return None
 
     def first(*, reverse: bool) -> int | None:
         rows = within.filter(_after(columns, values, reverse=reverse)).order_by(*_order_by(columns, reverse=reverse))

@@ -155,6 +155,8 @@ ARGS: dict[str, Args] = {
     # Nobody's view: deleting it says it no longer exists (each person deletes only their own).
     "backoffice:saved_view_delete": lambda w: [999999],
     "backoffice:detail": _record,
+    "backoffice:next": _record,
+    "backoffice:previous": _record,
     "backoffice:attachment": lambda w: [w.attachment.pk],
     "backoffice:complete_step": _record,
     "backoffice:acknowledgement": _record,

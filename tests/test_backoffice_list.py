@@ -328,10 +328,18 @@ def test_each_row_is_one_line_with_a_checkbox_named_after_its_reference(login, h
 
 
 # --- From the list to its records (the record page's j / k) -------------------------------------
-def pager(response) -> dict[str, str]:
-    """The record page's "précédente / suivante" links: {"prev": reference's pk, "next": ...}."""
-    page = response.content.decode()
-    return {rel: pk for rel, pk in re.findall(r'rel="(prev|next)" href="/backoffice/reclamations/(\d+)/"', page)}
+def pager(client, pk: int) -> dict[str, str]:
+    """Where the record page's "‹ Précédente" / "Suivante ›" links (k / j) lead from record ``pk``:
+    {"prev": a record's pk, "next": ...}, a side left out when its link comes back to the record."""
+    page = client.get(f"{URL}{pk}/").content.decode()
+    found = {}
+    for rel, href in re.findall(r'rel="(prev|next)" href="([^"]+)"', page):
+        response = client.get(href)
+        assert response.status_code == 302
+        target = re.fullmatch(r"/backoffice/reclamations/(\d+)/", response["Location"]).group(1)
+        if target != str(pk):
+            found[rel] = target
+    return found
 
 
 def test_a_record_opened_from_a_sorted_filtered_list_leads_to_its_neighbours_in_that_list(login, handler):
@@ -341,9 +349,8 @@ def test_a_record_opened_from_a_sorted_filtered_list_leads_to_its_neighbours_in_
     client = login(handler)
     client.get(URL, {"q": "chauffage", "ordre": "recue"})  # oldest first, the search's rows only
 
-    middle = client.get(f"{URL}{b.pk}/")
-    assert pager(middle) == {"prev": str(a.pk), "next": str(c.pk)}
-    assert pager(client.get(f"{URL}{c.pk}/")) == {"prev": str(b.pk)}  # the last one: no next
+    assert pager(client, b.pk) == {"prev": str(a.pk), "next": str(c.pk)}
+    assert pager(client, c.pk) == {"prev": str(b.pk)}  # the last one: no next
 
 
 @pytest.mark.parametrize("sort", ["recue", "-recue", "responsable", "-responsable", "etape", "accuse", "-objet"])
@@ -362,7 +369,7 @@ def test_following_next_from_the_first_row_visits_the_list_in_its_order(login, h
 
     def walk(start: int, rel: str) -> list[int]:
         visited = [start]
-        while len(visited) <= len(listed) and (pk := pager(client.get(f"{URL}{visited[-1]}/")).get(rel)):
+        while len(visited) <= len(listed) and (pk := pager(client, visited[-1]).get(rel)):
             visited.append(int(pk))
         return visited
 
@@ -374,9 +381,7 @@ def test_without_a_list_the_record_page_follows_the_default_list_newest_first(lo
     now = timezone.now()
     older, newer = ReclamationFactory(received_at=now - timedelta(days=2)), ReclamationFactory(received_at=now)
 
-    response = login(handler).get(f"{URL}{newer.pk}/")
-
-    assert pager(response) == {"next": str(older.pk)}
+    assert pager(login(handler), newer.pk) == {"next": str(older.pk)}
 
 
 def test_going_back_to_the_unfiltered_list_forgets_the_filters(login, handler):
@@ -385,12 +390,12 @@ def test_going_back_to_the_unfiltered_list_forgets_the_filters(login, handler):
     client = login(handler)
     client.get(URL, {"ordre": "recue"})
     assert client.cookies["bo_liste"].value
-    assert pager(client.get(f"{URL}{a.pk}/")) == {"next": str(b.pk)}
+    assert pager(client, a.pk) == {"next": str(b.pk)}
 
     client.get(URL)
 
     assert not client.cookies["bo_liste"].value
-    assert pager(client.get(f"{URL}{a.pk}/")) == {"prev": str(b.pk)}
+    assert pager(client, a.pk) == {"prev": str(b.pk)}
 
 
 def test_a_record_read_on_the_unread_list_still_leads_to_the_next_unread_one(login, handler):
@@ -401,9 +406,22 @@ def test_a_record_read_on_the_unread_list_still_leads_to_the_next_unread_one(log
     client = login(handler)
     client.get(URL, {"lecture": "non_lus"})
 
-    first = client.get(f"{URL}{records[2].pk}/")  # opening it marks it read: it leaves the filtered list
+    # Opening it marks it read: it leaves the filtered list, and still leads to the next unread one.
+    assert pager(client, records[2].pk) == {"next": str(records[0].pk)}
 
-    assert pager(first) == {"next": str(records[0].pk)}
+
+def test_next_from_the_last_record_comes_back_to_it_and_says_it_is_the_last(login, handler):
+    now = timezone.now()
+    older, newer = ReclamationFactory(received_at=now - timedelta(days=2)), ReclamationFactory(received_at=now)
+    client = login(handler)
+
+    page = client.get(f"{URL}{older.pk}/suivante/", follow=True)  # newest first: nothing after the oldest
+
+    assert page.redirect_chain == [(f"{URL}{older.pk}/", 302)]
+    assert "C'est la dernière réclamation de la liste" in html.unescape(page.content.decode())
+    page = client.get(f"{URL}{newer.pk}/precedente/", follow=True)
+    assert "C'est la première réclamation de la liste" in html.unescape(page.content.decode())
+    assert client.get(f"{URL}{newer.pk + 1000}/suivante/").status_code == 404
 
 
 @pytest.mark.parametrize("cookie", ["ordre=%27%3BDROP", "state=nimporte&service=abc", "q=" + "x" * 500, "\x00"])
@@ -413,3 +431,4 @@ def test_a_tampered_list_cookie_is_ignored_like_a_bad_address(login, handler, co
     client.cookies["bo_liste"] = cookie
 
     assert client.get(f"{URL}{record.pk}/").status_code == 200
+    assert client.get(f"{URL}{record.pk}/suivante/")["Location"] == f"{URL}{record.pk}/"

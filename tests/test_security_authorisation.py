@@ -76,6 +76,9 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     "backoffice:saved_view_save": {"GET": everyone(405), "POST": staff(200)},
     "backoffice:saved_view_delete": {"GET": everyone(405), "POST": staff(REDIRECT)},
     "backoffice:detail": {"GET": staff(200)},
+    # The record after or before in the list (j / k): to that record, or back to this one at an end.
+    "backoffice:next": {"GET": staff(REDIRECT), "POST": everyone(405)},
+    "backoffice:previous": {"GET": staff(REDIRECT), "POST": everyone(405)},
     "backoffice:attachment": {"GET": staff(200)},
     # A reader's own display preference (no record changes): any staff member, back to the record.
     "backoffice:conversation_order": {"GET": everyone(405), "POST": staff(REDIRECT)},

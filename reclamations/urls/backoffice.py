@@ -37,6 +37,8 @@ urlpatterns: list = [
     path("reclamations/vues/", list_tools.saved_view_save, name="saved_view_save"),
     path("reclamations/vues/<int:pk>/supprimer/", list_tools.saved_view_delete, name="saved_view_delete"),
     path(_record, records.reclamation_detail, name="detail"),
+    path(_record + "suivante/", records.reclamation_neighbour, {"direction": "suivante"}, name="next"),
+    path(_record + "precedente/", records.reclamation_neighbour, {"direction": "precedente"}, name="previous"),
     path(_record + "conversation/ordre/", conversation.conversation_order, name="conversation_order"),
     path("pieces/<int:pk>/", attachments.download, name="attachment"),
     # Received e-mails no record took (services/inbound.py).

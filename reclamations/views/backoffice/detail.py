@@ -21,7 +21,6 @@ from ...forms import backoffice as bo_forms
 from ...models import Action, ActionStatus, Attachment, Communication, CommunicationKind, Reclamation
 from ...services.messages import MESSAGE_PURPOSES, prefilled_message
 from ...workflow import Step
-from . import list_memory
 
 
 @dataclass
@@ -205,8 +204,6 @@ def detail_context(
         "history_tab": request.GET.get("onglet") == "historique",
         "today": timezone.localdate(),
         "step_template": spec.template if spec else "",
-        # The records before and after this one in the list it was opened from (j / k).
-        "neighbours": list_memory.neighbours(request, r),
     }
 
 

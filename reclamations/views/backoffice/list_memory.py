@@ -1,6 +1,10 @@
 """The list a record was opened from: its filters and sort, so that the record page's ``j`` / ``k``
 (and its "précédente / suivante" links) follow that list.
 
+The neighbours are looked for when a link is followed (``neighbour``), not when the record page is
+shown: in a searched list of 100,000 records each side costs as much as the list's own query, and
+most record pages are left without going to the next one.
+
 The list's query string (its own parameters only, ``forms.list_tools.view_query``) is kept in a
 cookie, not in the session: reading a list must cost no write, and the list's query count is
 tested. The cookie lives as long as the browser, is sent to the records' pages only (its path) and
@@ -18,9 +22,9 @@ from django.urls import reverse
 from ... import selectors
 from ...filters import ReclamationFilter
 from ...forms.list_tools import view_query
-from ...models import Reclamation
 
 LIST_COOKIE = "bo_liste"
+NEXT, PREVIOUS = "suivante", "precedente"  # the two ways out of a record page, as in its address
 
 
 def remember_list(request: HttpRequest, response: HttpResponse, params: QueryDict) -> None:
@@ -40,12 +44,13 @@ def remembered_list(request: HttpRequest) -> QueryDict:
     return QueryDict(view_query(QueryDict(request.COOKIES.get(LIST_COOKIE, ""))))
 
 
-def neighbours(request: HttpRequest, reclamation: Reclamation) -> selectors.Neighbours:
-    """The records before and after this one in the list it was opened from (or the default list)."""
+def neighbours(request: HttpRequest, pk: int) -> selectors.Neighbours | None:
+    """The records before and after record ``pk`` in the list it was opened from (or the default
+    list); None when there is no such record."""
     params = remembered_list(request)
     filtered = None  # every record, the list's default
     if any(key != "ordre" for key in params):
         filterset = ReclamationFilter(params, queryset=selectors.reclamations_for_list(user=request.user),
                                       request=request)
         filtered = filterset.qs  # invalid values are ignored, as on the list itself
-    return selectors.list_neighbours(filtered, params.get("ordre"), reclamation.pk)
+    return selectors.list_neighbours(filtered, params.get("ordre"), pk)

@@ -18,9 +18,13 @@ from ...forms.list_tools import BulkActionForm, SavedViewForm, view_query
 from ...models import Reclamation
 from ...permissions import staff_required
 from .detail import detail_response
-from .list_memory import remember_list
+from .list_memory import NEXT, neighbours, remember_list
 
 PAGE_SIZE = 25
+END_OF_LIST = {
+    NEXT: "C'est la dernière réclamation de la liste : il n'y en a pas après celle-ci.",
+    "precedente": "C'est la première réclamation de la liste : il n'y en a pas avant celle-ci.",
+}
 
 # The list's columns: (``?ordre=`` key, or "" for a column that does not sort; header label).
 COLUMNS = (
@@ -162,6 +166,21 @@ def reclamation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # Before the history is read: a message arriving after this makes the record unread again.
     services.reclamation_mark_read(reclamation=reclamation, user=request.user)
     return detail_response(request, reclamation)
+
+
+@require_GET
+@staff_required
+def reclamation_neighbour(request: HttpRequest, pk: int, direction: str) -> HttpResponse:
+    """« Suivante › » / « ‹ Précédente » (``j`` / ``k``): the record after or before this one in
+    the list it was opened from; at either end, back to this record, saying so."""
+    found = neighbours(request, pk)
+    if found is None:
+        raise Http404("Réclamation introuvable.")
+    target = found.next if direction == NEXT else found.previous
+    if target is None:
+        messages.info(request, END_OF_LIST[direction])
+        target = pk
+    return redirect("backoffice:detail", target)
 
 
 @require_http_methods(["GET", "POST"])
