@@ -511,6 +511,12 @@ def timeline(reclamation: Reclamation) -> list[TimelineEntry]:
 
 
 # --- The record page's conversation and history ---------------------------------------------------
+# Exchanges shown when a record page opens, the newest ones; the older ones are one click away
+# ("Afficher les N échanges plus anciens"), as in a help desk's thread. A long case's hundred
+# exchanges cost the page more than everything else on it.
+CONVERSATION_SHOWN = 30
+
+
 @dataclass(frozen=True)
 class Conversation:
     """A record's exchanges as one thread: messages, e-mails, calls, letters, internal notes, and
@@ -520,6 +526,12 @@ class Conversation:
     files_of: dict[int, list[Attachment]]  # communication pk -> its files
     files: list[Attachment]  # every file of the record, oldest first (the message form offers them)
     newest_first: bool
+    total: int = 0  # every exchange of the record, shown or not
+
+    @property
+    def hidden(self) -> int:
+        """The older exchanges left out (``limit``)."""
+        return self.total - len(self.entries)
 
 
 def conversation_newest_first(user: Any) -> bool:
@@ -528,13 +540,17 @@ def conversation_newest_first(user: Any) -> bool:
     return next(iter(chosen), True)
 
 
-def conversation(reclamation: Reclamation, *, newest_first: bool) -> Conversation:
-    """The thread, in three queries whatever its length: the exchanges (as plain rows, like the
-    history), the files, and which file went with which message."""
+def conversation(reclamation: Reclamation, *, newest_first: bool, limit: int | None = None) -> Conversation:
+    """The thread, or its ``limit`` newest exchanges, in three queries whatever its length (four when
+    some are left out: they are counted): the exchanges (as plain rows, like the history), the
+    files, and which file went with which message."""
+    exchanges = Communication.objects.filter(reclamation=reclamation)
+    rows = exchanges.order_by("-occurred_at", "-pk").values_list(*_TIMELINE_COMMUNICATION_FIELDS)
     communications = [
         CommunicationLine(*row[:11], display_name(*row[11:14]))
-        for row in Communication.objects.filter(reclamation=reclamation).values_list(*_TIMELINE_COMMUNICATION_FIELDS)
+        for row in (rows if limit is None else rows[:limit])
     ]
+    counted = len(communications) if limit is None or len(communications) < limit else exchanges.count()
     files = list(Attachment.objects.filter(reclamation=reclamation).select_related("uploaded_by")
                  .order_by("created_at", "pk"))
     by_pk = {a.pk: a for a in files}
@@ -553,12 +569,17 @@ def conversation(reclamation: Reclamation, *, newest_first: bool) -> Conversatio
     ]
     # A file that came with no message (Contact form, "Ajouter des pièces jointes") is an entry of
     # its own; one that came with a message is shown in it.
-    entries += [
-        TimelineEntry(a.created_at, "attachment", a.public, _person(a.uploaded_by) or "Réclamant", a)
-        for a in files if a.communication_id is None
-    ]
-    entries.sort(key=lambda entry: entry.order, reverse=newest_first)
-    return Conversation(entries=entries, files_of=files_of, files=files, newest_first=newest_first)
+    standalone = [a for a in files if a.communication_id is None]
+    entries += [TimelineEntry(a.created_at, "attachment", a.public, _person(a.uploaded_by) or "Réclamant", a)
+                for a in standalone]
+    # Newest first, then cut: the exchanges the query left out are older than every one it read.
+    entries.sort(key=lambda entry: entry.order, reverse=True)
+    if limit is not None:
+        entries = entries[:limit]
+    if not newest_first:
+        entries.reverse()
+    return Conversation(entries=entries, files_of=files_of, files=files, newest_first=newest_first,
+                        total=counted + len(standalone))
 
 
 def record_files(reclamation: Reclamation) -> list[Attachment]:

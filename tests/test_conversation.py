@@ -179,9 +179,12 @@ def test_the_thread_costs_the_same_number_of_queries_however_long(
     files = [upload(f"piece-{n}.pdf") for n in range(5)]
     services.reclamation_add_attachments(reclamation=long, actor=handler, uploads=check_uploads(files))
 
-    # The thread: exchanges, files, which file went with which message.
+    # The thread: exchanges, files, which file went with which message; and, when the newest
+    # exchanges only are read, how many there are in all.
     with django_assert_num_queries(3):
         selectors.conversation(long, newest_first=True)
+    with django_assert_num_queries(4):
+        selectors.conversation(long, newest_first=True, limit=selectors.CONVERSATION_SHOWN)
     with django_assert_num_queries(1):
         selectors.history(long)
 
@@ -192,5 +195,34 @@ def test_the_thread_costs_the_same_number_of_queries_however_long(
 
     with CaptureQueriesContext(connection) as for_short:
         client.get(detail_url(short))
-    with django_assert_max_num_queries(len(for_short.captured_queries)):
+    with django_assert_max_num_queries(len(for_short.captured_queries) + 1):  # the count of the older ones
         client.get(detail_url(long))
+
+
+def test_a_long_thread_shows_its_newest_exchanges_and_the_older_ones_on_demand(login, handler):
+    from reclamations import selectors
+
+    reclamation = ReclamationFactory()
+    for n in range(1, selectors.CONVERSATION_SHOWN + 4):  # 33 calls, n° 1 the oldest
+        exchange(reclamation, handler, f"Appel numéro {n:02d}.")
+    client = login(handler)
+
+    page = client.get(detail_url(reclamation)).content.decode()
+    thread = panel(page, "conversation")
+    assert "Appel numéro 33." in thread and "Appel numéro 04." in thread
+    assert "Appel numéro 03." not in thread  # the three oldest wait
+    assert re.search(r'Conversation <span class="badge[^"]*">33</span>', page)  # the tab counts them all
+    older = re.search(r'<a href="([^"]+)"[^>]*hx-select="#conversation-fil"[^>]*>([^<]+)</a>', page)
+    assert older.group(2) == "Afficher les 3 échanges plus anciens"
+    assert page.index("Appel numéro 04.") < page.index(older.group(2))  # below them, newest first
+
+    everything = panel(client.get(older.group(1).replace("&amp;", "&")).content.decode(), "conversation")
+    assert all(f"Appel numéro {n:02d}." in everything for n in range(1, 34))
+    assert "plus anciens" not in everything
+
+    # Oldest first: the link comes before the thread, which starts at the 30th newest.
+    client.post(reverse("backoffice:conversation_order", args=[reclamation.pk]), {"ordre": "ancien"})
+    page = client.get(detail_url(reclamation)).content.decode()
+    assert page.index("Afficher les 3 échanges plus anciens") < page.index("Appel numéro 04.") < page.index(
+        "Appel numéro 33.")
+    assert "Appel numéro 03." not in page

@@ -22,6 +22,8 @@ from ...models import Action, ActionStatus, Attachment, Communication, Communica
 from ...services.messages import MESSAGE_PURPOSES, prefilled_message
 from ...workflow import Step
 
+EVERY_EXCHANGE = "tout"  # ?conversation=tout: the whole thread
+
 
 @dataclass
 class ActionRow:
@@ -171,7 +173,10 @@ def detail_context(
     not_applicable_part = spec.not_applicable if spec else ""
     if r.state == Step.REFORMULATION and r.channel not in workflow.WRITTEN_CHANNELS:
         not_applicable_part = ""  # no call back is asked for a complaint received orally
-    thread = selectors.conversation(r, newest_first=selectors.conversation_newest_first(user))
+    # The newest exchanges; every one with ?conversation=tout ("Afficher les … plus anciens").
+    everything = request.GET.get("conversation") == EVERY_EXCHANGE
+    thread = selectors.conversation(r, newest_first=selectors.conversation_newest_first(user),
+                                    limit=None if everything else selectors.CONVERSATION_SHOWN)
     return {
         "reclamation": r,
         "nav": "list",
