@@ -68,3 +68,29 @@ def test_a_handler_reads_the_thread_switches_tabs_by_keyboard_and_replies_with_a
     assert list(sent.sent_files.all()) == [attestation]
     assert [m for m in mail.outbox if m.attachments and m.attachments[0][0] == "attestation.pdf"]
     assert page.evaluate("window.__cspViolations") == []
+
+
+def test_the_older_exchanges_open_in_place_and_the_reply_being_typed_stays(desktop_page, live_server):
+    from reclamations import selectors
+
+    page = desktop_page
+    handler = UserFactory(role="handler", username="gestionnaire")
+    record = advance(ReclamationFactory(), Step.ACTION_PROPOSAL, handler)
+    for n in range(1, selectors.CONVERSATION_SHOWN + 3):  # 32 calls, n° 1 the oldest
+        services.reclamation_log_communication(reclamation=record, actor=handler, kind="call",
+                                               direction="outbound", body=f"Appel numéro {n:02d}.")
+    sign_in(page, live_server.url, "gestionnaire")
+    page.goto(live_server.url + reverse("backoffice:detail", args=[record.pk]))
+    page.get_by_text("Répondre au réclamant").click()
+    reply = page.locator("form[action$='/messages/'] textarea").first
+    reply.fill("Réponse en cours de rédaction")
+    address = page.url
+
+    total = selectors.conversation(record, newest_first=True).total  # the calls, and what the steps sent
+    assert page.locator(".bo-conversation > li").count() == selectors.CONVERSATION_SHOWN
+    page.get_by_role("link", name=f"Afficher les {total - selectors.CONVERSATION_SHOWN} échanges plus anciens").click()
+
+    page.get_by_text("Appel numéro 01.").wait_for()
+    assert page.url == address  # no page load: the thread alone was replaced
+    assert page.locator(".bo-conversation > li").count() == total
+    assert reply.input_value() == "Réponse en cours de rédaction"
