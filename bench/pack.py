@@ -180,7 +180,7 @@ def measure_pack(size: int, url: str) -> dict:
             "peak_mib": max(parent_kib, document.rendered.peak_rss_kib) / 1024,
             "parent_peak_mib": parent_kib / 1024, "renderer_peak_mib": document.rendered.peak_rss_kib / 1024,
             "footprint_peak_mib": footprint.peak_kib / 1024, "batch_records": batch,
-            "parts": 1 if document.records <= batch else -(-document.records // batch) + 2}
+            "parts": document.rendered.parts}
 
 
 PLAIN_PARAGRAPH = (

@@ -173,7 +173,7 @@ def _combine(laid: Sequence[_Laid], pdf: bytes, pages: int) -> Rendered:
         bookmarks.extend((item.first_page + index, level, label) for index, level, label in item.rendered.bookmarks)
     return Rendered(pdf=pdf, pages=pages, served=tuple(served), refused=tuple(refused),
                     peak_rss_kib=max(item.rendered.peak_rss_kib for item in laid), anchors=anchors,
-                    bookmarks=tuple(bookmarks))
+                    bookmarks=tuple(bookmarks), parts=len(laid))
 
 
 def build_pack(*, period: Period, generated_by: str = "", now: datetime | None = None,

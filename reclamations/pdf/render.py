@@ -65,6 +65,7 @@ class Rendered:
     # the bookmarks as (0-based page index, level, label), in document order.
     anchors: Mapping[str, int] = field(default_factory=dict)
     bookmarks: tuple[tuple[int, int, str], ...] = ()
+    parts: int = 1  # documents laid out and joined into this one (reclamations.pdf.pack)
 
 
 @dataclass(frozen=True)
