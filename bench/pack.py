@@ -4,6 +4,7 @@ laying out a plain document with the same number of pages in the same run.
     .venv/bin/python bench/pack.py                  # sizes 50 and 1000, 2 rounds
     .venv/bin/python bench/pack.py --sizes 50 --rounds 1
     .venv/bin/python bench/pack.py --rebuild        # rebuild the cached datasets
+    BENCH_PACK_PDF=/tmp .venv/bin/python bench/pack.py --sizes 1000 --rounds 1   # keep the PDF too
 
 Targets (issue 6): the pack within 1.5x the plain document's time, and under 500 MiB for 1,000 records.
 
@@ -173,6 +174,8 @@ def measure_pack(size: int, url: str) -> dict:
     with FootprintSampler() as footprint:
         document = build_pack(period=Period(start, end), generated_by="Banc d'essai")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if os.environ.get("BENCH_PACK_PDF"):  # a directory: keep the pack, to read its pages afterwards
+        Path(os.environ["BENCH_PACK_PDF"], f"pack-{document.records}.pdf").write_bytes(document.pdf)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     parent_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"kind": "pack", "records": document.records, "pages": document.pages, "bytes": len(document.pdf),
