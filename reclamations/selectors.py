@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import (
     Case,
@@ -25,6 +26,7 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
+    Window,
     prefetch_related_objects,
 )
 from django.db.models.expressions import OrderBy
@@ -252,12 +254,16 @@ def saved_views(user: Any) -> list[SavedView]:
 def staff_handlers() -> QuerySet[Any]:
     """Active staff members who may handle records: the people a record can be assigned to."""
     app_label, codename = roles.HANDLE_PERMISSION.split(".")
-    by_group = Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
-    by_user = Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
+    user_model = get_user_model()
+    permission = Permission.objects.filter(codename=codename, content_type__app_label=app_label)
+    # Semi-joins (IN subqueries), not joins made DISTINCT: PostgreSQL answers them from the small
+    # link tables instead of joining every user to every permission of every group.
+    by_group = Q(pk__in=user_model.groups.through.objects.filter(group__permissions__in=permission).values("user_id"))
+    by_user = Q(pk__in=user_model.user_permissions.through.objects.filter(permission__in=permission)
+                .values("user_id"))
     return (
-        get_user_model().objects.filter(is_active=True, is_staff=True)
+        user_model.objects.filter(is_active=True, is_staff=True)
         .filter(by_group | by_user | Q(is_superuser=True))
-        .distinct()
         .order_by("last_name", "first_name", "username")
     )
 
@@ -541,16 +547,16 @@ def conversation_newest_first(user: Any) -> bool:
 
 
 def conversation(reclamation: Reclamation, *, newest_first: bool, limit: int | None = None) -> Conversation:
-    """The thread, or its ``limit`` newest exchanges, in three queries whatever its length (four when
-    some are left out: they are counted): the exchanges (as plain rows, like the history), the
-    files, and which file went with which message."""
-    exchanges = Communication.objects.filter(reclamation=reclamation)
-    rows = exchanges.order_by("-occurred_at", "-pk").values_list(*_TIMELINE_COMMUNICATION_FIELDS)
-    communications = [
-        CommunicationLine(*row[:11], display_name(*row[11:14]))
-        for row in (rows if limit is None else rows[:limit])
-    ]
-    counted = len(communications) if limit is None or len(communications) < limit else exchanges.count()
+    """The thread, or its ``limit`` newest exchanges, in three queries whatever its length: the
+    exchanges (as plain rows, like the history, with their count), the files, and which file went
+    with which message."""
+    # Each row also carries how many exchanges there are in all (a window over the whole thread,
+    # computed before the LIMIT): the cut costs no query of its own.
+    rows = (Communication.objects.filter(reclamation=reclamation).annotate(total=Window(Count("pk")))
+            .order_by("-occurred_at", "-pk").values_list(*_TIMELINE_COMMUNICATION_FIELDS, "total"))
+    read = list(rows if limit is None else rows[:limit])
+    communications = [CommunicationLine(*row[:11], display_name(*row[11:14])) for row in read]
+    counted = read[0][-1] if read else 0
     files = list(Attachment.objects.filter(reclamation=reclamation).select_related("uploaded_by")
                  .order_by("created_at", "pk"))
     by_pk = {a.pk: a for a in files}

@@ -316,10 +316,8 @@ def test_the_record_page_costs_the_same_number_of_queries_with_a_short_or_a_long
 
     assert response.status_code == 200
     assert "Échange n° 29" in text(response) and "Point n° 27" in text(response)
-    # One more, and only one, for a thread longer than what the page shows: the count of the older
-    # exchanges left out (« Afficher les … plus anciens »).
-    assert "échanges plus anciens" in text(response)
-    assert len(long.captured_queries) == len(short.captured_queries) + 1, [q["sql"] for q in long.captured_queries]
+    assert "échanges plus anciens" in text(response)  # the thread is cut: the older ones are counted
+    assert len(long.captured_queries) == len(short.captured_queries), [q["sql"] for q in long.captured_queries]
 
 
 def test_a_record_page_reads_the_configuration_once_and_a_saved_change_is_seen_at_once(login, handler):
