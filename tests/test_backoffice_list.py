@@ -433,3 +433,24 @@ def test_a_tampered_list_cookie_is_ignored_like_a_bad_address(login, handler, co
 
     assert client.get(f"{URL}{record.pk}/").status_code == 200
     assert client.get(f"{URL}{record.pk}/suivante/")["Location"] == f"{URL}{record.pk}/"
+
+
+def test_past_the_count_limit_the_list_says_more_than_and_pages_through_the_first_ones(login, handler, monkeypatch):
+    from reclamations import pagination
+
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 30)
+    ReclamationFactory.create_batch(31)
+    client = login(handler)
+
+    page = html.unescape(client.get(URL).content.decode())
+    assert "Plus de 30 réclamations : les 30 premières sont parcourues ici" in page
+    assert "page 1 sur" not in page and "Dernière »" not in page  # the last page is not known
+    assert "Suivante ›" in page
+    second = html.unescape(client.get(URL, {"page": 2}).content.decode())
+    assert len(re.findall(r'name="bulk-ids"', second)) == 5  # rows 26 to 30
+    assert "Suivante ›" not in second
+
+    # Within the limit, the exact count, as always.
+    filtered = html.unescape(client.get(URL, {"q": ReclamationFactory(subject="Chauffage").reference}).content
+                             .decode())
+    assert "1 réclamation correspondant à votre recherche" in filtered

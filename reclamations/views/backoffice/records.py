@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from ...filters import BUILT_IN_VIEWS, ME, UNASSIGNED, ReclamationFilter
 from ...forms.backoffice import ReclamationCreateForm
 from ...forms.list_tools import BulkActionForm, SavedViewForm, view_query
 from ...models import Reclamation
+from ...pagination import LimitedCountPaginator
 from ...permissions import staff_required
 from .detail import detail_response
 from .list_memory import NEXT, neighbours, remember_list
@@ -116,7 +116,7 @@ def list_response(
     filterset = ReclamationFilter(params or None, queryset=selectors.reclamations_for_list(user=request.user),
                                   request=request)
     queryset, applied = selectors.sort_reclamations(filterset.qs, params.get("ordre"))
-    page = Paginator(queryset, PAGE_SIZE).get_page(params.get("page"))
+    page = LimitedCountPaginator(queryset, PAGE_SIZE).get_page(params.get("page"))
     active_filters = _active_filters(filterset)
     # Where the words were found, for the page's rows only (the page's queryset keeps its rows:
     # the template's loop reads them again without a query).
